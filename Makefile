@@ -1,0 +1,35 @@
+# The README's two commands: `make demo` and `make test`.
+GO        ?= go
+BIN       := bin/cognito-export
+LDFLAGS   := -s -w
+GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+
+.PHONY: build test test-short bench demo lint docker clean
+
+build:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/cognito-export
+
+# Every test, with the real peers the tests need installed first.
+test:
+	./scripts/test.sh
+
+# The fast layer: no external peers.
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo:
+	$(GO) run ./cmd/cognito-export demo
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+docker:
+	docker build -t cognito-export .
+
+clean:
+	rm -rf bin cognito-export-demo

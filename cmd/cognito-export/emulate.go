@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/cognito-export/cognito-export/internal/cognitoemu"
+	"github.com/cognito-export/cognito-export/ratelimit"
+)
+
+// The demo's pool and credentials: the emulator checks that requests are
+// signed, not by whom, so these are placeholders, never real secrets.
+const (
+	demoPoolID = "us-east-1_DemoPool1"
+	demoRegion = "us-east-1"
+)
+
+type poolFlags struct {
+	poolID         string
+	users, groups  int
+	seed           int64
+	deletedShare   float64
+	faultRate      float64
+	meanMembership float64
+}
+
+func bindPoolFlags(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	Int64Var(*int64, string, int64, string)
+	Float64Var(*float64, string, float64, string)
+}, p *poolFlags, users int) {
+	fs.IntVar(&p.users, "users", users, "users in the emulated pool")
+	fs.IntVar(&p.groups, "groups", 80, "groups in the emulated pool (over 60 puts some users in more than 60 groups)")
+	fs.Int64Var(&p.seed, "seed", 1, "seed of the synthetic pool; the same seed gives the same pool")
+	fs.Float64Var(&p.meanMembership, "memberships", 1.5, "mean groups per user")
+	fs.Float64Var(&p.deletedShare, "deleted-share", 0, "share of users deleted between ListUsers and AdminListGroupsForUser")
+	fs.Float64Var(&p.faultRate, "fault-rate", 0, "share of requests answered InternalErrorException")
+}
+
+func (p poolFlags) validate() error {
+	if p.users < 0 || p.groups < 0 {
+		return usageError{"--users and --groups must not be negative"}
+	}
+	if p.meanMembership < 0 || p.deletedShare < 0 || p.deletedShare > 1 || p.faultRate < 0 || p.faultRate > 1 {
+		return usageError{"--memberships must not be negative; --deleted-share and --fault-rate must be in [0, 1]"}
+	}
+	return nil
+}
+
+func (p poolFlags) server() *cognitoemu.Server {
+	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{
+		ID: p.poolID, Users: p.users, Groups: p.groups, Seed: p.seed, MeanGroupsPerUser: p.meanMembership,
+	})
+	return cognitoemu.NewServer(cognitoemu.Options{DeletedShare: p.deletedShare, FaultRate: p.faultRate, FaultSeed: p.seed}, pool)
+}
+
+// serve runs handler on ln until ctx is done, then shuts it down.
+func serve(ctx context.Context, ln net.Listener, handler http.Handler) (wait func() error) {
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	return func() error {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			return err
+		}
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	fs := newFlagSet("emulate", "emulate [--addr 127.0.0.1:PORT] [--users N] [--groups G] [--seed S]", stdout)
+	var p poolFlags
+	bindPoolFlags(fs, &p, 10000)
+	fs.StringVar(&p.poolID, "user-pool-id", demoPoolID, "id of the emulated pool")
+	addr := fs.String("addr", "127.0.0.1:9229", "address to listen on")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := p.validate(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	stop := serve(ctx, ln, p.server())
+	fmt.Fprintf(stdout, "Cognito emulator serving pool %s (%d users, %d groups) at http://%s\n", p.poolID, p.users, p.groups, ln.Addr())
+	fmt.Fprintf(stdout, "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cognito-export export --region %s --endpoint-url http://%s --user-pool-id %s --output ./out\n", demoRegion, ln.Addr(), p.poolID)
+	<-ctx.Done()
+	return stop()
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "demo [--users N] [--output DIR] [export flags]", stdout)
+	var p poolFlags
+	bindPoolFlags(fs, &p, 10000)
+	var f exportFlags
+	bindExportFlags(fs, &f)
+	for name, value := range map[string]string{"output": "cognito-export-demo", "user-pool-id": demoPoolID} {
+		if err := fs.Set(name, value); err != nil {
+			return err
+		}
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p.poolID = f.cfg.UserPoolID
+	if err := p.validate(); err != nil {
+		return err
+	}
+	cfg, err := f.finish(stderr)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the emulator: %w", err)
+	}
+	stop := serve(ctx, ln, p.server())
+	defer stop()
+
+	cfg.Fresh = true // the demo always starts over
+	cfg.Client.Region = demoRegion
+	cfg.Client.EndpointURL = "http://" + ln.Addr().String()
+	cfg.Client.Credentials = credentials.NewStaticCredentialsProvider("DEMOACCESSKEY", "demo-secret-not-a-real-key", "")
+	if len(f.rates) == 0 {
+		// The emulator on loopback has no quotas; pacing it at Cognito's
+		// would make the demo take minutes for nothing.
+		cfg.Limits = ratelimit.Unlimited()
+	}
+	fmt.Fprintf(stdout, "demo: exporting emulated pool %s (%d users, %d groups) to %s\n", p.poolID, p.users, p.groups, cfg.Output)
+	if err := exportAndReport(ctx, cfg, stdout); err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(cfg.Output)
+	entries, _ := os.ReadDir(cfg.Output)
+	fmt.Fprintf(stdout, "demo: files in %s:\n", abs)
+	for _, e := range entries {
+		fmt.Fprintf(stdout, "  %s\n", e.Name())
+	}
+	return nil
+}

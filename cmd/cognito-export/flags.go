@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// errHelp means -h was asked for and the usage was printed.
+var errHelp = errors.New("help requested")
+
+// newFlagSet returns a flag set whose errors come back as one usage line
+// instead of flag's default wall of text.
+func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "usage: cognito-export %s\n\nflags:\n", synopsis)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parseFlags parses args and turns every problem into a usageError.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+		return errHelp
+	}
+	if err != nil {
+		return usageError{fmt.Sprintf("%s: %v (see cognito-export %s -h)", fs.Name(), err, fs.Name())}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q (flags start with --; see cognito-export %s -h)", fs.Name(), fs.Arg(0), fs.Name())}
+	}
+	return nil
+}
+
+// rateFlags collects repeated --rate category=rps values.
+type rateFlags []string
+
+func (r *rateFlags) String() string     { return strings.Join(*r, ",") }
+func (r *rateFlags) Set(v string) error { *r = append(*r, v); return nil }

@@ -1,0 +1,133 @@
+// Command cognito-export audits and exports the group memberships of every
+// user in an Amazon Cognito user pool.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cognito-export/cognito-export/export"
+)
+
+// Exit codes, decided here and nowhere else.
+const (
+	exitOK      = 0
+	exitFailure = 1 // a resume can finish it once the cause is fixed
+	exitUsage   = 2
+	// Interrupted by a signal: 128 + the signal number (130 SIGINT, 143
+	// SIGTERM), which a scheduler can treat as "resume later".
+)
+
+const usageText = `usage: cognito-export <command> [flags]
+
+commands:
+  export                 export every user's group memberships of a pool
+  list-groups-for-user   page through one user's groups like boto3's paginator
+  demo                   export a synthetic pool from the built-in emulator
+  emulate                serve the built-in Cognito emulator over HTTP
+
+Run "cognito-export <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		// A second signal gets the default behaviour: an impatient operator
+		// can still kill the process outright.
+		signal.Stop(sigs)
+		cancel(interrupted{sig.(syscall.Signal)})
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
+
+// usageError is a bad command line: exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		fmt.Fprintln(stderr, "cognito-export: no command given (usage above)")
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "export":
+		err = runExport(ctx, args[1:], stdout, stderr)
+	case "list-groups-for-user":
+		err = runListGroups(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args[1:], stdout, stderr)
+	case "emulate":
+		err = runEmulate(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "%scognito-export: unknown command %q (usage above)\n", usageText, args[0])
+		return exitUsage
+	}
+	return exitCode(ctx, err, stderr)
+}
+
+// exitCode prints err as one line and maps it to the exit code.
+func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	var sig interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		fmt.Fprintf(stderr, "cognito-export: %v; the export is not complete (no manifest.json)\n", sig)
+		return 128 + int(sig.sig)
+	}
+	fmt.Fprintf(stderr, "cognito-export: %v\n", err)
+	var u usageError
+	if errors.As(err, &u) || export.KindOf(err) == export.KindUsage {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// newLogger logs JSON unless stderr is a terminal, where people read text.
+func newLogger(stderr io.Writer, format string) (*slog.Logger, error) {
+	if format == "" {
+		format = "json"
+		if isTerminal(stderr) {
+			format = "text"
+		}
+	}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, nil)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, nil)), nil
+	}
+	return nil, usageError{fmt.Sprintf("--log-format %q: use json or text", format)}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,190 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awsratelimit "github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/cognito-export/cognito-export/ratelimit"
+)
+
+// ClientConfig says how to reach Cognito. Credentials and anything left empty
+// come from the SDK's default chain (environment, profiles, ECS task role,
+// IMDS), so AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER works as in every AWS tool.
+type ClientConfig struct {
+	Region      string
+	EndpointURL string
+	MaxAttempts int
+	// CallTimeout bounds one attempt, so that a hung connection is retried
+	// instead of stalling a worker forever.
+	CallTimeout time.Duration
+	// Credentials, when set, replace the default chain (the demo uses it).
+	Credentials aws.CredentialsProvider
+}
+
+// Calls counts Cognito requests per operation, retries included.
+type Calls struct {
+	mu        sync.Mutex
+	byOp      map[string]*atomic.Int64
+	throttles atomic.Int64
+	retries   atomic.Int64
+}
+
+func (c *Calls) counter(op string) *atomic.Int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byOp == nil {
+		c.byOp = make(map[string]*atomic.Int64)
+	}
+	n, ok := c.byOp[op]
+	if !ok {
+		n = new(atomic.Int64)
+		c.byOp[op] = n
+	}
+	return n
+}
+
+// ByOperation returns a snapshot of the call counts.
+func (c *Calls) ByOperation() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.byOp))
+	for op, n := range c.byOp {
+		out[op] = n.Load()
+	}
+	return out
+}
+
+// Total is the number of requests sent.
+func (c *Calls) Total() int64 {
+	var t int64
+	for _, n := range c.ByOperation() {
+		t += n
+	}
+	return t
+}
+
+// Throttles is the number of TooManyRequestsException answers.
+func (c *Calls) Throttles() int64 { return c.throttles.Load() }
+
+// Retries is the number of attempts beyond the first.
+func (c *Calls) Retries() int64 { return c.retries.Load() }
+
+// NewCognitoClient builds the one Cognito client of a run. Pacing, retries and
+// counting are wired here, once, as middleware around every attempt: each
+// attempt, retries included, waits on its quota category before it is sent.
+func NewCognitoClient(ctx context.Context, cc ClientConfig, limits *ratelimit.Set, calls *Calls) (*cip.Client, error) {
+	maxAttempts := cc.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 10
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = 20 * time.Second
+				// Our limiter paces the calls; the SDK's retry token bucket
+				// would turn a throttling storm into "retry quota exceeded".
+				o.RateLimiter = awsratelimit.None
+				o.Retryables = append(o.Retryables, retry.RetryableErrorCode{
+					Codes: map[string]struct{}{"InternalErrorException": {}},
+				})
+			})
+		}),
+	}
+	if cc.Region != "" {
+		opts = append(opts, config.WithRegion(cc.Region))
+	}
+	if cc.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(cc.Credentials))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		return nil, &Problem{Kind: KindUsage, Msg: "no AWS region: pass --region or set AWS_REGION"}
+	}
+	return cip.NewFromConfig(awsCfg, func(o *cip.Options) {
+		if cc.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(cc.EndpointURL)
+		}
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			if err := s.Finalize.Insert(attemptCounter, "Retry", middleware.Before); err != nil {
+				return err
+			}
+			return s.Finalize.Insert(&attemptMiddleware{limits: limits, calls: calls, timeout: cc.CallTimeout}, "Retry", middleware.After)
+		})
+	}), nil
+}
+
+// attemptMiddleware runs once per attempt, inside the SDK's retry loop.
+type attemptMiddleware struct {
+	limits  *ratelimit.Set
+	calls   *Calls
+	timeout time.Duration
+}
+
+func (*attemptMiddleware) ID() string { return "CognitoExportAttempt" }
+
+func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+	op := awsmw.GetOperationName(ctx)
+	lim := m.limits.For(op)
+	if err := lim.Wait(ctx); err != nil {
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("wait for %s quota: %w", op, err)
+	}
+	if m.calls != nil {
+		m.calls.counter(op).Add(1)
+		if n, ok := middleware.GetStackValue(ctx, attemptKey{}).(*int); ok {
+			if *n++; *n > 1 {
+				m.calls.retries.Add(1)
+			}
+		}
+	}
+	callCtx := ctx
+	if m.timeout > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, m.timeout)
+		defer cancel()
+	}
+	out, md, err := next.HandleFinalize(callCtx, in)
+	now := time.Now()
+	if err != nil && classify(err) == KindThrottled {
+		lim.Throttled(now)
+		if m.calls != nil {
+			m.calls.throttles.Add(1)
+		}
+	} else if err == nil {
+		lim.Succeeded(now)
+	}
+	if err != nil && callCtx.Err() != nil && ctx.Err() == nil {
+		// The attempt timed out, not the job: let the retryer try again.
+		err = attemptTimeout{fmt.Errorf("%s attempt timed out after %s: %w", op, m.timeout, err)}
+	}
+	return out, md, err
+}
+
+// attemptTimeout is retryable: the SDK's retryer honours RetryableError().
+type attemptTimeout struct{ error }
+
+func (attemptTimeout) RetryableError() bool { return true }
+func (e attemptTimeout) Unwrap() error      { return e.error }
+
+// attemptKey holds a per-call attempt counter, set outside the retry loop so
+// that the per-attempt middleware can tell retries from first attempts.
+type attemptKey struct{}
+
+var attemptCounter = middleware.FinalizeMiddlewareFunc("CognitoExportAttemptCounter",
+	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		return next.HandleFinalize(middleware.WithStackValue(ctx, attemptKey{}, new(int)), in)
+	})

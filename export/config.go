@@ -1,0 +1,103 @@
+// Package export runs the job: it lists every user of a pool, fans a bounded
+// worker pool out over them to page through their groups, and streams one row
+// per membership to a sink. It also holds boto3's AdminListGroupsForUser
+// paginator, which the workers use.
+package export
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/sink"
+)
+
+// Config is everything one export needs, built by the command line.
+type Config struct {
+	UserPoolID string
+	// Output is a local directory or s3://bucket/prefix/, placeholders
+	// already expanded (see ExpandPlaceholders).
+	Output      string
+	Format      string
+	Compression string // parquet only
+	Concurrency int
+	PageSize    int32 // Limit of ListUsers and AdminListGroupsForUser requests
+	PartRows    int64
+	PartBytes   int64
+	// UsersWithoutGroups emits one row with empty group columns for a user
+	// without groups, so that the export is also a complete user list.
+	UsersWithoutGroups bool
+	// Fresh discards what an earlier run left in the output, checkpoint
+	// and complete export alike.
+	Fresh bool
+	// Checkpoint overrides where the resume state lives: a file path or an
+	// s3:// object URL. Empty means _checkpoint.json under the output.
+	Checkpoint string
+	// CheckpointInterval closes the current part early so that a checkpoint
+	// is taken at least this often.
+	CheckpointInterval time.Duration
+	// StopTimeout bounds the final checkpoint after a stop signal.
+	StopTimeout time.Duration
+	S3          sink.S3Options
+
+	Client ClientConfig
+	Limits *ratelimit.Set // nil means Cognito's default quotas
+	Logger *slog.Logger
+	// Now is the clock; tests may pin it. nil means time.Now.
+	Now func() time.Time
+}
+
+// Defaults used by the command line and by tests.
+const (
+	DefaultConcurrency        = 16
+	DefaultPartBytes          = 256 << 20
+	DefaultCheckpointInterval = 30 * time.Second
+	DefaultStopTimeout        = 20 * time.Second
+)
+
+// Validate reports the first bad setting as a usage problem.
+func (c *Config) Validate() error {
+	usage := func(format string, args ...any) error {
+		return &Problem{Kind: KindUsage, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case c.UserPoolID == "":
+		return usage("missing --user-pool-id: name the Cognito user pool to export, e.g. us-east-1_AbCdEf123")
+	case c.Output == "":
+		return usage("missing --output: name a directory for the export")
+	case c.Concurrency < 1:
+		return usage("--concurrency %d: must be at least 1", c.Concurrency)
+	case c.PageSize < 1 || c.PageSize > MaxPageSize:
+		return usage("--page-size %d: Cognito accepts 1..%d", c.PageSize, MaxPageSize)
+	case c.PartRows < 0 || c.PartBytes < 0:
+		return usage("--part-rows and --part-size must not be negative")
+	case c.CheckpointInterval < 0 || c.StopTimeout < 0:
+		return usage("--checkpoint-interval and --stop-timeout must not be negative")
+	}
+	if c.Format == "parquet" && !slices.Contains(sink.Compressions, c.Compression) && c.Compression != "" {
+		return usage("unknown --compression %q: use one of %v", c.Compression, sink.Compressions)
+	}
+	for _, f := range sink.Formats {
+		if f == c.Format {
+			return nil
+		}
+	}
+	return usage("unknown --format %q: use one of %v", c.Format, sink.Formats)
+}
+
+// params are the settings a checkpoint must agree with to be resumed: a
+// different value would make the committed parts and the rest disagree.
+func (c *Config) params() map[string]string {
+	return map[string]string{
+		"user_pool_id":         c.UserPoolID,
+		"output":               c.Output,
+		"format":               c.Format,
+		"compression":          c.Compression,
+		"strategy":             "per-user",
+		"schema_version":       fmt.Sprint(sink.SchemaVersion),
+		"page_size":            fmt.Sprint(c.PageSize),
+		"users_without_groups": fmt.Sprint(c.UsersWithoutGroups),
+	}
+}

@@ -1,0 +1,102 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+)
+
+// Kind is what an error means to the job. Every AWS error code is mapped to
+// a Kind here and nowhere else.
+type Kind int
+
+const (
+	KindFatal     Kind = iota // stop the job; a resume can finish it once the cause is fixed
+	KindUsage                 // bad flags or input; exit 2
+	KindThrottled             // TooManyRequestsException: slow down and retry
+	KindTransient             // 5xx, resets, timeouts: retry
+	KindUserGone              // the user was deleted after it was listed: skip and count
+)
+
+// Problem is an error that carries its meaning and a hint for the operator.
+type Problem struct {
+	Kind Kind
+	Msg  string
+	Err  error
+}
+
+func (p *Problem) Error() string {
+	if p.Err == nil {
+		return p.Msg
+	}
+	if p.Msg == "" {
+		return p.Err.Error()
+	}
+	return p.Msg + ": " + p.Err.Error()
+}
+
+func (p *Problem) Unwrap() error { return p.Err }
+
+// KindOf returns the kind of err, looking through wrapping.
+func KindOf(err error) Kind {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p.Kind
+	}
+	return classify(err)
+}
+
+func classify(err error) Kind {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "TooManyRequestsException", "ThrottlingException", "LimitExceededException":
+			return KindThrottled
+		case "InternalErrorException", "ServiceUnavailable", "InternalFailure":
+			return KindTransient
+		case "UserNotFoundException":
+			return KindUserGone
+		case "InvalidParameterException":
+			return KindUsage
+		}
+		return KindFatal
+	}
+	var maxed *retry.MaxAttemptsError
+	if errors.As(err, &maxed) {
+		return KindFatal
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return KindTransient
+	}
+	return KindFatal
+}
+
+// Explain turns an AWS failure into one line that says what is wrong and
+// what to check.
+func Explain(op string, err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "ResourceNotFoundException":
+			return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: %s (check --user-pool-id and --region)", op, api.ErrorMessage())}
+		case "NotAuthorizedException", "AccessDeniedException", "AccessDeniedFault":
+			return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: access denied (%s: %s): the credentials need cognito-idp:%s on this pool", op, api.ErrorCode(), api.ErrorMessage(), op)}
+		case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "ExpiredTokenException", "MissingAuthenticationTokenException":
+			return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: AWS rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", op, api.ErrorCode())}
+		case "InvalidParameterException":
+			return &Problem{Kind: KindUsage, Msg: fmt.Sprintf("%s: Cognito rejected a parameter: %s", op, api.ErrorMessage())}
+		}
+		return &Problem{Kind: KindOf(err), Msg: fmt.Sprintf("%s: %s: %s", op, api.ErrorCode(), api.ErrorMessage())}
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "failed to retrieve credentials"), strings.Contains(msg, "failed to refresh cached credentials"), strings.Contains(msg, "no EC2 IMDS role found"):
+		return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role", op)}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,87 @@
+package export
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/sink"
+)
+
+// output is where an export goes: parts, the manifest and small state files.
+type output interface {
+	sink.Destination
+	checkpoint.Blob
+	// Prune removes what this tool wrote earlier and keep does not name,
+	// and aborts unfinished uploads: orphans of a run that was killed.
+	Prune(ctx context.Context, keep map[string]bool) error
+}
+
+// CheckpointName is the default checkpoint, under the output.
+const CheckpointName = "_checkpoint.json"
+
+// NewRunID names one run: sortable by time, unique across hosts.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// ExpandPlaceholders fills {date} (UTC YYYY-MM-DD), {run_id} and {pool} in an
+// output location, so that a scheduled job writes each run to its own
+// Hive-style path such as s3://bucket/cognito/pool={pool}/dt={date}/.
+func ExpandPlaceholders(location, runID, poolID string, now time.Time) (string, error) {
+	r := strings.NewReplacer("{date}", now.UTC().Format("2006-01-02"), "{run_id}", runID, "{pool}", poolID)
+	out := r.Replace(location)
+	if i := strings.IndexByte(out, '{'); i >= 0 && strings.IndexByte(out[i:], '}') > 0 {
+		return "", &Problem{Kind: KindUsage, Msg: fmt.Sprintf("output %q: unknown placeholder; use {date}, {run_id} or {pool}", location)}
+	}
+	return out, nil
+}
+
+func isS3(location string) bool { return strings.HasPrefix(location, "s3://") }
+
+// openOutput opens a local directory or an S3 prefix and proves it writable.
+func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (output, error) {
+	if isS3(location) {
+		d, err := sink.OpenS3(ctx, location, s3opts)
+		if err != nil {
+			return nil, &Problem{Kind: KindUsage, Msg: err.Error()}
+		}
+		return d, nil
+	}
+	d, err := sink.OpenLocalDir(location)
+	if err != nil {
+		return nil, &Problem{Kind: KindUsage, Msg: err.Error()}
+	}
+	return d, nil
+}
+
+// openCheckpoint returns the checkpoint store: CheckpointName under the
+// output, or the file or S3 object named by --checkpoint.
+func openCheckpoint(ctx context.Context, location string, out output, s3opts sink.S3Options) (*checkpoint.Store, error) {
+	if location == "" {
+		return checkpoint.NewStore(out, CheckpointName, fmt.Sprintf("%s/%s", strings.TrimSuffix(fmt.Sprint(out), "/"), CheckpointName)), nil
+	}
+	if isS3(location) {
+		i := strings.LastIndexByte(location, '/')
+		if i < len("s3://") || i == len(location)-1 {
+			return nil, &Problem{Kind: KindUsage, Msg: fmt.Sprintf("--checkpoint %q: want s3://bucket/path/name.json", location)}
+		}
+		d, err := sink.OpenS3(ctx, location[:i+1], s3opts)
+		if err != nil {
+			return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint: " + err.Error()}
+		}
+		return checkpoint.NewStore(d, location[i+1:], location), nil
+	}
+	d, err := sink.OpenLocalDir(filepath.Dir(location))
+	if err != nil {
+		return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint: " + err.Error()}
+	}
+	return checkpoint.NewStore(d, filepath.Base(location), location), nil
+}

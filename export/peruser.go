@@ -1,0 +1,256 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/sink"
+)
+
+// userLister is the one call the producer makes.
+type userLister interface {
+	ListUsers(ctx context.Context, in *cip.ListUsersInput, optFns ...func(*cip.Options)) (*cip.ListUsersOutput, error)
+}
+
+// cognitoReader is what the per-user strategy calls.
+type cognitoReader interface {
+	userLister
+	GroupsLister
+}
+
+// page is one ListUsers page in flight. Its rows are written only once every
+// user of it is done, so a part always ends on a page boundary and the
+// checkpoint watermark is simply the token of the next page.
+type page struct {
+	seq   int64
+	next  *string // token of the following page; nil on the last
+	items int     // users to wait for (1 for a page with none, so it still passes through)
+}
+
+// job is one run of the per-user strategy:
+//
+//	ListUsers pages ──► users (bounded) ──► N workers ──► results ──► committer ──► parts + checkpoint
+type job struct {
+	cfg    Config
+	log    *slog.Logger
+	client cognitoReader
+	commit *committer
+	// slots bounds the pages in flight, and so the rows the committer
+	// holds back while it waits for the oldest page to finish.
+	slots     chan struct{}
+	restarted bool
+}
+
+type work struct {
+	page *page
+	user *types.UserType // nil for a page without users
+}
+
+// userResult is every row of one user, so that the committer sees users whole.
+type userResult struct {
+	page    *page
+	user    string
+	rows    []sink.Row
+	skipped bool
+}
+
+func newJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
+	inFlight := 2 + (2*cfg.Concurrency+int(cfg.PageSize)-1)/int(cfg.PageSize)
+	return &job{
+		cfg: cfg, log: cfg.Logger, client: client,
+		commit: newCommitter(cfg, out, store, st),
+		slots:  make(chan struct{}, inFlight),
+	}
+}
+
+func (j *job) run(ctx context.Context) error {
+	if j.commit.state.Listed {
+		return nil // a run was killed between its last checkpoint and the manifest
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	users := make(chan work, 2*j.cfg.Concurrency)
+	results := make(chan userResult, 2*j.cfg.Concurrency)
+
+	g.Go(func() error {
+		defer close(users)
+		return j.listUsers(gctx, users)
+	})
+	g.Go(func() error {
+		var workers errgroup.Group
+		for range j.cfg.Concurrency {
+			workers.Go(func() error { return j.work(gctx, users, results) })
+		}
+		err := workers.Wait()
+		close(results)
+		return err
+	})
+	g.Go(func() error { return j.commit.run(gctx, results, j.slots) })
+	err := g.Wait()
+	// Commit every finished page, whatever stopped the job: a signal, a
+	// fatal error or the end. The job's context may be cancelled, so the
+	// final commit gets a bounded context of its own.
+	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.cfg.StopTimeout)
+	defer cancel()
+	if cerr := j.commit.final(final, err == nil); cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	if ctx.Err() != nil {
+		// Stopped from outside: say why, not which call noticed first.
+		err = context.Cause(ctx)
+	}
+	return err
+}
+
+func (j *job) listUsers(ctx context.Context, out chan<- work) error {
+	st := j.commit.state
+	var token *string
+	if st.Watermark != "" {
+		token = aws.String(st.Watermark)
+	}
+	var done map[uint64]struct{}
+	seq := st.Pages
+	for {
+		select {
+		case j.slots <- struct{}{}:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		resp, err := j.client.ListUsers(ctx, &cip.ListUsersInput{
+			UserPoolId:      aws.String(j.cfg.UserPoolID),
+			Limit:           aws.Int32(j.cfg.PageSize),
+			PaginationToken: token,
+		})
+		if err != nil && token != nil && done == nil && seq == st.Pages && KindOf(err) == KindUsage {
+			// Cognito rejected the saved token (they expire): list again
+			// from the start and skip the users already committed.
+			j.log.Warn("the saved ListUsers token was rejected; restarting the listing and skipping committed users",
+				"committed_users", st.Users, "error", err.Error())
+			if done, err = j.commit.loadDone(ctx); err != nil {
+				return err
+			}
+			j.restarted = true
+			token = nil
+			<-j.slots
+			continue
+		}
+		if err != nil {
+			return Explain("ListUsers", err)
+		}
+		next := resp.PaginationToken
+		if next != nil && *next == "" {
+			next = nil
+		}
+		todo := resp.Users
+		if done != nil {
+			todo = todo[:0:0]
+			for _, u := range resp.Users {
+				if _, ok := done[checkpoint.UserHash(aws.ToString(u.Username))]; !ok {
+					todo = append(todo, u)
+				}
+			}
+		}
+		p := &page{seq: seq, next: next, items: max(1, len(todo))}
+		if len(todo) == 0 {
+			if err := send(ctx, out, work{page: p}); err != nil {
+				return err
+			}
+		}
+		for i := range todo {
+			if err := send(ctx, out, work{page: p, user: &todo[i]}); err != nil {
+				return err
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		token, seq = next, seq+1
+	}
+}
+
+func send[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (j *job) work(ctx context.Context, in <-chan work, out chan<- userResult) error {
+	for w := range in {
+		res := userResult{page: w.page}
+		if w.user != nil {
+			var err error
+			if res, err = j.exportUser(ctx, w.page, *w.user); err != nil {
+				return err
+			}
+		}
+		if err := send(ctx, out, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *job) exportUser(ctx context.Context, p *page, u types.UserType) (userResult, error) {
+	username := aws.ToString(u.Username)
+	base := j.userRow(u)
+	pager, err := NewGroupsPaginator(j.client, j.cfg.UserPoolID, username, PaginationConfig{PageSize: j.cfg.PageSize})
+	if err != nil {
+		return userResult{}, err
+	}
+	res := userResult{page: p, user: username}
+	for groups, err := range pager.Pages(ctx) {
+		if err != nil {
+			if KindOf(err) == KindUserGone {
+				j.log.Warn("user deleted during the export; skipped", "username", username)
+				res.skipped, res.rows = true, nil
+				return res, nil
+			}
+			if ctx.Err() != nil {
+				return userResult{}, context.Cause(ctx)
+			}
+			return userResult{}, fmt.Errorf("list groups for %q: %w", username, Explain("AdminListGroupsForUser", err))
+		}
+		for _, g := range groups {
+			r := base
+			r.GroupName = aws.ToString(g.GroupName)
+			r.GroupDescription = g.Description
+			r.GroupRoleArn = g.RoleArn
+			r.GroupPrecedence = g.Precedence
+			r.GroupCreationDate = aws.ToTime(g.CreationDate)
+			r.GroupLastModifiedDate = aws.ToTime(g.LastModifiedDate)
+			res.rows = append(res.rows, r)
+		}
+	}
+	if len(res.rows) == 0 && j.cfg.UsersWithoutGroups {
+		res.rows = append(res.rows, base)
+	}
+	return res, nil
+}
+
+func (j *job) userRow(u types.UserType) sink.Row {
+	r := sink.Row{
+		UserPoolID:           j.cfg.UserPoolID,
+		Username:             aws.ToString(u.Username),
+		UserStatus:           string(u.UserStatus),
+		UserEnabled:          u.Enabled,
+		UserCreateDate:       aws.ToTime(u.UserCreateDate),
+		UserLastModifiedDate: aws.ToTime(u.UserLastModifiedDate),
+		ExportedAt:           j.commit.exportedAt,
+	}
+	for _, a := range u.Attributes {
+		if aws.ToString(a.Name) == "sub" {
+			r.UserSub = aws.ToString(a.Value)
+		}
+	}
+	return r
+}

@@ -1,0 +1,170 @@
+package export_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/internal/cognitoemu"
+	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/sink"
+)
+
+var errStop = errors.New("test stop")
+
+// runUntil runs an export and stops it after d; it reports whether the
+// export completed before the stop.
+func runUntil(t *testing.T, cfg export.Config, d time.Duration) bool {
+	t.Helper()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	timer := time.AfterFunc(d, func() { cancel(errStop) })
+	defer timer.Stop()
+	sum, err := export.Run(ctx, cfg)
+	if err == nil {
+		return sum.Complete
+	}
+	if !errors.Is(err, errStop) {
+		t.Fatalf("stopped run failed with %v, want the stop", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Output, sink.ManifestName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("an interrupted run left a manifest")
+	}
+	return false
+}
+
+func TestStopAndResumeExportsEveryRowOnce(t *testing.T) {
+	for _, format := range []string{"csv", "parquet"} {
+		t.Run(format, func(t *testing.T) {
+			env := startEmulator(t, cognitoemu.PoolSpec{Users: 3000, Groups: 70, Seed: 9}, cognitoemu.Options{DeletedShare: 0.01})
+			out := t.TempDir()
+			cfg := exportConfig(env, out)
+			cfg.Format = format
+			cfg.PartRows = 500
+			cfg.CheckpointInterval = 50 * time.Millisecond
+			cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 4000, ratelimit.UserList: 200}, 1)
+			rng := rand.New(rand.NewPCG(1, 2))
+			stops := 0
+			for !runUntil(t, cfg, time.Duration(50+rng.IntN(250))*time.Millisecond) {
+				stops++
+				if stops > 200 {
+					t.Fatal("export never completed")
+				}
+			}
+			if stops < 2 {
+				t.Fatalf("only %d stops: the test did not exercise resume", stops)
+			}
+			if format == "csv" {
+				_, got, _ := readExport(t, out)
+				compareRows(t, got, groundTruth(env, true))
+			}
+			assertNoLeftovers(t, out)
+		})
+	}
+}
+
+// assertNoLeftovers checks that only the parts and the manifest remain.
+func assertNoLeftovers(t *testing.T, dir string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if n := e.Name(); !strings.HasPrefix(n, "part-") && n != sink.ManifestName {
+			t.Errorf("left over in a complete export: %s", n)
+		}
+	}
+}
+
+func TestResumeWithOtherParametersIsRefused(t *testing.T) {
+	env := startEmulator(t, cognitoemu.PoolSpec{Users: 2000, Groups: 5, Seed: 1}, cognitoemu.Options{})
+	out := t.TempDir()
+	cfg := exportConfig(env, out)
+	cfg.CheckpointInterval = time.Millisecond
+	cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 2000}, 1)
+	if runUntil(t, cfg, 300*time.Millisecond) {
+		t.Fatal("finished before the stop")
+	}
+	other := cfg
+	other.Format = "parquet"
+	_, err := export.Run(context.Background(), other)
+	if err == nil || export.KindOf(err) != export.KindUsage || !strings.Contains(err.Error(), `format is "csv" in the checkpoint but "parquet" now`) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, export.CheckpointName)); err != nil {
+		t.Fatalf("the refused resume touched the checkpoint: %v", err)
+	}
+	// --fresh starts over.
+	other.Fresh = true
+	other.Limits = ratelimit.Unlimited()
+	if _, err := export.Run(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	assertNoLeftovers(t, out)
+}
+
+func TestTornCheckpointIsReportedNotIgnored(t *testing.T) {
+	env := startEmulator(t, cognitoemu.PoolSpec{Users: 2000, Groups: 5, Seed: 1}, cognitoemu.Options{})
+	for name, damage := range map[string]func([]byte) []byte{
+		"truncated":    func(b []byte) []byte { return b[:len(b)/2] },
+		"invalid json": func([]byte) []byte { return []byte("{not json") },
+		"edited":       func(b []byte) []byte { return []byte(strings.Replace(string(b), `"rows": `, `"rows": 1`, 1)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := t.TempDir()
+			cfg := exportConfig(env, out)
+			cfg.CheckpointInterval = time.Millisecond
+			cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 2000}, 1)
+			if runUntil(t, cfg, 300*time.Millisecond) {
+				t.Fatal("finished before the stop")
+			}
+			path := filepath.Join(out, export.CheckpointName)
+			data, _ := os.ReadFile(path)
+			os.WriteFile(path, damage(data), 0o644)
+			before, _ := os.ReadDir(out)
+			_, err := export.Run(context.Background(), cfg)
+			if !errors.Is(err, checkpoint.ErrCorrupt) || !strings.Contains(err.Error(), "--fresh") {
+				t.Fatalf("err = %v, want a corrupt checkpoint error", err)
+			}
+			after, _ := os.ReadDir(out)
+			if len(after) != len(before) {
+				t.Fatalf("files changed after a corrupt checkpoint: %d -> %d", len(before), len(after))
+			}
+		})
+	}
+}
+
+func TestRejectedWatermarkRestartsListingWithoutDuplicates(t *testing.T) {
+	spec := cognitoemu.PoolSpec{Users: 3000, Groups: 20, Seed: 4}
+	env := startEmulator(t, spec, cognitoemu.Options{})
+	out := t.TempDir()
+	cfg := exportConfig(env, out)
+	cfg.CheckpointInterval = time.Millisecond
+	cfg.PartRows = 300
+	cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 3000}, 1)
+	if runUntil(t, cfg, 400*time.Millisecond) {
+		t.Fatal("finished before the stop")
+	}
+	// A new emulator process signs tokens with another key: the saved
+	// watermark is rejected, as an expired Cognito token would be.
+	fresh := cognitoemu.NewServer(cognitoemu.Options{}, cognitoemu.NewPool(spec))
+	hs := httptest.NewServer(fresh)
+	defer hs.Close()
+	cfg.Client = clientConfig(hs.URL)
+	cfg.Limits = ratelimit.Unlimited()
+	sum, err := export.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Resumed || !sum.RestartedList {
+		t.Fatalf("summary %+v: want a resume that restarted the listing", sum)
+	}
+	_, got, _ := readExport(t, out)
+	compareRows(t, got, groundTruth(env, true))
+	assertNoLeftovers(t, out)
+}

@@ -1,0 +1,187 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/sink"
+)
+
+// Summary is what a run did. Users, rows and parts count the whole export,
+// earlier runs that this one resumed included; calls count this run only.
+type Summary struct {
+	Users           int64            `json:"users"`
+	Rows            int64            `json:"rows"`
+	Skipped         int64            `json:"skipped"`
+	Calls           map[string]int64 `json:"calls"`
+	Throttles       int64            `json:"throttles"`
+	Retries         int64            `json:"retries"`
+	Parts           int              `json:"parts"`
+	Bytes           int64            `json:"bytes"`
+	Elapsed         time.Duration    `json:"elapsed_ns"`
+	Output          string           `json:"output"`
+	Complete        bool             `json:"complete"`
+	AlreadyComplete bool             `json:"already_complete,omitempty"`
+	Resumed         bool             `json:"resumed,omitempty"`
+	RestartedList   bool             `json:"restarted_listing,omitempty"`
+}
+
+// TotalCalls adds up the calls of every operation.
+func (s Summary) TotalCalls() int64 {
+	var n int64
+	for _, c := range s.Calls {
+		n += c
+	}
+	return n
+}
+
+// Run exports one pool, resuming from its checkpoint when there is one. It
+// returns a Summary even on failure, with what was committed until then; the
+// manifest is written only when every user was exported.
+func Run(ctx context.Context, cfg Config) (Summary, error) {
+	start := time.Now()
+	if err := cfg.Validate(); err != nil {
+		return Summary{}, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Limits == nil {
+		cfg.Limits = ratelimit.NewSet(nil, 1)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = DefaultStopTimeout
+	}
+	if cfg.Format != "parquet" {
+		cfg.Compression = ""
+	}
+	log := cfg.Logger
+	s3opts := cfg.S3
+	if s3opts.Region == "" {
+		s3opts.Region = cfg.Client.Region
+	}
+	out, err := openOutput(ctx, cfg.Output, s3opts)
+	if err != nil {
+		return Summary{}, err
+	}
+	store, err := openCheckpoint(ctx, cfg.Checkpoint, out, s3opts)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum := Summary{Output: cfg.Output}
+
+	if manifest, err := out.Get(ctx, sink.ManifestName); err != nil {
+		return sum, fmt.Errorf("check output for a complete export: %w", err)
+	} else if manifest != nil && !cfg.Fresh {
+		log.Info("export already complete; nothing to do (pass --fresh to export again)", "output", cfg.Output)
+		sum.Complete, sum.AlreadyComplete = true, true
+		return sum, nil
+	}
+	state, err := store.Load(ctx)
+	if err != nil {
+		return sum, &Problem{Kind: KindFatal, Err: err}
+	}
+	if cfg.Fresh && state != nil {
+		log.Info("discarding the checkpoint of an earlier run (--fresh)", "checkpoint", store.String())
+		if err := store.Delete(ctx); err != nil {
+			return sum, err
+		}
+		state = nil
+	}
+	if state != nil {
+		if diff := checkpoint.Mismatch(state.Params, cfg.params()); diff != "" {
+			return sum, &Problem{Kind: KindUsage, Msg: fmt.Sprintf(
+				"checkpoint %s was made with other parameters (%s): rerun with the same ones, or pass --fresh to start over", store, diff)}
+		}
+		sum.Resumed = true
+		log.Info("resuming from checkpoint", "checkpoint", store.String(), "committed_pages", state.Pages,
+			"committed_users", state.Users, "committed_rows", state.Rows, "parts", len(state.Parts))
+	} else {
+		state = &checkpoint.State{Params: cfg.params(), Started: cfg.Now().UTC()}
+	}
+	// Whatever the checkpoint does not name is an orphan of a killed run.
+	if err := out.Prune(ctx, keepSet(state, cfg.Checkpoint)); err != nil {
+		return sum, fmt.Errorf("remove files left by an interrupted run: %w", err)
+	}
+
+	calls := &Calls{}
+	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, calls)
+	if err != nil {
+		return sum, err
+	}
+	j := newJob(cfg, client, out, store, state)
+	err = j.run(ctx)
+	sum.Calls, sum.Throttles, sum.Retries = calls.ByOperation(), calls.Throttles(), calls.Retries()
+	sum.RestartedList = j.restarted
+	fill := func() Summary {
+		sum.Users, sum.Rows, sum.Skipped, sum.Parts = state.Users, state.Rows, state.Skipped, len(state.Parts)
+		sum.Bytes = 0
+		for _, p := range state.Parts {
+			sum.Bytes += p.Bytes
+		}
+		sum.Elapsed = time.Since(start)
+		return sum
+	}
+	if err != nil {
+		return fill(), err
+	}
+	if err := finish(ctx, cfg, out, store, state); err != nil {
+		return fill(), err
+	}
+	sum.Complete = true
+	return fill(), nil
+}
+
+// keepSet names what a resume keeps: the committed parts, their done files
+// and the checkpoint itself.
+func keepSet(st *checkpoint.State, checkpointOverride string) map[string]bool {
+	keep := map[string]bool{}
+	if checkpointOverride == "" {
+		keep[CheckpointName] = true
+	}
+	for _, p := range st.Parts {
+		keep[p.Name] = true
+	}
+	for _, d := range st.DoneFiles {
+		keep[d] = true
+	}
+	return keep
+}
+
+// finish writes the manifest, which makes the export complete, and then
+// removes the resume state it no longer needs.
+func finish(ctx context.Context, cfg Config, out output, store *checkpoint.Store, st *checkpoint.State) error {
+	m := sink.Manifest{
+		Format: cfg.Format, StartedAt: st.Started, FinishedAt: cfg.Now().UTC(),
+		Totals:     sink.Totals{Users: st.Users, Rows: st.Rows, Skipped: st.Skipped, Parts: len(st.Parts)},
+		Parameters: cfg.params(),
+	}
+	for _, p := range st.Parts {
+		m.Parts = append(m.Parts, sink.PartInfo(p))
+		m.Totals.Bytes += p.Bytes
+	}
+	if m.Parts == nil {
+		m.Parts = []sink.PartInfo{}
+	}
+	if err := sink.WriteManifest(ctx, out, m); err != nil {
+		return err
+	}
+	// The export is complete from here on; leftovers are only clutter.
+	var errs []error
+	for _, d := range st.DoneFiles {
+		errs = append(errs, out.Delete(ctx, d))
+	}
+	errs = append(errs, store.Delete(ctx))
+	if err := errors.Join(errs...); err != nil {
+		cfg.Logger.Warn("export complete, but resume state could not be removed", "error", err)
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The full test suite: lint, then every test (race detector on), on a fresh
+# machine with only Go installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+go vet ./...
+
+echo "== test peers (DuckDB, versitygw)"
+./scripts/install-test-deps.sh
+
+echo "== go test"
+# Every peer must be there: a missing one fails the run instead of skipping.
+COGNITO_EXPORT_REQUIRE_PEERS=1 go test -race -count=1 -timeout 15m ./...

@@ -1,0 +1,155 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// LocalDir writes parts and the manifest into a directory. Every file is
+// written under a temporary name and renamed when complete, so a reader
+// never sees a half-written file under a final name.
+type LocalDir struct {
+	dir string
+}
+
+const tempPrefix = ".tmp-"
+
+// OpenLocalDir creates dir if needed and proves it is writable, so that a bad
+// output fails before any Cognito call is spent.
+func OpenLocalDir(dir string) (*LocalDir, error) {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("output %s is a file, not a directory: choose a directory path", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	probe, err := os.CreateTemp(dir, tempPrefix+"probe-")
+	if err != nil {
+		return nil, fmt.Errorf("output directory %s is not writable: %w", dir, errors.Unwrap(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return &LocalDir{dir: dir}, nil
+}
+
+// String is the directory, for logs and messages.
+func (d *LocalDir) String() string { return d.dir }
+
+// Create opens a part that becomes visible under name only on Commit.
+func (d *LocalDir) Create(_ context.Context, name string) (Part, error) {
+	f, err := os.CreateTemp(d.dir, tempPrefix+name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	return &localPart{f: f, final: filepath.Join(d.dir, name)}, nil
+}
+
+// Put writes a small file, such as the manifest, atomically.
+func (d *LocalDir) Put(ctx context.Context, name string, data []byte) error {
+	p, err := d.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Write(data); err != nil {
+		p.Abort()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return p.Commit(ctx)
+}
+
+// Exists reports whether name is present under its final name.
+func (d *LocalDir) Exists(_ context.Context, name string) (bool, error) {
+	_, err := os.Stat(filepath.Join(d.dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Prune removes what earlier runs left and keep does not name: parts, the
+// manifest, state and temporary files. Files this tool did not write are
+// left alone.
+func (d *LocalDir) Prune(_ context.Context, keep map[string]bool) error {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return fmt.Errorf("list output directory: %w", err)
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if OwnedName(n) && !keep[n] {
+			if err := os.Remove(filepath.Join(d.dir, n)); err != nil {
+				return fmt.Errorf("remove %s: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+type localPart struct {
+	f     *os.File
+	final string
+}
+
+func (p *localPart) Write(b []byte) (int, error) { return p.f.Write(b) }
+
+// Commit makes the part durable before it becomes visible: fsync the data,
+// rename, then fsync the directory so the rename itself survives a crash.
+func (p *localPart) Commit(_ context.Context) error {
+	if err := p.f.Sync(); err != nil {
+		p.Abort()
+		return fmt.Errorf("sync %s: %w", filepath.Base(p.final), err)
+	}
+	if err := p.f.Close(); err != nil {
+		os.Remove(p.f.Name())
+		return fmt.Errorf("close %s: %w", filepath.Base(p.final), err)
+	}
+	if err := os.Rename(p.f.Name(), p.final); err != nil {
+		os.Remove(p.f.Name())
+		return fmt.Errorf("rename %s: %w", filepath.Base(p.final), err)
+	}
+	return syncDir(filepath.Dir(p.final))
+}
+
+func (p *localPart) Abort() {
+	p.f.Close()
+	os.Remove(p.f.Name())
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory for sync: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+var _ io.Writer = (*localPart)(nil)
+
+// Get reads a small file; a missing file is (nil, nil).
+func (d *LocalDir) Get(_ context.Context, name string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(d.dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if data == nil && err == nil {
+		data = []byte{}
+	}
+	return data, err
+}
+
+// Delete removes a file; a missing file is not an error.
+func (d *LocalDir) Delete(_ context.Context, name string) error {
+	err := os.Remove(filepath.Join(d.dir, name))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return syncDir(d.dir)
+}

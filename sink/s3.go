@@ -1,0 +1,362 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// S3Options says how to reach and write the bucket.
+type S3Options struct {
+	Region      string
+	EndpointURL string // default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3
+	SSE         string // "", "AES256" or "aws:kms"
+	KMSKeyID    string
+	// PartSize is the multipart chunk: the most a part upload holds in memory.
+	PartSize int64
+	// Credentials, when set, replace the SDK's default chain.
+	Credentials aws.CredentialsProvider
+}
+
+// MinS3PartSize is S3's smallest allowed multipart chunk (but the last).
+const MinS3PartSize = 5 << 20
+
+// S3Prefix writes parts and the manifest under s3://bucket/prefix/. Each part
+// streams through a multipart upload, one chunk in memory at a time; a part
+// becomes visible only when its upload completes, and a failed upload is
+// aborted so that no orphan parts are billed.
+type S3Prefix struct {
+	client *s3.Client
+	bucket string
+	prefix string // "" or ending in "/"
+	opts   S3Options
+}
+
+// ParseS3URL splits s3://bucket/prefix into bucket and a prefix ending in "/".
+func ParseS3URL(raw string) (bucket, prefix string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return "", "", fmt.Errorf("output %q: want s3://bucket/prefix/", raw)
+	}
+	prefix = strings.TrimPrefix(u.Path, "/")
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return u.Host, prefix, nil
+}
+
+// OpenS3 checks that the bucket exists and that the prefix is writable (a
+// probe object is written and deleted), so a bad output fails before any
+// Cognito call is spent.
+func OpenS3(ctx context.Context, rawURL string, opts S3Options) (*S3Prefix, error) {
+	bucket, prefix, err := ParseS3URL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	switch opts.SSE {
+	case "", "AES256", "aws:kms":
+	default:
+		return nil, fmt.Errorf("--sse %q: use AES256 or aws:kms", opts.SSE)
+	}
+	if opts.KMSKeyID != "" && opts.SSE != "aws:kms" {
+		return nil, errors.New("--sse-kms-key-id needs --sse aws:kms")
+	}
+	if opts.PartSize == 0 {
+		opts.PartSize = 16 << 20
+	}
+	if opts.PartSize < MinS3PartSize {
+		return nil, fmt.Errorf("S3 upload chunk %d bytes: S3 needs at least %d", opts.PartSize, MinS3PartSize)
+	}
+	var loadOpts []func(*config.LoadOptions) error
+	if opts.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
+	}
+	if opts.Credentials != nil {
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(opts.Credentials))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration for S3: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("no AWS region for S3: pass --region or set AWS_REGION")
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if opts.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(opts.EndpointURL)
+		}
+		// S3-compatible servers on custom endpoints rarely resolve
+		// bucket.host names; path-style works everywhere.
+		o.UsePathStyle = o.BaseEndpoint != nil
+	})
+	d := &S3Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}
+	if err := d.probe(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *S3Prefix) String() string { return "s3://" + d.bucket + "/" + d.prefix }
+
+func (d *S3Prefix) key(name string) string { return d.prefix + name }
+
+func (d *S3Prefix) probe(ctx context.Context) error {
+	if _, err := d.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &d.bucket}); err != nil {
+		return d.explain("check bucket", err)
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	name := tempPrefix + "probe-" + hex.EncodeToString(rnd[:])
+	if err := d.Put(ctx, name, nil); err != nil {
+		return err
+	}
+	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))}); err != nil {
+		return d.explain("delete probe object", err)
+	}
+	return nil
+}
+
+// explain names the S3 failure and what to check, in one line.
+func (d *S3Prefix) explain(doing string, err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchBucket", "NotFound":
+			return fmt.Errorf("%s %s: bucket %q does not exist (check --output)", doing, d, d.bucket)
+		case "AccessDenied", "Forbidden", "AllAccessDisabled":
+			return fmt.Errorf("%s %s: access denied: the credentials need s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on this prefix", doing, d)
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
+			return fmt.Errorf("%s %s: S3 rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", doing, d, api.ErrorCode())
+		}
+		return fmt.Errorf("%s %s: %s: %s", doing, d, api.ErrorCode(), api.ErrorMessage())
+	}
+	if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "failed to refresh cached credentials") {
+		return fmt.Errorf("%s %s: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role", doing, d)
+	}
+	return fmt.Errorf("%s %s: %w", doing, d, err)
+}
+
+func (d *S3Prefix) sse() (types.ServerSideEncryption, *string) {
+	var kms *string
+	if d.opts.KMSKeyID != "" {
+		kms = aws.String(d.opts.KMSKeyID)
+	}
+	return types.ServerSideEncryption(d.opts.SSE), kms
+}
+
+// Put writes a small object, such as the manifest, with a single PUT.
+func (d *S3Prefix) Put(ctx context.Context, name string, data []byte) error {
+	sse, kms := d.sse()
+	_, err := d.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &d.bucket, Key: aws.String(d.key(name)), Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))), ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		ServerSideEncryption: sse, SSEKMSKeyId: kms,
+	})
+	if err != nil {
+		return d.explain("write "+name+" to", err)
+	}
+	return nil
+}
+
+// Exists reports whether an object is present.
+func (d *S3Prefix) Exists(ctx context.Context, name string) (bool, error) {
+	_, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))})
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey") {
+		return false, nil
+	}
+	if err != nil {
+		return false, d.explain("look for "+name+" in", err)
+	}
+	return true, nil
+}
+
+// Prune removes what earlier runs left under the prefix and keep does not
+// name, and aborts every unfinished multipart upload of this tool's files:
+// those are always orphans of a run that was killed. Objects this tool did
+// not write are left alone.
+func (d *S3Prefix) Prune(ctx context.Context, keep map[string]bool) error {
+	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(d.prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return d.explain("list", err)
+		}
+		for _, o := range page.Contents {
+			name := strings.TrimPrefix(aws.ToString(o.Key), d.prefix)
+			if !OwnedName(name) || keep[name] {
+				continue
+			}
+			if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: o.Key}); err != nil {
+				return d.explain("delete "+name+" from", err)
+			}
+		}
+	}
+	return d.abortUploads(ctx)
+}
+
+func (d *S3Prefix) abortUploads(ctx context.Context) error {
+	var keyMarker, idMarker *string
+	for {
+		out, err := d.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
+			Bucket: &d.bucket, Prefix: aws.String(d.prefix), KeyMarker: keyMarker, UploadIdMarker: idMarker,
+		})
+		if err != nil {
+			return d.explain("list unfinished uploads in", err)
+		}
+		for _, u := range out.Uploads {
+			if !OwnedName(strings.TrimPrefix(aws.ToString(u.Key), d.prefix)) {
+				continue
+			}
+			if _, err := d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &d.bucket, Key: u.Key, UploadId: u.UploadId}); err != nil {
+				return d.explain("abort unfinished upload in", err)
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return nil
+		}
+		keyMarker, idMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+}
+
+// Create starts a part. The multipart upload begins with the first full
+// chunk; a part smaller than one chunk is sent with a single PUT on Commit.
+func (d *S3Prefix) Create(ctx context.Context, name string) (Part, error) {
+	return &s3Part{d: d, ctx: ctx, name: name, buf: make([]byte, 0, d.opts.PartSize)}, nil
+}
+
+type s3Part struct {
+	d        *S3Prefix
+	ctx      context.Context
+	name     string
+	buf      []byte
+	uploadID *string
+	done     []types.CompletedPart
+	err      error
+}
+
+func (p *s3Part) Write(b []byte) (int, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
+	written := 0
+	for len(b) > 0 {
+		n := min(len(b), cap(p.buf)-len(p.buf))
+		p.buf = append(p.buf, b[:n]...)
+		b, written = b[n:], written+n
+		if len(p.buf) == cap(p.buf) {
+			if p.err = p.uploadChunk(); p.err != nil {
+				return written, p.err
+			}
+		}
+	}
+	return written, nil
+}
+
+func (p *s3Part) uploadChunk() error {
+	ctx, key := p.ctx, aws.String(p.d.key(p.name))
+	if p.uploadID == nil {
+		sse, kms := p.d.sse()
+		out, err := p.d.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+			Bucket: &p.d.bucket, Key: key, ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+			ServerSideEncryption: sse, SSEKMSKeyId: kms,
+		})
+		if err != nil {
+			return p.d.explain("start upload of "+p.name+" to", err)
+		}
+		p.uploadID = out.UploadId
+	}
+	num := int32(len(p.done) + 1)
+	out, err := p.d.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket: &p.d.bucket, Key: key, UploadId: p.uploadID, PartNumber: aws.Int32(num),
+		Body: bytes.NewReader(p.buf), ContentLength: aws.Int64(int64(len(p.buf))),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+	})
+	if err != nil {
+		return p.d.explain(fmt.Sprintf("upload chunk %d of %s to", num, p.name), err)
+	}
+	p.done = append(p.done, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num), ChecksumSHA256: out.ChecksumSHA256})
+	p.buf = p.buf[:0]
+	return nil
+}
+
+func (p *s3Part) Commit(ctx context.Context) error {
+	if p.err != nil {
+		p.Abort()
+		return p.err
+	}
+	if p.uploadID == nil {
+		return p.d.Put(ctx, p.name, p.buf)
+	}
+	if len(p.buf) > 0 {
+		if err := p.uploadChunk(); err != nil {
+			p.Abort()
+			return err
+		}
+	}
+	_, err := p.d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: p.done},
+	})
+	if err != nil {
+		p.Abort()
+		return p.d.explain("complete upload of "+p.name+" to", err)
+	}
+	return nil
+}
+
+// Abort ends the multipart upload even when the job's context is already
+// cancelled: a cancelled context must not leave orphan parts behind.
+func (p *s3Part) Abort() {
+	if p.uploadID == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), 30*time.Second)
+	defer cancel()
+	p.d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
+	})
+	p.uploadID = nil
+}
+
+// Get reads a small object; a missing object is (nil, nil).
+func (d *S3Prefix) Get(ctx context.Context, name string) ([]byte, error) {
+	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))})
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, d.explain("read "+name+" from", err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, d.explain("read "+name+" from", err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}
+
+// Delete removes an object; S3 does not mind a missing one.
+func (d *S3Prefix) Delete(ctx context.Context, name string) error {
+	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))}); err != nil {
+		return d.explain("delete "+name+" from", err)
+	}
+	return nil
+}

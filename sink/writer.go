@@ -1,0 +1,196 @@
+package sink
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+)
+
+// Part is a file being written; it becomes part of the output only on Commit.
+type Part interface {
+	io.Writer
+	Commit(ctx context.Context) error
+	Abort()
+}
+
+// Destination is where parts go.
+type Destination interface {
+	Create(ctx context.Context, name string) (Part, error)
+}
+
+// encoder turns rows into a file format; Close writes whatever the format
+// needs at the end (a footer) without closing the underlying writer.
+type encoder interface {
+	Encode(*Row) error
+	Close() error
+}
+
+// Formats lists the accepted --format values.
+var Formats = []string{"parquet", "csv"}
+
+// PartInfo describes one committed part.
+type PartInfo struct {
+	Name   string `json:"name"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// WriterOptions sets the format and when a part rolls over.
+type WriterOptions struct {
+	Format      string
+	Compression string // parquet only: one of Compressions; "" means snappy
+	PartRows    int64  // roll after this many rows; 0 means no row limit
+	PartBytes   int64  // roll once a part reaches this size; 0 means no size limit
+	FirstPart   int    // number of the first part written: a resume continues the numbering
+}
+
+// Writer streams rows into numbered parts. The caller decides where a part
+// ends (Full, then Flush), so that parts end where a checkpoint can name
+// them. It is used by one goroutine.
+type Writer struct {
+	dest      Destination
+	opts      WriterOptions
+	committed []PartInfo
+	cur       *openPart
+}
+
+type openPart struct {
+	name  string
+	part  Part
+	buf   *bufio.Writer
+	count *countingHash
+	enc   encoder
+	rows  int64
+}
+
+// NewWriter checks the options; no part is created until the first row.
+func NewWriter(dest Destination, opts WriterOptions) (*Writer, error) {
+	if _, err := extension(opts.Format); err != nil {
+		return nil, err
+	}
+	if opts.Format == "parquet" {
+		if _, err := parquetCodec(opts.Compression); err != nil {
+			return nil, err
+		}
+	}
+	return &Writer{dest: dest, opts: opts}, nil
+}
+
+func extension(format string) (string, error) {
+	switch format {
+	case "csv":
+		return "csv", nil
+	case "parquet":
+		return "parquet", nil
+	}
+	return "", fmt.Errorf("unknown format %q: use one of %v", format, Formats)
+}
+
+// Write appends rows to the current part, starting one if needed.
+func (w *Writer) Write(ctx context.Context, rows []Row) error {
+	for i := range rows {
+		if w.cur == nil {
+			if err := w.open(ctx); err != nil {
+				return err
+			}
+		}
+		if err := w.cur.enc.Encode(&rows[i]); err != nil {
+			return fmt.Errorf("encode row into %s: %w", w.cur.name, err)
+		}
+		w.cur.rows++
+	}
+	return nil
+}
+
+// Full reports whether the current part has reached a roll-over limit.
+// Parquet bytes reach the part a row group at a time, so a Parquet part may
+// pass PartBytes by up to one row group.
+func (w *Writer) Full() bool {
+	c := w.cur
+	if c == nil {
+		return false
+	}
+	if w.opts.PartRows > 0 && c.rows >= w.opts.PartRows {
+		return true
+	}
+	return w.opts.PartBytes > 0 && c.count.n+int64(c.buf.Buffered()) >= w.opts.PartBytes
+}
+
+func (w *Writer) open(ctx context.Context) error {
+	ext, _ := extension(w.opts.Format)
+	name := fmt.Sprintf("part-%05d.%s", w.opts.FirstPart+len(w.committed), ext)
+	part, err := w.dest.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	count := &countingHash{w: part, h: sha256.New()}
+	buf := bufio.NewWriterSize(count, 256<<10)
+	var enc encoder
+	if w.opts.Format == "parquet" {
+		enc, err = newParquetEncoder(buf, w.opts.Compression)
+	} else {
+		enc, err = newCSVEncoder(buf)
+	}
+	if err != nil {
+		part.Abort()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	w.cur = &openPart{name: name, part: part, buf: buf, count: count, enc: enc}
+	return nil
+}
+
+// Flush closes and commits the current part, if any; the next row starts a
+// new one. Every error here is returned: a part whose footer or flush failed
+// is never reported as written.
+func (w *Writer) Flush(ctx context.Context) error {
+	c := w.cur
+	if c == nil {
+		return nil
+	}
+	w.cur = nil
+	if err := c.enc.Close(); err != nil {
+		c.part.Abort()
+		return fmt.Errorf("finish %s: %w", c.name, err)
+	}
+	if err := c.buf.Flush(); err != nil {
+		c.part.Abort()
+		return fmt.Errorf("write %s: %w", c.name, err)
+	}
+	if err := c.part.Commit(ctx); err != nil {
+		return err
+	}
+	w.committed = append(w.committed, PartInfo{
+		Name: c.name, Rows: c.rows, Bytes: c.count.n, SHA256: hex.EncodeToString(c.count.h.Sum(nil)),
+	})
+	return nil
+}
+
+// Abort discards the part being written.
+func (w *Writer) Abort() {
+	if w.cur != nil {
+		w.cur.part.Abort()
+		w.cur = nil
+	}
+}
+
+// Parts are the parts this writer committed so far.
+func (w *Writer) Parts() []PartInfo { return w.committed }
+
+// countingHash counts and hashes what passes through to the part.
+type countingHash struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.h.Write(b[:n])
+	c.n += int64(n)
+	return n, err
+}
