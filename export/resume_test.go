@@ -3,6 +3,7 @@ package export_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
+	"github.com/cognito-export/cognito-export/internal/duckdb"
+	"github.com/cognito-export/cognito-export/internal/exportcheck"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 )
@@ -64,6 +67,9 @@ func TestStopAndResumeExportsEveryRowOnce(t *testing.T) {
 			if format == "csv" {
 				_, got, _ := readExport(t, out)
 				compareRows(t, got, groundTruth(env, true))
+			} else {
+				exportcheck.Compare(t, fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", duckdb.Quote(out+"/part-*.parquet")),
+					exportcheck.WriteTruth(t, env.pool, env.srv, true))
 			}
 			assertNoLeftovers(t, out)
 		})

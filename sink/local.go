@@ -99,6 +99,11 @@ func (p *localPart) Write(b []byte) (int, error) { return p.f.Write(b) }
 // Commit makes the part durable before it becomes visible: fsync the data,
 // rename, then fsync the directory so the rename itself survives a crash.
 func (p *localPart) Commit(_ context.Context) error {
+	// CreateTemp makes owner-only files; the export is for its readers.
+	if err := p.f.Chmod(0o644); err != nil {
+		p.Abort()
+		return fmt.Errorf("chmod %s: %w", filepath.Base(p.final), err)
+	}
 	if err := p.f.Sync(); err != nil {
 		p.Abort()
 		return fmt.Errorf("sync %s: %w", filepath.Base(p.final), err)
