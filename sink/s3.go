@@ -114,7 +114,9 @@ func (d *S3Prefix) String() string { return "s3://" + d.bucket + "/" + d.prefix 
 func (d *S3Prefix) key(name string) string { return d.prefix + name }
 
 func (d *S3Prefix) probe(ctx context.Context) error {
-	if _, err := d.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &d.bucket}); err != nil {
+	// A GET, not HeadBucket: a HEAD answer has no body, so a bad signature
+	// and a denied permission would both read as a bare 403.
+	if _, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(d.prefix), MaxKeys: aws.Int32(1)}); err != nil {
 		return d.explain("check bucket", err)
 	}
 	var rnd [6]byte

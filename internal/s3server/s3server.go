@@ -65,7 +65,9 @@ func Start(t testing.TB) *Server {
 	addr := ln.Addr().String()
 	ln.Close()
 	s := &Server{Endpoint: "http://" + addr, AccessKey: "TESTROOTACCESSKEY", SecretKey: "test-root-secret-key", Region: "us-east-1", Dir: dir}
-	cmd := exec.Command(bin, "--port", addr, "--quiet", "posix", dir)
+	// The internal IAM lets tests add users with less than root's rights.
+	iamDir := t.TempDir()
+	cmd := exec.Command(bin, "--port", addr, "--iam-dir", iamDir, "--quiet", "posix", dir)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	logFile, _ := os.Create(filepath.Join(t.TempDir(), "versitygw.log"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -91,6 +93,21 @@ func Start(t testing.TB) *Server {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return s
+}
+
+// LimitedUser creates an account with the plain "user" role, which may not
+// write to buckets it does not own (every bucket Bucket creates), and
+// returns the environment that uses it.
+func (s *Server) LimitedUser(t testing.TB) []string {
+	t.Helper()
+	access, secret := "LIMITEDUSERKEY", "limited-user-secret"
+	cmd := exec.Command(Binary(), "admin", "--access", s.AccessKey, "--secret", s.SecretKey, "--endpoint-url", s.Endpoint,
+		"create-user", "--access", access, "--secret", secret, "--role", "user")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("create a limited versitygw user: %v\n%s", err, out)
+	}
+	return []string{"AWS_ACCESS_KEY_ID=" + access, "AWS_SECRET_ACCESS_KEY=" + secret,
+		"AWS_REGION=" + s.Region, "AWS_ENDPOINT_URL_S3=" + s.Endpoint}
 }
 
 // Credentials are the root user's.
