@@ -2,9 +2,13 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -92,13 +96,13 @@ func NewCognitoClient(ctx context.Context, cc ClientConfig, limits *ratelimit.Se
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxAttempts
-				o.MaxBackoff = 20 * time.Second
+				o.Backoff = fullJitter{base: 50 * time.Millisecond, cap: 2 * time.Second}
 				// Our limiter paces the calls; the SDK's retry token bucket
 				// would turn a throttling storm into "retry quota exceeded".
 				o.RateLimiter = awsratelimit.None
 				o.Retryables = append(o.Retryables, retry.RetryableErrorCode{
 					Codes: map[string]struct{}{"InternalErrorException": {}},
-				})
+				}, retry.IsErrorRetryableFunc(truncatedResponse))
 			})
 		}),
 	}
@@ -126,6 +130,28 @@ func NewCognitoClient(ctx context.Context, cc ClientConfig, limits *ratelimit.Se
 			return s.Finalize.Insert(&attemptMiddleware{limits: limits, calls: calls, timeout: cc.CallTimeout}, "Retry", middleware.After)
 		})
 	}), nil
+}
+
+// fullJitter is exponential backoff with full jitter. It stays short even
+// for throttling: the category's limiter has already slowed down (AIMD) and
+// every retry waits on it, so a long sleep would only idle the worker.
+type fullJitter struct{ base, cap time.Duration }
+
+func (b fullJitter) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	d := b.cap
+	if attempt < 20 {
+		d = min(b.cap, b.base<<attempt)
+	}
+	return rand.N(d + 1), nil
+}
+
+// truncatedResponse is a connection that died mid-response: the request may
+// be sent again, as every Cognito call this tool makes only reads.
+func truncatedResponse(err error) aws.Ternary {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
 }
 
 // attemptMiddleware runs once per attempt, inside the SDK's retry loop.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -83,14 +84,20 @@ func (j *job) run(ctx context.Context) error {
 		defer close(users)
 		return j.listUsers(gctx, users)
 	})
+	// Workers belong to g, so that the first failure cancels everything at
+	// once; the last one to finish closes results.
+	var working sync.WaitGroup
+	working.Add(j.cfg.Concurrency)
+	for range j.cfg.Concurrency {
+		g.Go(func() error {
+			defer working.Done()
+			return j.work(gctx, users, results)
+		})
+	}
 	g.Go(func() error {
-		var workers errgroup.Group
-		for range j.cfg.Concurrency {
-			workers.Go(func() error { return j.work(gctx, users, results) })
-		}
-		err := workers.Wait()
+		working.Wait()
 		close(results)
-		return err
+		return nil
 	})
 	g.Go(func() error { return j.commit.run(gctx, results, j.slots) })
 	err := g.Wait()

@@ -112,9 +112,10 @@ type Limiter struct {
 	configured float64
 	bucket     *rate.Limiter // nil when unlimited
 
-	mu         sync.Mutex
-	current    float64
-	lastChange time.Time
+	mu           sync.Mutex
+	current      float64
+	lastDecrease time.Time
+	lastIncrease time.Time
 }
 
 // The adaptation constants: halve at most once per cooldown (one throttle
@@ -124,6 +125,7 @@ const (
 	decreaseFactor = 0.7
 	cooldown       = time.Second
 	recoverTime    = 30 * time.Second
+	recoverStep    = 100 * time.Millisecond
 	minShare       = 0.02
 )
 
@@ -163,11 +165,11 @@ func (l *Limiter) Throttled(now time.Time) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastChange) < cooldown {
+	if now.Sub(l.lastDecrease) < cooldown {
 		return
 	}
 	l.current = max(l.current*decreaseFactor, l.configured*minShare)
-	l.lastChange = now
+	l.lastDecrease, l.lastIncrease = now, now
 	l.bucket.SetLimitAt(now, rate.Limit(l.current))
 }
 
@@ -178,14 +180,16 @@ func (l *Limiter) Succeeded(now time.Time) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.current >= l.configured {
+	// No recovery during the cooldown after a decrease: the throttles of
+	// the calls already in flight are still arriving.
+	if l.current >= l.configured || now.Sub(l.lastDecrease) < cooldown {
 		return
 	}
-	elapsed := now.Sub(l.lastChange)
-	if elapsed < cooldown {
+	elapsed := now.Sub(l.lastIncrease)
+	if elapsed < recoverStep {
 		return
 	}
 	l.current = min(l.configured, l.current+l.configured*elapsed.Seconds()/recoverTime.Seconds())
-	l.lastChange = now
+	l.lastIncrease = now
 	l.bucket.SetLimitAt(now, rate.Limit(l.current))
 }

@@ -52,12 +52,27 @@ func TestAIMDDropsOncePerCooldownAndRecoversLinearly(t *testing.T) {
 	if got := l.Rate(); got != 35 {
 		t.Fatalf("throttle storm within the cooldown: %v, want 35", got)
 	}
-	// Recovery: configured/30 per second of clean calls, capped at configured.
+	// No recovery inside the cooldown; then configured/30 per second of
+	// clean calls, capped at configured.
+	l.Succeeded(t0.Add(500 * time.Millisecond))
+	if got := l.Rate(); got != 35 {
+		t.Fatalf("recovered inside the cooldown: %v", got)
+	}
 	l.Succeeded(t0.Add(3 * time.Second))
 	if got := l.Rate(); math.Abs(got-40) > 1e-9 {
 		t.Fatalf("after 3s of success: %v, want 40", got)
 	}
+	// Successes do not postpone the next decrease.
+	for ms := 3000; ms < 6000; ms += 10 {
+		l.Succeeded(t0.Add(time.Duration(ms) * time.Millisecond))
+	}
+	before := l.Rate()
+	l.Throttled(t0.Add(6 * time.Second))
+	if got := l.Rate(); got >= before {
+		t.Fatalf("a throttle after steady successes did not slow down: %v -> %v", before, got)
+	}
 	l.Succeeded(t0.Add(time.Minute))
+	l.Succeeded(t0.Add(2 * time.Minute))
 	if got := l.Rate(); got != 50 {
 		t.Fatalf("after a minute: %v, want 50", got)
 	}
