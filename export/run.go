@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
@@ -29,6 +30,9 @@ type Summary struct {
 	AlreadyComplete bool             `json:"already_complete,omitempty"`
 	Resumed         bool             `json:"resumed,omitempty"`
 	RestartedList   bool             `json:"restarted_listing,omitempty"`
+	// Rates are each quota category's limiter rate at the end, after
+	// adaptive slow-down (requests/second; +Inf when unlimited).
+	Rates map[string]float64 `json:"rates"`
 }
 
 // TotalCalls adds up the calls of every operation.
@@ -120,6 +124,12 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	j := newJob(cfg, client, out, store, state)
 	err = j.run(ctx)
 	sum.Calls, sum.Throttles, sum.Retries = calls.ByOperation(), calls.Throttles(), calls.Retries()
+	sum.Rates = map[string]float64{}
+	for c, r := range cfg.Limits.Rates() {
+		if !math.IsInf(r, 1) {
+			sum.Rates[string(c)] = math.Round(r*10) / 10
+		}
+	}
 	sum.RestartedList = j.restarted
 	fill := func() Summary {
 		sum.Users, sum.Rows, sum.Skipped, sum.Parts = state.Users, state.Rows, state.Skipped, len(state.Parts)

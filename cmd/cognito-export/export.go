@@ -116,7 +116,7 @@ func exportAndReport(ctx context.Context, cfg export.Config, stdout io.Writer) e
 	cfg.Logger.Info("export finished", "complete", sum.Complete, "users", sum.Users, "rows", sum.Rows,
 		"skipped", sum.Skipped, "calls", sum.TotalCalls(), "throttles", sum.Throttles, "retries", sum.Retries,
 		"parts", sum.Parts, "bytes", sum.Bytes, "elapsed", sum.Elapsed.Round(time.Millisecond).String(),
-		slog.Any("calls_by_operation", sum.Calls))
+		slog.Any("calls_by_operation", sum.Calls), slog.Any("rates", sum.Rates))
 	if err != nil {
 		return err
 	}
