@@ -136,9 +136,15 @@ func (c *committer) commit(ctx context.Context, listed bool) error {
 		st.DoneFiles = append(st.DoneFiles[:len(st.DoneFiles):len(st.DoneFiles)], name)
 	}
 	st.Pages = c.next
-	st.Watermark = ""
-	if c.lastDone != nil && c.lastDone.next != nil {
-		st.Watermark = *c.lastDone.next
+	if c.lastDone != nil {
+		st.Watermark = ""
+		if c.lastDone.next != nil {
+			st.Watermark = *c.lastDone.next
+		} else {
+			// The last page is in: a resume must not list again from the
+			// start, which an empty watermark alone would mean.
+			listed = true
+		}
 	}
 	st.Listed = listed
 	st.Users += c.users
@@ -170,9 +176,9 @@ func (c *committer) final(ctx context.Context, complete bool) error {
 }
 
 // loadDone reads the users committed so far, for a listing that restarts.
-func (c *committer) loadDone(ctx context.Context) (map[uint64]struct{}, error) {
-	set := make(map[uint64]struct{}, c.state.Users+c.state.Skipped)
-	for _, name := range c.state.DoneFiles {
+func (c *committer) loadDone(ctx context.Context, files []string, users int64) (map[uint64]struct{}, error) {
+	set := make(map[uint64]struct{}, users)
+	for _, name := range files {
 		data, err := c.out.Get(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("read done file %s: %w", name, err)

@@ -121,9 +121,14 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 	var token *string
 	if st.Watermark != "" {
 		token = aws.String(st.Watermark)
+	} else if st.Pages > 0 {
+		return fmt.Errorf("%w: %d pages committed but no watermark to continue from: pass --fresh to start over", checkpoint.ErrCorrupt, st.Pages)
 	}
 	var done map[uint64]struct{}
-	seq := st.Pages
+	// The lister reads the committer's state only here, before any page of
+	// this run exists: later the committer is writing it.
+	first, committedUsers, doneFiles := st.Pages, st.Users+st.Skipped, st.DoneFiles
+	seq := first
 	for {
 		select {
 		case j.slots <- struct{}{}:
@@ -135,12 +140,14 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 			Limit:           aws.Int32(j.cfg.PageSize),
 			PaginationToken: token,
 		})
-		if err != nil && token != nil && done == nil && seq == st.Pages && KindOf(err) == KindUsage {
+		if err != nil && token != nil && done == nil && seq == first && KindOf(err) == KindUsage {
 			// Cognito rejected the saved token (they expire): list again
-			// from the start and skip the users already committed.
+			// from the start and skip the users already committed. Only on
+			// the first call of a resumed run, when nothing is in flight,
+			// is the committed set all there is.
 			j.log.Warn("the saved ListUsers token was rejected; restarting the listing and skipping committed users",
-				"committed_users", st.Users, "error", err.Error())
-			if done, err = j.commit.loadDone(ctx); err != nil {
+				"committed_users", committedUsers, "error", err.Error())
+			if done, err = j.commit.loadDone(ctx, doneFiles, committedUsers); err != nil {
 				return err
 			}
 			j.restarted = true

@@ -174,3 +174,36 @@ func TestRejectedWatermarkRestartsListingWithoutDuplicates(t *testing.T) {
 	compareRows(t, got, groundTruth(env, true))
 	assertNoLeftovers(t, out)
 }
+
+// TestCheckpointWithoutWatermarkIsNeverListedAgain: a checkpoint with
+// committed pages and no watermark must not be read as "from the start",
+// which would export everything twice. (The last page's commit now marks the
+// listing done; this guards the reading side.)
+func TestCheckpointWithoutWatermarkIsNeverListedAgain(t *testing.T) {
+	env := startEmulator(t, cognitoemu.PoolSpec{Users: 2000, Groups: 5, Seed: 6}, cognitoemu.Options{})
+	out := t.TempDir()
+	cfg := exportConfig(env, out)
+	cfg.CheckpointInterval = time.Millisecond
+	cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 2000}, 1)
+	if runUntil(t, cfg, 300*time.Millisecond) {
+		t.Fatal("finished before the stop")
+	}
+	dir, err := sink.OpenLocalDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := checkpoint.NewStore(dir, export.CheckpointName, "test")
+	st, err := store.Load(context.Background())
+	if err != nil || st.Pages == 0 {
+		t.Fatalf("checkpoint %+v, %v", st, err)
+	}
+	st.Watermark = ""
+	if err := store.Save(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	calls := env.srv.Calls("ListUsers")
+	_, err = export.Run(context.Background(), cfg)
+	if !errors.Is(err, checkpoint.ErrCorrupt) || env.srv.Calls("ListUsers") != calls {
+		t.Fatalf("err = %v after %d ListUsers calls; want a corrupt checkpoint and no listing", err, env.srv.Calls("ListUsers")-calls)
+	}
+}

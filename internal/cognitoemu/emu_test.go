@@ -17,17 +17,23 @@ import (
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 )
 
-// client talks to the emulator over real HTTP with the real SDK, retries off
-// so that every answer is seen as sent.
+// client talks to the emulator over real HTTP with the real SDK. Retries
+// are off when the emulator injects faults, so that every answer is seen as
+// sent; otherwise the SDK's own retryer rides out loopback hiccups on a
+// loaded machine.
 func client(t *testing.T, opts cognitoemu.Options, pools ...*cognitoemu.Pool) (*cip.Client, *cognitoemu.Server) {
 	t.Helper()
 	srv := cognitoemu.NewServer(opts, pools...)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return cip.New(cip.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: aws.NopRetryer{},
+	o := cip.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-	}), srv
+	}
+	if opts.Quotas != nil || opts.FaultRate > 0 || opts.ResetRate > 0 {
+		o.Retryer = aws.NopRetryer{}
+	}
+	return cip.New(o), srv
 }
 
 func TestPaginationCollectsEveryItemOnce(t *testing.T) {
