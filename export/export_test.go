@@ -167,9 +167,11 @@ func TestExportEqualsGroundTruth(t *testing.T) {
 	if len(m.Parts) < 2 {
 		t.Fatalf("want several parts, got %d", len(m.Parts))
 	}
-	// One ListUsers call per 60 users, at least one AdminListGroupsForUser per user.
-	if sum.Calls["ListUsers"] != int64((users+59)/60) || sum.Calls["AdminListGroupsForUser"] < int64(users) {
-		t.Fatalf("calls = %v", sum.Calls)
+	// One ListUsers call per 60 users, at least one AdminListGroupsForUser
+	// per user; calls count attempts, so a retry on a loaded machine adds one.
+	pages := int64((users + 59) / 60)
+	if lu := sum.Calls["ListUsers"]; lu < pages || lu > pages+sum.Retries || sum.Calls["AdminListGroupsForUser"] < int64(users) {
+		t.Fatalf("calls = %v with %d retries, want %d ListUsers", sum.Calls, sum.Retries, pages)
 	}
 }
 
