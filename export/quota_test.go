@@ -50,11 +50,10 @@ func scaledLimits() *ratelimit.Set {
 
 // rateMeter samples an emulator counter over a window in the middle of a run.
 type rateMeter struct {
-	wg          sync.WaitGroup
-	calls, thr  int64
-	window      time.Duration
-	perSecond   float64
-	throttledOK float64
+	wg         sync.WaitGroup
+	calls, thr int64
+	window     time.Duration
+	perSecond  float64
 }
 
 func measure(srv *cognitoemu.Server, op string, warmup, window time.Duration) *rateMeter {

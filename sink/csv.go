@@ -12,7 +12,6 @@ import (
 type csvEncoder struct {
 	w      *csv.Writer
 	record []string
-	buf    []byte
 }
 
 func newCSVEncoder(w io.Writer) (*csvEncoder, error) {

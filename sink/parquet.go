@@ -211,7 +211,7 @@ func (e *parquetEncoder) fixNullCounts(before []int) error {
 			*page.NullCount = nulls // shared with h.Statistics.NullCount
 			data := page.RawData[len(page.RawData)-int(page.Header.CompressedPageSize):]
 			ts := thrift.NewTSerializer()
-			ts.Protocol = thrift.NewTCompactProtocolFactory().GetProtocol(ts.Transport)
+			ts.Protocol = thrift.NewTCompactProtocolFactoryConf(nil).GetProtocol(ts.Transport)
 			head, err := ts.Write(context.Background(), page.Header)
 			if err != nil {
 				return err
