@@ -43,6 +43,22 @@ func runUntil(t *testing.T, cfg export.Config, d time.Duration) bool {
 	return false
 }
 
+// interruptedExport starts a paced export with a checkpoint after every
+// page and stops it after d, leaving a checkpoint to resume from.
+func interruptedExport(t *testing.T, env *emuEnv, rps float64, d time.Duration, tune func(*export.Config)) export.Config {
+	t.Helper()
+	cfg := exportConfig(env, t.TempDir())
+	cfg.CheckpointInterval = time.Millisecond
+	cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: rps}, 1)
+	if tune != nil {
+		tune(&cfg)
+	}
+	if runUntil(t, cfg, d) {
+		t.Fatal("finished before the stop")
+	}
+	return cfg
+}
+
 func TestStopAndResumeExportsEveryRowOnce(t *testing.T) {
 	for _, format := range []string{"csv", "parquet"} {
 		t.Run(format, func(t *testing.T) {
@@ -89,13 +105,8 @@ func assertNoLeftovers(t *testing.T, dir string) {
 
 func TestResumeWithOtherParametersIsRefused(t *testing.T) {
 	env := startEmulator(t, cognitoemu.PoolSpec{Users: 2000, Groups: 5, Seed: 1}, cognitoemu.Options{})
-	out := t.TempDir()
-	cfg := exportConfig(env, out)
-	cfg.CheckpointInterval = time.Millisecond
-	cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 2000}, 1)
-	if runUntil(t, cfg, 300*time.Millisecond) {
-		t.Fatal("finished before the stop")
-	}
+	cfg := interruptedExport(t, env, 2000, 300*time.Millisecond, nil)
+	out := cfg.Output
 	other := cfg
 	other.Format = "parquet"
 	_, err := export.Run(context.Background(), other)
@@ -122,13 +133,8 @@ func TestTornCheckpointIsReportedNotIgnored(t *testing.T) {
 		"edited":       func(b []byte) []byte { return []byte(strings.Replace(string(b), `"rows": `, `"rows": 1`, 1)) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			out := t.TempDir()
-			cfg := exportConfig(env, out)
-			cfg.CheckpointInterval = time.Millisecond
-			cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 2000}, 1)
-			if runUntil(t, cfg, 300*time.Millisecond) {
-				t.Fatal("finished before the stop")
-			}
+			cfg := interruptedExport(t, env, 2000, 300*time.Millisecond, nil)
+			out := cfg.Output
 			path := filepath.Join(out, export.CheckpointName)
 			data, _ := os.ReadFile(path)
 			os.WriteFile(path, damage(data), 0o644)
@@ -148,14 +154,8 @@ func TestTornCheckpointIsReportedNotIgnored(t *testing.T) {
 func TestRejectedWatermarkRestartsListingWithoutDuplicates(t *testing.T) {
 	spec := cognitoemu.PoolSpec{Users: 3000, Groups: 20, Seed: 4}
 	env := startEmulator(t, spec, cognitoemu.Options{})
-	out := t.TempDir()
-	cfg := exportConfig(env, out)
-	cfg.CheckpointInterval = time.Millisecond
-	cfg.PartRows = 300
-	cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 3000}, 1)
-	if runUntil(t, cfg, 400*time.Millisecond) {
-		t.Fatal("finished before the stop")
-	}
+	cfg := interruptedExport(t, env, 3000, 400*time.Millisecond, func(c *export.Config) { c.PartRows = 300 })
+	out := cfg.Output
 	// A new emulator process signs tokens with another key: the saved
 	// watermark is rejected, as an expired Cognito token would be.
 	fresh := cognitoemu.NewServer(cognitoemu.Options{}, cognitoemu.NewPool(spec))
@@ -181,13 +181,8 @@ func TestRejectedWatermarkRestartsListingWithoutDuplicates(t *testing.T) {
 // listing done; this guards the reading side.)
 func TestCheckpointWithoutWatermarkIsNeverListedAgain(t *testing.T) {
 	env := startEmulator(t, cognitoemu.PoolSpec{Users: 2000, Groups: 5, Seed: 6}, cognitoemu.Options{})
-	out := t.TempDir()
-	cfg := exportConfig(env, out)
-	cfg.CheckpointInterval = time.Millisecond
-	cfg.Limits = ratelimit.NewSet(map[ratelimit.Category]float64{ratelimit.UserResourceRead: 2000}, 1)
-	if runUntil(t, cfg, 300*time.Millisecond) {
-		t.Fatal("finished before the stop")
-	}
+	cfg := interruptedExport(t, env, 2000, 300*time.Millisecond, nil)
+	out := cfg.Output
 	dir, err := sink.OpenLocalDir(out)
 	if err != nil {
 		t.Fatal(err)
