@@ -143,3 +143,51 @@ func (p *Paginator) fail(t testing.TB, msg string) {
 	p.cmd.Wait()
 	t.Fatalf("%s; stderr:\n%s", msg, p.stderr.String())
 }
+
+// Call is one request modelcheck.py sends; Pages > 1 follows the pagination
+// token up to that many pages.
+type Call struct {
+	Endpoint string         `json:"endpoint"`
+	Region   string         `json:"region"`
+	Op       string         `json:"op"`
+	Params   map[string]any `json:"params"`
+	Pages    int            `json:"pages,omitempty"`
+	Unsigned bool           `json:"unsigned,omitempty"` // no Authorization header
+}
+
+// Checked is what modelcheck.py found in the responses to one Call.
+type Checked struct {
+	Op       string   `json:"op"`
+	Status   int      `json:"status"`
+	Error    string   `json:"error"` // the __type of an error response
+	Pages    int      `json:"pages"`
+	Problems []string `json:"problems"`
+	Notes    []string `json:"notes"`
+}
+
+// ModelCheck sends calls with botocore and validates every raw response
+// against botocore's cognito-idp model. newerEnums holds, per model shape
+// name, enum values a newer model than the installed botocore's allows.
+func ModelCheck(t testing.TB, newerEnums map[string][]string, calls []Call) (botocoreVersion string, results []Checked) {
+	t.Helper()
+	in, _ := json.Marshal(map[string]any{"newer_enums": newerEnums, "calls": calls})
+	cmd := exec.Command(Python, Script("modelcheck.py"))
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("modelcheck.py: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		Botocore string    `json:"botocore"`
+		Results  []Checked `json:"results"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("decode modelcheck.py output: %v\n%.500s", err, out)
+	}
+	if len(res.Results) != len(calls) {
+		t.Fatalf("modelcheck.py answered %d of %d calls", len(res.Results), len(calls))
+	}
+	return res.Botocore, res.Results
+}

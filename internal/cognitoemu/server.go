@@ -111,6 +111,7 @@ func (s *Server) chance(p float64) bool {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Amzn-Requestid", requestID())
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AWSCognitoIdentityProviderService.")
 	if r.Method != http.MethodPost || !ok {
 		writeError(w, apiError{"UnknownOperationException", "unknown operation"})
@@ -200,6 +201,9 @@ func invalid(msg string) *apiError { return &apiError{"InvalidParameterException
 func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 	if req.UserPoolId == "" {
 		return invalid("1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null")
+	}
+	if aerr := validateInput(req); aerr != nil {
+		return aerr
 	}
 	pool, ok := s.pools[req.UserPoolId]
 	if !ok {
