@@ -1,26 +1,63 @@
 package sink
 
 import (
-	"encoding/csv"
+	"bufio"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // csvEncoder writes RFC 4180 CSV with a header and RFC 3339 UTC timestamps.
 // Absent values are empty fields: CSV has no NULL.
+//
+// Not encoding/csv: with UseCRLF its Writer also turns a "\n" inside a quoted
+// field into "\r\n", so a description would not read back as Cognito
+// returned it (DuckDB and Python keep the "\r"). Here records end in CRLF and
+// field contents are written unchanged.
 type csvEncoder struct {
-	w      *csv.Writer
+	w      *bufio.Writer
 	record []string
 }
 
 func newCSVEncoder(w io.Writer) (*csvEncoder, error) {
-	e := &csvEncoder{w: csv.NewWriter(w), record: make([]string, len(Columns))}
-	e.w.UseCRLF = true // RFC 4180 line breaks
-	if err := e.w.Write(Columns); err != nil {
+	e := &csvEncoder{w: bufio.NewWriter(w), record: make([]string, len(Columns))}
+	if err := e.write(Columns); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+func (e *csvEncoder) write(rec []string) error {
+	for i, f := range rec {
+		if i > 0 {
+			e.w.WriteByte(',')
+		}
+		if !csvNeedsQuotes(f) {
+			e.w.WriteString(f)
+			continue
+		}
+		e.w.WriteByte('"')
+		e.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		e.w.WriteByte('"')
+	}
+	_, err := e.w.WriteString("\r\n")
+	return err
+}
+
+// csvNeedsQuotes quotes what encoding/csv quotes, so that only the line
+// breaks inside fields differ from its output.
+func csvNeedsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` || strings.ContainsAny(f, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }
 
 func (e *csvEncoder) Encode(r *Row) error {
@@ -42,13 +79,12 @@ func (e *csvEncoder) Encode(r *Row) error {
 	rec[11] = csvTime(r.GroupCreationDate)
 	rec[12] = csvTime(r.GroupLastModifiedDate)
 	rec[13] = csvTime(r.ExportedAt)
-	return e.w.Write(rec)
+	return e.write(rec)
 }
 
 // Close flushes buffered records; the underlying writer stays open.
 func (e *csvEncoder) Close() error {
-	e.w.Flush()
-	return e.w.Error()
+	return e.w.Flush()
 }
 
 func csvTime(t time.Time) string {

@@ -70,6 +70,31 @@ func TestCSVRoundTripsHostileStrings(t *testing.T) {
 	}
 }
 
+// A line break inside a value is written as it is: encoding/csv's Writer
+// would turn "\n" into "\r\n", and readers other than Go's keep the "\r".
+func TestCSVKeepsLineBreaksInsideValues(t *testing.T) {
+	var buf bytes.Buffer
+	enc, err := newCSVEncoder(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := "one\ntwo\r\nthree \"q\", \\."
+	if err := enc.Encode(&Row{UserPoolID: "p", Username: " lead", GroupDescription: &desc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(buf.String(), "\r\n", 2)
+	if lines[0] != strings.Join(Columns, ",") {
+		t.Fatalf("header %q", lines[0])
+	}
+	want := "p,\" lead\",,,false,,,,\"one\ntwo\r\nthree \"\"q\"\", \\.\",,,,,\r\n"
+	if lines[1] != want {
+		t.Fatalf("record\n got %q\nwant %q", lines[1], want)
+	}
+}
+
 func TestWriterRollsPartsAndManifestDescribesThem(t *testing.T) {
 	dir := t.TempDir()
 	dest, err := OpenLocalDir(dir)
