@@ -15,7 +15,8 @@ import (
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 )
 
-type truthRow struct {
+// Row is one row an export must hold, in the columns Compare checks.
+type Row struct {
 	Username        string  `json:"username"`
 	UserSub         string  `json:"user_sub"`
 	GroupName       *string `json:"group_name"`
@@ -27,6 +28,39 @@ type truthRow struct {
 // returns the file's path.
 func WriteTruth(t testing.TB, pool *cognitoemu.Pool, srv *cognitoemu.Server, usersWithoutGroups bool) string {
 	t.Helper()
+	return write(t, func(emit func(Row)) {
+		groups := pool.Groups()
+		var idx []int
+		for i := range pool.NumUsers() {
+			if srv.Deleted(pool, i) {
+				continue
+			}
+			u := pool.User(i)
+			idx = pool.UserGroups(i, idx[:0])
+			if len(idx) == 0 && usersWithoutGroups {
+				emit(Row{Username: u.Username, UserSub: u.Sub})
+			}
+			for _, gi := range idx {
+				g := groups[gi]
+				emit(Row{Username: u.Username, UserSub: u.Sub, GroupName: &g.Name, GroupPrecedence: g.Precedence, GroupRoleArn: g.RoleArn})
+			}
+		}
+	})
+}
+
+// WriteRows writes rows as a truth file for Compare, for a pool that is not
+// the emulator's.
+func WriteRows(t testing.TB, rows []Row) string {
+	t.Helper()
+	return write(t, func(emit func(Row)) {
+		for _, r := range rows {
+			emit(r)
+		}
+	})
+}
+
+func write(t testing.TB, rows func(emit func(Row))) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "truth.jsonl")
 	f, err := os.Create(path)
 	if err != nil {
@@ -34,26 +68,21 @@ func WriteTruth(t testing.TB, pool *cognitoemu.Pool, srv *cognitoemu.Server, use
 	}
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
-	groups := pool.Groups()
-	var idx []int
-	for i := range pool.NumUsers() {
-		if srv.Deleted(pool, i) {
-			continue
+	var encErr error
+	rows(func(r Row) {
+		if err := enc.Encode(r); err != nil && encErr == nil {
+			encErr = err
 		}
-		u := pool.User(i)
-		idx = pool.UserGroups(i, idx[:0])
-		if len(idx) == 0 && usersWithoutGroups {
-			enc.Encode(truthRow{Username: u.Username, UserSub: u.Sub})
-		}
-		for _, gi := range idx {
-			g := groups[gi]
-			enc.Encode(truthRow{Username: u.Username, UserSub: u.Sub, GroupName: &g.Name, GroupPrecedence: g.Precedence, GroupRoleArn: g.RoleArn})
-		}
+	})
+	if encErr != nil {
+		t.Fatal(encErr)
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return path
 }
 
