@@ -8,6 +8,12 @@
 #   install_versitygw  a real S3-compatible server for the S3 tests
 #                   (internal/s3server), built once with `go install` and
 #                   cached outside the work tree, so repeated runs reuse it.
+#   install_cognito_local  cognito-local, a Cognito emulator written by
+#                   others (internal/cognitolocal): npm ci of the pinned
+#                   package.
+#   install_boto    boto3/botocore and the AWS CLI for the conformance tests
+#                   (internal/boto): the Debian packages python3-boto3 and
+#                   awscli, used as /usr/bin/python3 and /usr/bin/aws.
 #
 # Tests that need a missing peer skip; set COGNITO_EXPORT_REQUIRE_PEERS=1 to
 # make them fail instead (CI).
@@ -16,25 +22,57 @@ cd "$(dirname "$0")/.."
 
 log() { echo "install-test-deps: $*"; }
 
-install_duckdb() {
-  local dir=internal/duckdb
+# npm_ci DIR: npm ci in DIR unless node_modules was installed from this
+# exact lockfile.
+npm_ci() {
+  local dir=$1
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     log "node and npm are required for $dir: install Node.js 18 or later" >&2
     return 1
   fi
-  # node_modules is current when it was installed from this exact lockfile.
   local want stamp="$dir/node_modules/.cognito-export-lock.sha256"
   want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    log "duckdb: $dir/node_modules is current"
+    log "$dir/node_modules is current"
   else
-    log "duckdb: npm ci in $dir"
+    log "npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund)
     echo "$want" >"$stamp"
   fi
+}
+
+install_duckdb() {
+  local dir=internal/duckdb
+  npm_ci "$dir"
   log "duckdb: checking that a query runs"
   (cd "$dir" && node query.mjs "SELECT 1 AS ok" >/dev/null)
   log "duckdb: ready"
+}
+
+install_cognito_local() {
+  npm_ci internal/cognitolocal
+  log "cognito-local: ready"
+}
+
+install_boto() {
+  if /usr/bin/python3 -c 'import boto3' 2>/dev/null && /usr/bin/aws --version >/dev/null 2>&1; then
+    log "boto3 and the AWS CLI: installed"
+    return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      log "python3-boto3 and awscli are missing and installing them needs root: apt-get install python3-boto3 awscli" >&2
+      return 1
+    fi
+    sudo=(sudo)
+  fi
+  log "apt-get install python3-boto3 awscli"
+  # The lock timeout lets a concurrent apt run (unattended upgrades) finish.
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends python3-boto3 awscli
+  /usr/bin/python3 -c 'import boto3' && /usr/bin/aws --version
+  log "boto3 and the AWS CLI: ready"
 }
 
 install_versitygw() {
@@ -58,6 +96,8 @@ install_versitygw() {
 main() {
   install_duckdb
   install_versitygw
+  install_cognito_local
+  install_boto
 }
 
 main "$@"

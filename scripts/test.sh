@@ -13,7 +13,7 @@ fi
 go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-echo "== test peers (DuckDB, versitygw)"
+echo "== test peers (DuckDB, versitygw, cognito-local, boto3, AWS CLI)"
 ./scripts/install-test-deps.sh
 
 echo "== go test"
