@@ -27,6 +27,7 @@ type exportFlags struct {
 func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.cfg.UserPoolID, "user-pool-id", "", "the Cognito user pool to export (required)")
 	fs.StringVar(&f.cfg.Output, "output", "", "directory or s3://bucket/prefix/ for the parts and manifest.json (required); may hold {date}, {run_id} and {pool}")
+	fs.StringVar(&f.cfg.Strategy, "strategy", export.StrategyAuto, "auto (the cheaper in time, estimated before the start), per-user (AdminListGroupsForUser per user) or by-group (ListUsersInGroup per group, then one ListUsers pass)")
 	fs.StringVar(&f.cfg.Format, "format", "parquet", "output format: parquet or csv")
 	fs.StringVar(&f.cfg.Compression, "compression", "snappy", "Parquet compression: snappy, zstd, gzip or none")
 	fs.StringVar(&f.cfg.S3.SSE, "sse", "", "S3 server-side encryption: AES256 or aws:kms")
@@ -107,7 +108,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // exportAndReport runs the export and prints the one-line summary.
 func exportAndReport(ctx context.Context, cfg export.Config, stdout io.Writer) error {
-	cfg.Logger.Info("export starting", "user_pool_id", cfg.UserPoolID, "output", cfg.Output, "format", cfg.Format, "concurrency", cfg.Concurrency)
+	cfg.Logger.Info("export starting", "user_pool_id", cfg.UserPoolID, "output", cfg.Output, "format", cfg.Format, "strategy", cfg.Strategy, "concurrency", cfg.Concurrency)
 	sum, err := export.Run(ctx, cfg)
 	if sum.AlreadyComplete {
 		fmt.Fprintf(stdout, "export in %s is already complete (manifest.json); pass --fresh to export again\n", sum.Output)
@@ -115,7 +116,7 @@ func exportAndReport(ctx context.Context, cfg export.Config, stdout io.Writer) e
 	}
 	cfg.Logger.Info("export finished", "complete", sum.Complete, "users", sum.Users, "rows", sum.Rows,
 		"skipped", sum.Skipped, "calls", sum.TotalCalls(), "throttles", sum.Throttles, "retries", sum.Retries,
-		"parts", sum.Parts, "bytes", sum.Bytes, "elapsed", sum.Elapsed.Round(time.Millisecond).String(),
+		"strategy", sum.Strategy, "parts", sum.Parts, "bytes", sum.Bytes, "elapsed", sum.Elapsed.Round(time.Millisecond).String(),
 		slog.Any("calls_by_operation", sum.Calls), slog.Any("rates", sum.Rates))
 	if err != nil {
 		return err
