@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -115,6 +116,8 @@ func populate(t *testing.T, ctx context.Context, c *cip.Client) createdPool {
 // membership created through the API, and nothing else. cognito-local
 // ignores Limit (one page holds everything), so exports with page sizes 60
 // and 7 also prove that the job does not depend on the service honouring it.
+// Both strategies run: per-user (ListUsers, AdminListGroupsForUser) and
+// by-group (ListGroups, ListUsersInGroup, ListUsers).
 func TestExportAgainstCognitoLocal(t *testing.T) {
 	endpoint := cognitolocal.Start(t)
 	duckdb.Require(t)
@@ -137,21 +140,26 @@ func TestExportAgainstCognitoLocal(t *testing.T) {
 	truth := exportcheck.WriteRows(t, p.rows)
 	env := cleanEnv(creds()...)
 	for _, run := range []struct {
-		name   string
-		format string
-		flags  []string
+		name     string
+		strategy string
+		format   string
+		flags    []string
 	}{
-		{"parquet", "parquet", []string{"--page-size", "60"}},
-		{"csv-page-7", "csv", []string{"--page-size", "7", "--concurrency", "3"}},
+		{"per-user-parquet", "per-user", "parquet", []string{"--page-size", "60"}},
+		{"per-user-csv-page-7", "per-user", "csv", []string{"--page-size", "7", "--concurrency", "3"}},
+		{"by-group-parquet", "by-group", "parquet", []string{"--page-size", "60"}},
+		{"by-group-csv-page-7", "by-group", "csv", []string{"--page-size", "7", "--concurrency", "3"}},
 	} {
 		t.Run(run.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			args := append([]string{"export", "--endpoint-url", endpoint, "--user-pool-id", p.id, "--output", out,
-				"--format", run.format, "--rate", "UserList=0", "--rate", "UserResourceRead=0"}, run.flags...)
+				"--strategy", run.strategy, "--format", run.format, "--rate", "UserList=0", "--rate", "UserResourceRead=0",
+				"--rate", "UserPoolResourceRead=0", "--rate", "UserPoolRead=0"}, run.flags...)
 			r := runCLI(t, env, args...)
 			if r.code != 0 {
 				t.Fatalf("export exit %d:\n%s", r.code, r.stderr)
 			}
+			checkStrategy(t, r.stderr, run.strategy)
 			table := fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", duckdb.Quote(out+"/part-*.parquet"))
 			if run.format == "csv" {
 				table = fmt.Sprintf("read_csv(%s, header=true, all_varchar=true, types={'group_precedence':'INTEGER'})", duckdb.Quote(out+"/part-*.csv"))
@@ -189,4 +197,26 @@ func checkGroupsAndUsers(t *testing.T, table string, p createdPool) {
 			t.Fatalf("user %q: enabled %v status %v, want enabled %s and FORCE_CHANGE_PASSWORD", name, row[1], row[2], want)
 		}
 	}
+}
+
+// checkStrategy proves from the final log line that the export ran the
+// strategy asked for, with that strategy's calls.
+func checkStrategy(t *testing.T, logs, strategy string) {
+	t.Helper()
+	for _, line := range strings.Split(logs, "\n") {
+		var l struct {
+			Msg      string           `json:"msg"`
+			Strategy string           `json:"strategy"`
+			Calls    map[string]int64 `json:"calls_by_operation"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "export finished" {
+			continue
+		}
+		want := map[string]string{"per-user": "AdminListGroupsForUser", "by-group": "ListUsersInGroup"}[strategy]
+		if l.Strategy != strategy || l.Calls[want] == 0 {
+			t.Fatalf("export ran strategy %q with calls %v, want %q with %s calls", l.Strategy, l.Calls, strategy, want)
+		}
+		return
+	}
+	t.Fatalf("no 'export finished' log line:\n%s", logs)
 }
