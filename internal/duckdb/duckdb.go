@@ -19,14 +19,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cognito-export/cognito-export/internal/peer"
 )
 
 // InstallHint says how to make Available succeed.
 const InstallHint = "install node (v18+) and run scripts/install-test-deps.sh (npm ci in internal/duckdb)"
-
-// RequirePeersEnv, set to 1, turns a missing DuckDB into a test failure
-// instead of a skip, so CI cannot pass by silently skipping.
-const RequirePeersEnv = "COGNITO_EXPORT_REQUIRE_PEERS"
 
 // Result is a query result as query.mjs prints it. Types are DuckDB's type
 // names (VARCHAR, INTEGER, BOOLEAN, TIMESTAMP WITH TIME ZONE, ...). In Rows,
@@ -80,17 +78,8 @@ func Available() error {
 // a failure when COGNITO_EXPORT_REQUIRE_PEERS=1, a skip otherwise.
 func Require(t testing.TB) {
 	t.Helper()
-	err := Available()
-	if err == nil {
-		return
-	}
-	switch {
-	case testing.Short():
-		t.Skipf("duckdb unavailable (-short): %v", err)
-	case os.Getenv(RequirePeersEnv) == "1":
-		t.Fatalf("duckdb unavailable and %s=1: %v", RequirePeersEnv, err)
-	default:
-		t.Skipf("duckdb unavailable: %v", err)
+	if err := Available(); err != nil {
+		peer.Missing(t, fmt.Errorf("duckdb: %w", err))
 	}
 }
 
