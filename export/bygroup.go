@@ -117,6 +117,9 @@ func (j *byGroupJob) groupPhase(ctx context.Context) error {
 	log := j.cfg.Logger.With("phase", "groups")
 	groups, err := listGroups(ctx, j.client, j.cfg.UserPoolID)
 	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx) // stopped from outside: say why
+		}
 		return err
 	}
 	meta := make(map[string]*types.GroupType, len(groups))

@@ -183,11 +183,13 @@ func TestAutoPicksTheCheaperStrategyAndResumesWithIt(t *testing.T) {
 }
 
 // stopUntil stops and resumes a paced export until its checkpoint is in the
-// state reached says, and returns that state.
+// state reached says, and returns that state. Runs grow longer, from 150ms
+// to a second, so that a slow machine (-race) still makes progress past
+// each run's start-up.
 func stopUntil(t *testing.T, cfg export.Config, reached func(*checkpoint.State) bool) *checkpoint.State {
 	t.Helper()
-	for range 100 {
-		if runUntil(t, cfg, 150*time.Millisecond) {
+	for i := range 100 {
+		if runUntil(t, cfg, min(time.Second, time.Duration(150+20*i)*time.Millisecond)) {
 			t.Fatal("the export completed before the checkpoint reached the wanted state")
 		}
 		if st := loadCheckpoint(t, cfg.Output); st != nil && reached(st) {
@@ -246,7 +248,7 @@ func TestByGroupStopAndResumeExportsEveryRowOnce(t *testing.T) {
 	// then until the end.
 	stopUntil(t, cfg, inGroupPhase)
 	stopUntil(t, cfg, inListUsersPass)
-	for stops := 0; !runUntil(t, cfg, 150*time.Millisecond); stops++ {
+	for stops := 0; !runUntil(t, cfg, time.Duration(150+20*stops)*time.Millisecond); stops++ {
 		if stops > 100 {
 			t.Fatal("export never completed")
 		}
