@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -267,25 +266,9 @@ func TestByGroupRejectedTokensRestartWithoutDuplicates(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			spec := cognitoemu.PoolSpec{Users: 3000, Groups: 40, Seed: 40}
 			env := startEmulator(t, spec, cognitoemu.Options{})
-			out := t.TempDir()
-			cfg := byGroupConfig(env, out)
+			cfg := byGroupConfig(env, t.TempDir())
 			stopUntil(t, cfg, reached)
-			// A new emulator signs tokens with another key: the saved
-			// tokens are rejected, as expired Cognito tokens would be.
-			hs := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, cognitoemu.NewPool(spec)))
-			defer hs.Close()
-			cfg.Client = clientConfig(hs.URL)
-			cfg.Limits = ratelimit.Unlimited()
-			sum, err := export.Run(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !sum.Resumed || !sum.RestartedList {
-				t.Fatalf("summary %+v: want a resume that listed again", sum)
-			}
-			_, got, _ := readExport(t, out)
-			compareRows(t, got, groundTruth(env, true))
-			assertNoLeftovers(t, out)
+			resumeWithRejectedTokens(t, env, spec, cfg)
 		})
 	}
 }
