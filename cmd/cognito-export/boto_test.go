@@ -228,6 +228,9 @@ func randomArgs(rng *rand.Rand, user string, token string) pageArgs {
 // fresh random PageSize and MaxItems (a token does not bind them), and both
 // must print the same groups and the same token.
 func TestListGroupsForUserMatchesBoto3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: hundreds of runs of the binary; make test runs it")
+	}
 	f := startBotoFixture(t)
 	py := boto.StartPaginator(t)
 	seed := uint64(8)

@@ -119,6 +119,9 @@ func populate(t *testing.T, ctx context.Context, c *cip.Client) createdPool {
 // Both strategies run: per-user (ListUsers, AdminListGroupsForUser) and
 // by-group (ListGroups, ListUsersInGroup, ListUsers).
 func TestExportAgainstCognitoLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts cognito-local and runs four exports; make test runs it")
+	}
 	endpoint := cognitolocal.Start(t)
 	duckdb.Require(t)
 	ctx := context.Background()
