@@ -110,6 +110,7 @@ func (c *committer) writePage(ctx context.Context, pp *pendingPage) error {
 		c.rows += int64(len(res.rows))
 	}
 	c.lastDone = pp.page
+	c.cfg.Progress.written(c.state.Users+c.users, c.state.Rows+c.rows, c.state.Skipped+c.skipped)
 	return nil
 }
 

@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Format != "parquet" {
 		cfg.Compression = ""
 	}
-	log := cfg.Logger
+	log := cfg.Logger.With("phase", "plan")
 	s3opts := cfg.S3
 	if s3opts.Region == "" {
 		s3opts.Region = cfg.Client.Region
@@ -116,12 +116,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return sum, fmt.Errorf("remove files left by an interrupted run: %w", err)
 	}
 
-	calls := &Calls{}
+	calls := cfg.Progress.callCounter()
 	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, calls)
 	if err != nil {
 		return sum, err
 	}
-	j := newJob(cfg, client, out, store, state)
+	cfg.Progress.written(state.Users, state.Rows, state.Skipped)
+	jobCfg := cfg
+	jobCfg.Logger = cfg.Logger.With("phase", "export")
+	j := newJob(jobCfg, client, out, store, state)
 	err = j.run(ctx)
 	sum.Calls, sum.Throttles, sum.Retries = calls.ByOperation(), calls.Throttles(), calls.Retries()
 	sum.Rates = map[string]float64{}
@@ -143,7 +146,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return fill(), err
 	}
-	if err := finish(ctx, cfg, out, store, state); err != nil {
+	finishCfg := cfg
+	finishCfg.Logger = cfg.Logger.With("phase", "finish")
+	if err := finish(ctx, finishCfg, out, store, state); err != nil {
 		return fill(), err
 	}
 	sum.Complete = true
