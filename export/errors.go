@@ -100,3 +100,16 @@ func Explain(op string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// isNotFound is a user or group (or pool) that does not exist.
+func isNotFound(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "UserNotFoundException", "ResourceNotFoundException":
+		return true
+	}
+	return false
+}
