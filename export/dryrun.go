@@ -105,7 +105,7 @@ func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
 		err := c.call()
 		// The pool exists by now (DescribeUserPool and ListUsers came
 		// first), so "not found" is about the user or group asked for.
-		if err != nil && !(nameProbe[c.op] && isNotFound(err)) {
+		if err != nil && !(nameProbe[c.op] && (KindOf(err) == KindUserGone || notFound(err))) {
 			return rep, Explain(c.op, err)
 		}
 		rep.Operations = append(rep.Operations, c.op)
@@ -121,11 +121,16 @@ func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
 // a probe name.
 var nameProbe = map[string]bool{"AdminListGroupsForUser": true, "ListUsersInGroup": true}
 
-// usesOperation says whether a run of cfg may call op.
+// usesOperation says whether a run of cfg may call op. DescribeUserPool is
+// always called, for the estimate and the ETA; auto may take either path,
+// and its estimate samples with AdminListGroupsForUser.
 func (c *Config) usesOperation(op string) bool {
-	switch op {
-	case "DescribeUserPool", "ListUsers", "AdminListGroupsForUser":
-		return true
+	switch c.Strategy {
+	case StrategyPerUser:
+		return op != "ListGroups" && op != "ListUsersInGroup"
+	case StrategyByGroup:
+		// ListUsers: the pass over users without groups, and the estimate.
+		return op != "AdminListGroupsForUser"
 	}
-	return false
+	return true
 }

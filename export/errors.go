@@ -76,6 +76,13 @@ func classify(err error) Kind {
 	return KindFatal
 }
 
+// notFound reports Cognito's ResourceNotFoundException. ListUsersInGroup
+// answers it for a group deleted after ListGroups found it.
+func notFound(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ResourceNotFoundException"
+}
+
 // Explain turns an AWS failure into one line that says what is wrong and
 // what to check.
 func Explain(op string, err error) error {
@@ -99,17 +106,4 @@ func Explain(op string, err error) error {
 		return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role", op)}
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// isNotFound is a user or group (or pool) that does not exist.
-func isNotFound(err error) bool {
-	var api smithy.APIError
-	if !errors.As(err, &api) {
-		return false
-	}
-	switch api.ErrorCode() {
-	case "UserNotFoundException", "ResourceNotFoundException":
-		return true
-	}
-	return false
 }

@@ -1,6 +1,13 @@
 package export
 
-import "sync/atomic"
+import (
+	"context"
+	"math"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+)
 
 // Progress is a live view of a running export for whoever watches it (a
 // progress bar, a log line, a metrics endpoint): totals committed so far,
@@ -9,12 +16,17 @@ import "sync/atomic"
 // valid and counts nothing.
 type Progress struct {
 	users, rows, skipped atomic.Int64
-	calls                Calls
+	// What the whole export should come to, 0 until known: users from
+	// DescribeUserPool, rows from the estimate's sample.
+	estUsers, estRows atomic.Int64
+	calls             Calls
 }
 
 // ProgressSnapshot is Progress at one instant.
 type ProgressSnapshot struct {
 	Users, Rows, Skipped int64
+	// EstimatedUsers and EstimatedRows are 0 until known.
+	EstimatedUsers, EstimatedRows int64
 	Calls                map[string]int64
 	Throttles, Retries   int64
 }
@@ -35,6 +47,7 @@ func (p *Progress) Snapshot() ProgressSnapshot {
 	}
 	return ProgressSnapshot{
 		Users: p.users.Load(), Rows: p.rows.Load(), Skipped: p.skipped.Load(),
+		EstimatedUsers: p.estUsers.Load(), EstimatedRows: p.estRows.Load(),
 		Calls: p.calls.ByOperation(), Throttles: p.calls.Throttles(), Retries: p.calls.Retries(),
 	}
 }
@@ -56,4 +69,33 @@ func (p *Progress) callCounter() *Calls {
 		return &Calls{}
 	}
 	return &p.calls
+}
+
+// estimated records the size of the export from a strategy estimate.
+func (p *Progress) estimated(est Estimate) {
+	if p == nil {
+		return
+	}
+	p.estUsers.Store(est.Users)
+	if est.SampledUsers > 0 {
+		p.estRows.Store(int64(math.Round(float64(est.Users) * math.Max(1, est.MembershipsPerUser))))
+	}
+}
+
+// EstimateUsers asks DescribeUserPool for the pool's EstimatedNumberOfUsers,
+// for an ETA. A run with the auto strategy learns it from its estimate; this
+// is the one call for a run whose strategy is given.
+func (p *Progress) EstimateUsers(ctx context.Context, cfg Config) error {
+	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, nil)
+	if err != nil {
+		return err
+	}
+	d, err := client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(cfg.UserPoolID)})
+	if err != nil {
+		return Explain("DescribeUserPool", err)
+	}
+	if d.UserPool != nil && p != nil {
+		p.estUsers.Store(int64(d.UserPool.EstimatedNumberOfUsers))
+	}
+	return nil
 }

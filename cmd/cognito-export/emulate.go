@@ -31,6 +31,8 @@ type poolFlags struct {
 	seed           int64
 	deletedShare   float64
 	faultRate      float64
+	removedShare   float64
+	quotaScale     float64
 	meanMembership float64
 }
 
@@ -46,14 +48,21 @@ func bindPoolFlags(fs interface {
 	fs.Float64Var(&p.meanMembership, "memberships", 1.5, "mean groups per user")
 	fs.Float64Var(&p.deletedShare, "deleted-share", 0, "share of users deleted between ListUsers and AdminListGroupsForUser")
 	fs.Float64Var(&p.faultRate, "fault-rate", 0, "share of requests answered InternalErrorException")
+	fs.Float64Var(&p.removedShare, "removed-share", 0, "share of users deleted before the export (absent everywhere; ListUsers pages come back short)")
+	fs.Float64Var(&p.quotaScale, "quota-scale", 0, "enforce Cognito's default per-account quotas times this (1 = the real defaults; 0 = none), answering TooManyRequestsException above them")
 }
 
 func (p poolFlags) validate() error {
 	if p.users < 0 || p.groups < 0 {
 		return usageError{"--users and --groups must not be negative"}
 	}
-	if p.meanMembership < 0 || p.deletedShare < 0 || p.deletedShare > 1 || p.faultRate < 0 || p.faultRate > 1 {
-		return usageError{"--memberships must not be negative; --deleted-share and --fault-rate must be in [0, 1]"}
+	if p.meanMembership < 0 || p.quotaScale < 0 {
+		return usageError{"--memberships and --quota-scale must not be negative"}
+	}
+	for _, share := range []float64{p.deletedShare, p.faultRate, p.removedShare} {
+		if share < 0 || share > 1 {
+			return usageError{"--deleted-share, --removed-share and --fault-rate must be in [0, 1]"}
+		}
 	}
 	return nil
 }
@@ -62,7 +71,11 @@ func (p poolFlags) server() *cognitoemu.Server {
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{
 		ID: p.poolID, Users: p.users, Groups: p.groups, Seed: p.seed, MeanGroupsPerUser: p.meanMembership,
 	})
-	return cognitoemu.NewServer(cognitoemu.Options{DeletedShare: p.deletedShare, FaultRate: p.faultRate, FaultSeed: p.seed}, pool)
+	opts := cognitoemu.Options{DeletedShare: p.deletedShare, RemovedShare: p.removedShare, FaultRate: p.faultRate, FaultSeed: p.seed}
+	if p.quotaScale > 0 {
+		opts.CategoryQuotas = cognitoemu.DefaultQuotas(p.quotaScale)
+	}
+	return cognitoemu.NewServer(opts, pool)
 }
 
 // serve runs handler on ln until ctx is done, then shuts it down.

@@ -58,7 +58,7 @@ func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
 		for op, n := range s.Calls {
 			counter(descCalls, n, pool, op)
 		}
-		ch <- prometheus.MustNewConstMetric(descEstimated, prometheus.GaugeValue, float64(pr.estimated.Load()), pool)
+		ch <- prometheus.MustNewConstMetric(descEstimated, prometheus.GaugeValue, float64(s.EstimatedUsers), pool)
 		state := pr.state.Load()
 		for i, name := range stateNames {
 			v := 0.0

@@ -17,7 +17,6 @@ import (
 type poolRun struct {
 	cfg       export.Config
 	prog      *export.Progress
-	estimated atomic.Int64 // users by DescribeUserPool; 0 when unknown
 	state     atomic.Int32 // poolWaiting, poolRunning, ...
 }
 
@@ -108,7 +107,7 @@ func (l lineErrors) Unwrap() []error { return l }
 func exportPool(ctx context.Context, pr *poolRun, run runOptions, con *console, stdout io.Writer, useBar bool) error {
 	cfg := pr.cfg
 	plan := cfg.Logger.With("phase", "plan")
-	plan.Info("export starting", "output", cfg.Output, "format", cfg.Format, "concurrency", cfg.Concurrency)
+	plan.Info("export starting", "output", cfg.Output, "format", cfg.Format, "strategy", cfg.Strategy, "concurrency", cfg.Concurrency)
 	pr.state.Store(poolRunning)
 	started := time.Now()
 
@@ -130,7 +129,7 @@ func exportPool(ctx context.Context, pr *poolRun, run runOptions, con *console, 
 	fin := cfg.Logger.With("phase", "finish")
 	fin.Info("export finished", "complete", sum.Complete, "users", sum.Users, "rows", sum.Rows,
 		"skipped", sum.Skipped, "calls", sum.TotalCalls(), "throttles", sum.Throttles, "retries", sum.Retries,
-		"parts", sum.Parts, "bytes", sum.Bytes, "elapsed", sum.Elapsed.Round(time.Millisecond).String(),
+		"strategy", sum.Strategy, "parts", sum.Parts, "bytes", sum.Bytes, "elapsed", sum.Elapsed.Round(time.Millisecond).String(),
 		slog.Any("calls_by_operation", sum.Calls), slog.Any("rates", sum.Rates))
 	if werr := writeSummary(ctx, cfg, run.runID, started, sum, err); werr != nil {
 		fin.Warn("summary.json not written", "error", werr.Error())

@@ -18,25 +18,35 @@ const barInterval = 250 * time.Millisecond
 // status is one look at a pool's progress, with rates since the watch began.
 type status struct {
 	export.ProgressSnapshot
-	Estimated   int64 // users by DescribeUserPool; 0 when unknown
 	CallsPerSec float64
 	ETA         time.Duration // -1 when unknown
 }
 
-// measure compares now with the first snapshot of the run.
-func measure(first, now export.ProgressSnapshot, elapsed time.Duration, estimated int64) status {
-	s := status{ProgressSnapshot: now, Estimated: estimated, ETA: -1}
+// measure compares now with the first snapshot of the run. Users are counted
+// as ListUsers pages are written; by-group's group phase writes rows before
+// it counts users, so there rows stand in for them.
+func measure(first, now export.ProgressSnapshot, elapsed time.Duration) status {
+	s := status{ProgressSnapshot: now, ETA: -1}
 	secs := elapsed.Seconds()
 	if secs <= 0 {
 		return s
 	}
 	s.CallsPerSec = float64(now.TotalCalls()-first.TotalCalls()) / secs
-	done, before := now.Users+now.Skipped, first.Users+first.Skipped
-	if estimated > done && done > before {
-		perSec := float64(done-before) / secs
-		s.ETA = time.Duration(float64(estimated-done) / perSec * float64(time.Second)).Round(time.Second)
+	if eta, ok := remaining(first.Users+first.Skipped, now.Users+now.Skipped, now.EstimatedUsers, secs); ok {
+		s.ETA = eta
+	} else if eta, ok := remaining(first.Rows, now.Rows, now.EstimatedRows, secs); ok {
+		s.ETA = eta
 	}
 	return s
+}
+
+// remaining is the time to go from done to total at the pace since before.
+func remaining(before, done, total int64, secs float64) (time.Duration, bool) {
+	if total <= done || done <= before {
+		return 0, false
+	}
+	perSec := float64(done-before) / secs
+	return time.Duration(float64(total-done) / perSec * float64(time.Second)).Round(time.Second), true
 }
 
 func (s status) eta() string {
@@ -50,7 +60,7 @@ func (s status) eta() string {
 // is a terminal, otherwise a log line every interval (none when 0).
 func watch(ctx context.Context, con *console, log *slog.Logger, pr *poolRun, interval time.Duration, useBar bool) (finish func(complete bool)) {
 	start, first := time.Now(), pr.prog.Snapshot()
-	look := func() status { return measure(first, pr.prog.Snapshot(), time.Since(start), pr.estimated.Load()) }
+	look := func() status { return measure(first, pr.prog.Snapshot(), time.Since(start)) }
 	tick := interval
 	var bar *progressbar.ProgressBar
 	if useBar {
@@ -77,7 +87,7 @@ func watch(ctx context.Context, con *console, log *slog.Logger, pr *poolRun, int
 					continue
 				}
 				s := look()
-				log.Info("progress", "users", s.Users, "estimated_users", s.Estimated, "rows", s.Rows, "skipped", s.Skipped,
+				log.Info("progress", "users", s.Users, "estimated_users", s.EstimatedUsers, "rows", s.Rows, "skipped", s.Skipped,
 					"calls", s.TotalCalls(), "calls_per_second", round1(s.CallsPerSec), "throttles", s.Throttles, "eta", s.eta())
 			}
 		}
@@ -100,20 +110,19 @@ func watch(ctx context.Context, con *console, log *slog.Logger, pr *poolRun, int
 }
 
 // estimateUsers asks Cognito how many users the pool has, for the ETA and
-// the metrics. Without the answer the export goes on, with no ETA.
+// the metrics, when the export will not estimate it anyway (--strategy
+// auto does). Without the answer the export goes on, with no ETA.
 func estimateUsers(ctx context.Context, pr *poolRun, log *slog.Logger) {
-	est, err := export.EstimateCost(ctx, pr.cfg)
-	if err != nil {
-		if ctx.Err() == nil {
-			log.Warn("no ETA: the pool's size is unknown", "error", err.Error())
-		}
+	if pr.cfg.Strategy == export.StrategyAuto || pr.cfg.Strategy == "" {
 		return
 	}
-	pr.estimated.Store(est.Users)
+	if err := pr.prog.EstimateUsers(ctx, pr.cfg); err != nil && ctx.Err() == nil {
+		log.Warn("no ETA: the pool's size is unknown", "error", err.Error())
+	}
 }
 
 func newBar(con *console, pr *poolRun) *progressbar.ProgressBar {
-	max := pr.estimated.Load()
+	max := pr.prog.Snapshot().EstimatedUsers
 	if max <= 0 {
 		max = -1 // a spinner until the estimate is known
 	}
@@ -132,8 +141,8 @@ func newBar(con *console, pr *poolRun) *progressbar.ProgressBar {
 func drawBar(con *console, bar *progressbar.ProgressBar, pool string, s status) {
 	con.draw(bar, func() {
 		done := s.Users + s.Skipped
-		if s.Estimated > 0 && bar.GetMax64() != s.Estimated && s.Estimated > done {
-			bar.ChangeMax64(s.Estimated)
+		if s.EstimatedUsers > 0 && bar.GetMax64() != s.EstimatedUsers && s.EstimatedUsers > done {
+			bar.ChangeMax64(s.EstimatedUsers)
 		} else if bar.GetMax64() > 0 && done >= bar.GetMax64() {
 			bar.ChangeMax64(done + 1) // the estimate was low: keep the bar short of full until the end
 		}
@@ -141,7 +150,7 @@ func drawBar(con *console, bar *progressbar.ProgressBar, pool string, s status) 
 		// draws, so it comes last and shows the fresh counts.
 		bar.Set64(done)
 		bar.Describe(fmt.Sprintf("%s users %d of ~%d | rows %d | %.0f calls/s | throttles %d | ETA %s",
-			pool, s.Users, s.Estimated, s.Rows, s.CallsPerSec, s.Throttles, s.eta()))
+			pool, s.Users, s.EstimatedUsers, s.Rows, s.CallsPerSec, s.Throttles, s.eta()))
 	})
 }
 
