@@ -27,8 +27,8 @@ type ProgressSnapshot struct {
 	Users, Rows, Skipped int64
 	// EstimatedUsers and EstimatedRows are 0 until known.
 	EstimatedUsers, EstimatedRows int64
-	Calls                map[string]int64
-	Throttles, Retries   int64
+	Calls                         map[string]int64
+	Throttles, Retries            int64
 }
 
 // TotalCalls adds up the calls of every operation.

@@ -15,9 +15,9 @@ import (
 
 // poolRun is one pool of a run, as the progress display and the metrics see it.
 type poolRun struct {
-	cfg       export.Config
-	prog      *export.Progress
-	state     atomic.Int32 // poolWaiting, poolRunning, ...
+	cfg   export.Config
+	prog  *export.Progress
+	state atomic.Int32 // poolWaiting, poolRunning, ...
 }
 
 const (
