@@ -46,10 +46,7 @@ func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
 	}
 	log := cfg.Logger.With("phase", "plan")
 	rep := DryRunReport{Output: cfg.Output}
-	s3opts := cfg.S3
-	if s3opts.Region == "" {
-		s3opts.Region = cfg.Client.Region
-	}
+	s3opts := cfg.s3Options()
 	out, err := openOutput(ctx, cfg.Output, s3opts)
 	if err != nil {
 		return rep, err

@@ -74,10 +74,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		cfg.Compression = ""
 	}
 	log := cfg.Logger.With("phase", "plan")
-	s3opts := cfg.S3
-	if s3opts.Region == "" {
-		s3opts.Region = cfg.Client.Region
-	}
+	s3opts := cfg.s3Options()
 	out, err := openOutput(ctx, cfg.Output, s3opts)
 	if err != nil {
 		return Summary{}, err

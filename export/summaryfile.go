@@ -13,10 +13,7 @@ const SummaryName = sink.SummaryName
 // WriteOutputFile writes a small file, such as the run summary, into the
 // export's output (directory or S3 prefix), atomically.
 func WriteOutputFile(ctx context.Context, cfg Config, name string, data []byte) error {
-	s3opts := cfg.S3
-	if s3opts.Region == "" {
-		s3opts.Region = cfg.Client.Region
-	}
+	s3opts := cfg.s3Options()
 	out, err := openOutput(ctx, cfg.Output, s3opts)
 	if err != nil {
 		return err
