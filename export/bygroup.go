@@ -86,6 +86,7 @@ func (j *byGroupJob) run(ctx context.Context) error {
 	}
 	cfg := j.cfg
 	cfg.Logger = cfg.Logger.With("phase", "users")
+	cfg.Logger.Info("listing the users without groups", "users_with_groups", len(members))
 	lj := newUserListJob(cfg, j.client, j.out, j.store, j.state)
 	lj.rowsOf = func(_ context.Context, p *page, u types.UserType) (userResult, error) {
 		res := userResult{page: p, user: aws.ToString(u.Username)}

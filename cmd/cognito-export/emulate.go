@@ -73,7 +73,10 @@ func (p poolFlags) server() *cognitoemu.Server {
 	})
 	opts := cognitoemu.Options{DeletedShare: p.deletedShare, RemovedShare: p.removedShare, FaultRate: p.faultRate, FaultSeed: p.seed}
 	if p.quotaScale > 0 {
-		opts.CategoryQuotas = cognitoemu.DefaultQuotas(p.quotaScale)
+		// A burst of a few calls, as a token bucket on a real service has:
+		// with none, network jitter alone would throttle a client that
+		// keeps exactly to the quota.
+		opts.CategoryQuotas, opts.QuotaBurst = cognitoemu.DefaultQuotas(p.quotaScale), 5
 	}
 	return cognitoemu.NewServer(opts, pool)
 }
