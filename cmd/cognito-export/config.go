@@ -203,3 +203,19 @@ func applySources(fs *flag.FlagSet, lookupEnv func(string) (string, bool), layer
 	}
 	return nil
 }
+
+// strayEnv names the COGNITO_EXPORT_ variables of environ that set no flag
+// of fs: most likely a typo, which would otherwise be ignored in silence.
+func strayEnv(environ []string, fs *flag.FlagSet) []string {
+	known := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { known[envName(f.Name)] = true })
+	var stray []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix) && !known[name] {
+			stray = append(stray, name)
+		}
+	}
+	sort.Strings(stray)
+	return stray
+}

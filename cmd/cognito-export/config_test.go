@@ -153,6 +153,14 @@ func TestConfigRejectsBadFilesByName(t *testing.T) {
 	}
 }
 
+func TestStrayEnvironmentVariablesAreNamed(t *testing.T) {
+	r := runCLI(t, cleanEnv(append(creds(), "COGNITO_EXPORT_CONCURENCY=4")...), "export", "--endpoint-url", "http://127.0.0.1:1",
+		"--user-pool-id", "us-east-1_X", "--output", t.TempDir(), "--strategy", "per-user", "--max-attempts", "1")
+	if !strings.Contains(r.stderr, `"variable":"COGNITO_EXPORT_CONCURENCY"`) {
+		t.Fatalf("a mistyped variable is not named:\n%s", r.stderr)
+	}
+}
+
 // TestExampleConfigIsValid keeps configs/example.yaml in step with the flags.
 func TestExampleConfigIsValid(t *testing.T) {
 	p, err := parseExport([]string{"--config", "../../configs/example.yaml"}, envOf(), io.Discard)

@@ -219,6 +219,13 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	bindExportFlags(fs, &exportFlags{})
+	bindRunFlags(fs, &exportFlags{})
+	for _, name := range strayEnv(os.Environ(), fs) {
+		out.log.Warn("environment variable names no flag of export; ignored", "variable", name,
+			"run_id", p.run.runID, "pool", poolsLabel(p), "phase", "plan")
+	}
 	if p.run.dryRun {
 		return dryRun(ctx, p, out, stdout)
 	}
