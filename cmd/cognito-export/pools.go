@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -48,10 +49,10 @@ func exportPools(ctx context.Context, p *plan, con *console, stdout io.Writer) e
 	// A bar per pool only makes sense when they take turns on the terminal.
 	useBar := con.tty && p.run.parallelPools == 1
 	errs := make([]error, len(runs))
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	g.SetLimit(p.run.parallelPools)
 	for i, pr := range runs {
-		if gctx.Err() != nil {
+		if ctx.Err() != nil {
 			break // interrupted: the pools not started stay as they are
 		}
 		g.Go(func() error {
@@ -84,20 +85,17 @@ func poolsLabel(p *plan) string {
 	return "*"
 }
 
-// joinLine is errors.Join on one line: "a; b".
+// lineErrors is errors.Join on one line: "a; b".
 type lineErrors []error
 
 func joinLine(errs []error) error { return lineErrors(errs) }
 
 func (l lineErrors) Error() string {
-	s := ""
+	msgs := make([]string, len(l))
 	for i, e := range l {
-		if i > 0 {
-			s += "; "
-		}
-		s += e.Error()
+		msgs[i] = e.Error()
 	}
-	return s
+	return strings.Join(msgs, "; ")
 }
 
 func (l lineErrors) Unwrap() []error { return l }
