@@ -80,7 +80,7 @@ func (j *byGroupJob) run(ctx context.Context) error {
 		// Resumed after the group phase: the users that have groups are
 		// in the committed members files.
 		var err error
-		if members, err = j.usersWithGroups(ctx, newCommitter(j.cfg, j.out, j.store, j.state, doneUsers)); err != nil {
+		if members, err = j.usersWithGroups(ctx); err != nil {
 			return err
 		}
 	}
@@ -117,6 +117,9 @@ func (j *byGroupJob) groupPhase(ctx context.Context) error {
 	log := j.cfg.Logger.With("phase", "groups")
 	groups, err := listGroups(ctx, j.client, j.cfg.UserPoolID)
 	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx) // stopped from outside: say why
+		}
 		return err
 	}
 	meta := make(map[string]*types.GroupType, len(groups))
@@ -177,7 +180,7 @@ func (j *byGroupJob) groupPhase(ctx context.Context) error {
 // without groups.
 func (j *byGroupJob) finishGroups(ctx context.Context, c *groupCommitter) error {
 	// Every page is committed by now, so the members files are complete.
-	members, err := j.usersWithGroups(ctx, c.committer)
+	members, err := j.usersWithGroups(ctx)
 	if err != nil {
 		return err
 	}
@@ -193,10 +196,10 @@ func (j *byGroupJob) finishGroups(ctx context.Context, c *groupCommitter) error 
 
 // usersWithGroups returns the sorted, distinct user hashes of the committed
 // members files: 8 bytes a user, read once.
-func (j *byGroupJob) usersWithGroups(ctx context.Context, c *committer) ([]uint64, error) {
+func (j *byGroupJob) usersWithGroups(ctx context.Context) ([]uint64, error) {
 	var users []uint64
 	add := func(_, user uint64) { users = append(users, user) }
-	err := c.readHashes(ctx, j.state.MemberFiles, func(data []byte) error { return checkpoint.DecodePairs(data, add) })
+	err := readHashes(ctx, j.out, j.state.MemberFiles, func(data []byte) error { return checkpoint.DecodePairs(data, add) })
 	if err != nil {
 		return nil, err
 	}
@@ -206,10 +209,10 @@ func (j *byGroupJob) usersWithGroups(ctx context.Context, c *committer) ([]uint6
 
 // committedMembers returns the users of group already committed, for a
 // member list that starts again after its token was rejected.
-func (j *byGroupJob) committedMembers(ctx context.Context, c *committer, files []string, group string) (map[uint64]struct{}, error) {
+func (j *byGroupJob) committedMembers(ctx context.Context, files []string, group string) (map[uint64]struct{}, error) {
 	want := checkpoint.MemberHash(group)
 	set := map[uint64]struct{}{}
-	err := c.readHashes(ctx, files, func(data []byte) error {
+	err := readHashes(ctx, j.out, files, func(data []byte) error {
 		return checkpoint.DecodePairs(data, func(g, u uint64) {
 			if g == want {
 				set[u] = struct{}{}
@@ -226,7 +229,7 @@ func (j *byGroupJob) exportGroup(ctx context.Context, c *committer, files []stri
 	var skip map[uint64]struct{}
 	var err error
 	if cur.Restarted {
-		if skip, err = j.committedMembers(ctx, c, files, name); err != nil {
+		if skip, err = j.committedMembers(ctx, files, name); err != nil {
 			return err
 		}
 	}
@@ -246,7 +249,7 @@ func (j *byGroupJob) exportGroup(ctx context.Context, c *committer, files []stri
 			// group again and skip the members already committed.
 			j.cfg.Logger.Warn("the saved ListUsersInGroup token was rejected; listing the group again and skipping committed members",
 				"phase", "groups", "group", name, "error", err.Error())
-			if skip, err = j.committedMembers(ctx, c, files, name); err != nil {
+			if skip, err = j.committedMembers(ctx, files, name); err != nil {
 				return err
 			}
 			j.restarted.Store(true)

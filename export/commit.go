@@ -118,9 +118,9 @@ func (c *committer) commit(ctx context.Context, advance func(*checkpoint.State))
 }
 
 // readHashes reads the hash files named.
-func (c *committer) readHashes(ctx context.Context, files []string, each func(data []byte) error) error {
+func readHashes(ctx context.Context, from checkpoint.Blob, files []string, each func(data []byte) error) error {
 	for _, name := range files {
-		data, err := c.out.Get(ctx, name)
+		data, err := from.Get(ctx, name)
 		if err != nil {
 			return fmt.Errorf("read done file %s: %w", name, err)
 		}
@@ -263,6 +263,6 @@ func (c *pageCommitter) final(ctx context.Context, complete bool) error {
 // restarts.
 func (c *committer) loadDone(ctx context.Context, files []string, users int64) (map[uint64]struct{}, error) {
 	set := make(map[uint64]struct{}, users)
-	err := c.readHashes(ctx, files, func(data []byte) error { return checkpoint.DecodeDone(data, set) })
+	err := readHashes(ctx, c.out, files, func(data []byte) error { return checkpoint.DecodeDone(data, set) })
 	return set, err
 }

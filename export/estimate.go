@@ -26,10 +26,10 @@ var Strategies = []string{StrategyAuto, StrategyPerUser, StrategyByGroup}
 
 // StrategyCost is what one strategy is expected to cost.
 type StrategyCost struct {
-	Calls map[string]int64 // per operation
+	Calls map[string]int64 `json:"calls"` // per operation
 	// Seconds is the time the calls take at the configured limiter rates,
 	// the quota categories working in parallel; 0 when unlimited.
-	Seconds float64
+	Seconds float64 `json:"seconds"`
 }
 
 // TotalCalls adds up the calls of every operation.
@@ -43,16 +43,17 @@ func (c StrategyCost) TotalCalls() int64 {
 
 // Estimate predicts the cost of each strategy for one pool.
 type Estimate struct {
-	Users  int64 // DescribeUserPool's EstimatedNumberOfUsers
-	Groups int   // from ListGroups
+	Users  int64 `json:"users"`  // DescribeUserPool's EstimatedNumberOfUsers
+	Groups int   `json:"groups"` // from ListGroups
 	// No Cognito API counts memberships, so they are measured on a sample:
 	// the groups of the first SampledUsers users that ListUsers returns.
-	SampledUsers       int
-	MembershipsPerUser float64
-	Strategies         map[string]StrategyCost // StrategyPerUser, StrategyByGroup
-	Chosen             string                  // the cheaper in time (in calls when unlimited)
-	// SampleCalls is what making the estimate cost, per operation.
-	SampleCalls map[string]int64
+	SampledUsers       int                     `json:"sampled_users"`
+	MembershipsPerUser float64                 `json:"memberships_per_user"`
+	Strategies         map[string]StrategyCost `json:"strategies"` // StrategyPerUser, StrategyByGroup
+	Chosen             string                  `json:"chosen"`     // the cheaper in time (in calls when unlimited)
+	// SampleCalls is what making the estimate cost, per operation; only
+	// EstimateCost fills it.
+	SampleCalls map[string]int64 `json:"sample_calls,omitempty"`
 }
 
 // sampleUsers is how many users the estimate looks at: enough to measure

@@ -127,6 +127,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Strategy == StrategyAuto {
 		est, err := estimate(ctx, client, cfg)
 		if err != nil {
+			if ctx.Err() != nil {
+				return sum, context.Cause(ctx)
+			}
 			return sum, fmt.Errorf("estimate the cost of each strategy: %w", err)
 		}
 		cfg.Strategy = est.Chosen
