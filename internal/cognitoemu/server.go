@@ -27,11 +27,11 @@ type Options struct {
 	// CategoryQuotas are shared by the operations of a Cognito quota
 	// category (see Categories), as Cognito's per-account quotas are.
 	CategoryQuotas map[string]float64
-	QuotaBurst     int // token bucket burst; default 1
-	FaultRate    float64            // share of requests answered InternalErrorException (HTTP 500)
-	FaultSeed    int64
-	ResetRate    float64           // share of requests whose connection is closed mid-response
-	DeletedShare float64           // share of users listed by ListUsers but gone for AdminListGroupsForUser
+	QuotaBurst     int     // token bucket burst; default 1
+	FaultRate      float64 // share of requests answered InternalErrorException (HTTP 500)
+	FaultSeed      int64
+	ResetRate      float64 // share of requests whose connection is closed mid-response
+	DeletedShare   float64 // share of users listed by ListUsers but gone for AdminListGroupsForUser
 	// RemovedShare is the share of users deleted before the export: absent
 	// from every operation, so ListUsers pages come back short.
 	RemovedShare float64
@@ -59,7 +59,7 @@ func DefaultQuotas(scale float64) map[string]float64 {
 type Server struct {
 	opts     Options
 	pools    map[string]*Pool
-	key      [32]byte // signs pagination tokens; a new server rejects an old server's tokens
+	key      [32]byte                   // signs pagination tokens; a new server rejects an old server's tokens
 	limits   map[string][]*rate.Limiter // operation → its own and its category's
 	calls    map[string]*atomic.Int64
 	throttle map[string]*atomic.Int64
