@@ -65,6 +65,7 @@ func (c *committer) write(ctx context.Context, rows []sink.Row) error {
 		return err
 	}
 	c.rows += int64(len(rows))
+	c.cfg.Progress.written(c.state.Users+c.users, c.state.Rows+c.rows, c.state.Skipped+c.skipped)
 	return nil
 }
 
@@ -214,6 +215,7 @@ func (c *pageCommitter) writePage(ctx context.Context, pp *pendingPage) error {
 		c.users++
 	}
 	c.lastDone = pp.page
+	c.cfg.Progress.written(c.state.Users+c.users, c.state.Rows+c.rows, c.state.Skipped+c.skipped)
 	return nil
 }
 

@@ -48,6 +48,9 @@ type Config struct {
 	Client ClientConfig
 	Limits *ratelimit.Set // nil means Cognito's default quotas
 	Logger *slog.Logger
+	// Progress, when set, is updated as the export goes, for a progress
+	// display or metrics; nil counts nothing.
+	Progress *Progress
 	// Now is the clock; tests may pin it. nil means time.Now.
 	Now func() time.Time
 }

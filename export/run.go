@@ -73,11 +73,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Format != "parquet" {
 		cfg.Compression = ""
 	}
-	log := cfg.Logger
-	s3opts := cfg.S3
-	if s3opts.Region == "" {
-		s3opts.Region = cfg.Client.Region
-	}
+	log := cfg.Logger.With("phase", "plan")
+	s3opts := cfg.s3Options()
 	out, err := openOutput(ctx, cfg.Output, s3opts)
 	if err != nil {
 		return Summary{}, err
@@ -106,7 +103,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		}
 		state = nil
 	}
-	calls := &Calls{}
+	calls := cfg.Progress.callCounter()
 	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, calls)
 	if err != nil {
 		return sum, err
@@ -137,6 +134,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		}
 		cfg.Strategy = est.Chosen
 		sum.Estimate = &est
+		cfg.Progress.estimated(est)
 		logEstimate(log, est)
 	}
 	sum.Strategy = cfg.Strategy
@@ -148,12 +146,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return sum, fmt.Errorf("remove files left by an interrupted run: %w", err)
 	}
 
+	cfg.Progress.written(state.Users, state.Rows, state.Skipped)
 	if cfg.Strategy == StrategyByGroup {
-		j := newByGroupJob(cfg, client, out, store, state)
+		j := newByGroupJob(cfg, client, out, store, state) // logs its own phases: groups, users
 		err = j.run(ctx)
 		sum.RestartedList = j.restarted.Load()
 	} else {
-		j := newPerUserJob(cfg, client, out, store, state)
+		perUser := cfg
+		perUser.Logger = cfg.Logger.With("phase", "export")
+		j := newPerUserJob(perUser, client, out, store, state)
 		err = j.run(ctx)
 		sum.RestartedList = j.restarted
 	}
@@ -176,7 +177,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return fill(), err
 	}
-	if err := finish(ctx, cfg, out, store, state); err != nil {
+	finishCfg := cfg
+	finishCfg.Logger = cfg.Logger.With("phase", "finish")
+	if err := finish(ctx, finishCfg, out, store, state); err != nil {
 		return fill(), err
 	}
 	sum.Complete = true

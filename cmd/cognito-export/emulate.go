@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
@@ -139,7 +140,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := p.validate(); err != nil {
 		return err
 	}
-	cfg, err := f.finish(stderr)
+	now := time.Now()
+	if f.run.runID == "" {
+		f.run.runID = export.NewRunID(now)
+	}
+	cfg, err := f.poolConfig(f.run.runID, now)
+	if err != nil {
+		return err
+	}
+	if cfg.Limits, err = f.limits(); err != nil {
+		return err
+	}
+	if len(f.rates) == 0 {
+		// The emulator on loopback has no quotas; pacing it at Cognito's
+		// would make the demo take minutes for nothing.
+		cfg.Limits = ratelimit.Unlimited()
+	}
+	con, err := newConsole(stderr, f.run.logFormat)
 	if err != nil {
 		return err
 	}
@@ -154,13 +171,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Client.Region = demoRegion
 	cfg.Client.EndpointURL = "http://" + ln.Addr().String()
 	cfg.Client.Credentials = credentials.NewStaticCredentialsProvider("DEMOACCESSKEY", "demo-secret-not-a-real-key", "")
-	if len(f.rates) == 0 {
-		// The emulator on loopback has no quotas; pacing it at Cognito's
-		// would make the demo take minutes for nothing.
-		cfg.Limits = ratelimit.Unlimited()
-	}
 	fmt.Fprintf(stdout, "demo: exporting emulated pool %s (%d users, %d groups) to %s\n", p.poolID, p.users, p.groups, cfg.Output)
-	if err := exportAndReport(ctx, cfg, stdout); err != nil {
+	f.run.parallelPools = 1
+	if err := exportPools(ctx, &plan{run: f.run, limits: cfg.Limits, pools: []export.Config{cfg}}, con, stdout); err != nil {
 		return err
 	}
 	abs, _ := filepath.Abs(cfg.Output)
