@@ -34,6 +34,9 @@ type ClientConfig struct {
 	CallTimeout time.Duration
 	// Credentials, when set, replace the default chain (the demo uses it).
 	Credentials aws.CredentialsProvider
+	// HTTPClient, when set, replaces the SDK's (the demo's in-process
+	// emulator uses it).
+	HTTPClient cip.HTTPClient
 }
 
 // Calls counts Cognito requests per operation, retries included.
@@ -122,6 +125,9 @@ func NewCognitoClient(ctx context.Context, cc ClientConfig, limits *ratelimit.Se
 	return cip.NewFromConfig(awsCfg, func(o *cip.Options) {
 		if cc.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(cc.EndpointURL)
+		}
+		if cc.HTTPClient != nil {
+			o.HTTPClient = cc.HTTPClient
 		}
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			if err := s.Finalize.Insert(attemptCounter, "Retry", middleware.Before); err != nil {
