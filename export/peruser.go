@@ -64,7 +64,10 @@ type userResult struct {
 }
 
 func newJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
-	inFlight := 2 + (2*cfg.Concurrency+int(cfg.PageSize)-1)/int(cfg.PageSize)
+	// The committer stops reading results while the encoder flushes a
+	// batch (~13 ms for 8,192 Parquet rows); the extra pages in flight and
+	// the results buffer (see run) keep the workers busy meanwhile.
+	inFlight := 8 + (2*cfg.Concurrency+int(cfg.PageSize)-1)/int(cfg.PageSize)
 	return &job{
 		cfg: cfg, log: cfg.Logger, client: client,
 		commit: newCommitter(cfg, out, store, st),
@@ -72,13 +75,16 @@ func newJob(cfg Config, client cognitoReader, out output, store *checkpoint.Stor
 	}
 }
 
+// resultsBuffer holds the users finished while the committer flushes.
+const resultsBuffer = 512
+
 func (j *job) run(ctx context.Context) error {
 	if j.commit.state.Listed {
 		return nil // a run was killed between its last checkpoint and the manifest
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	users := make(chan work, 2*j.cfg.Concurrency)
-	results := make(chan userResult, 2*j.cfg.Concurrency)
+	results := make(chan userResult, resultsBuffer)
 
 	g.Go(func() error {
 		defer close(users)
