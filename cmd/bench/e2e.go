@@ -74,7 +74,7 @@ func (r *e2eRun) exec(ctx context.Context, bin string) error {
 	return fmt.Errorf("%v: no \"export finished\" line in its log", args)
 }
 
-func endToEnd(ctx context.Context, w io.Writer, o options) error {
+func endToEnd(ctx context.Context, w io.Writer, o options) ([]*e2eRun, error) {
 	var runs []*e2eRun
 	for _, n := range o.users {
 		runs = append(runs, &e2eRun{users: n, format: "parquet"}, &e2eRun{users: n, format: "csv"})
@@ -93,7 +93,7 @@ func endToEnd(ctx context.Context, w io.Writer, o options) error {
 	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range runs {
 		if err := r.exec(ctx, o.bin); err != nil {
-			return err
+			return nil, err
 		}
 		secs := r.elapsed.Seconds()
 		transport := "in process"
@@ -106,7 +106,7 @@ func endToEnd(ctx context.Context, w io.Writer, o options) error {
 			thousands(int64(float64(r.calls)/secs)), r.cpu.Seconds()/float64(r.rows)*1000, float64(r.maxRSS)/1e6)
 	}
 	fmt.Fprintln(w)
-	return nil
+	return runs, nil
 }
 
 // thousands formats n with comma separators.

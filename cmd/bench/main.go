@@ -68,16 +68,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	w := io.MultiWriter(stdout, &report)
 	started := time.Now().UTC()
 	fmt.Fprintf(w, "Measured %s on %s; load average at the start %s.\n\n", started.Format("2006-01-02 15:04 MST"), machine(), loadAverage())
+	var t targets
+	var err error
 	if !o.skipE2E {
-		if err := endToEnd(ctx, w, o); err != nil {
+		if t.runs, err = endToEnd(ctx, w, o); err != nil {
 			return err
 		}
 	}
 	if !o.skipQuota {
-		if err := quotaEfficiency(ctx, w, o.quotaScale); err != nil {
+		if t.quota, err = quotaEfficiency(ctx, w, o.quotaScale); err != nil {
 			return err
 		}
 	}
+	t.print(w)
 	if !o.skipGo {
 		if err := goBenchmarks(ctx, w, o.goCmd); err != nil {
 			return err

@@ -51,7 +51,13 @@ var quotaScenarios = []quotaScenario{
 	{name: "page size 1, burst 100 ms", pageSize: 1, groups: 1, binding: "ListUsers", burst: 100 * time.Millisecond},
 }
 
-func quotaEfficiency(ctx context.Context, w io.Writer, scale float64) error {
+// quotaResult is a scenario's binding operation and the whole run's throttling.
+type quotaResult struct {
+	scenario, op     string
+	share, throttled float64
+}
+
+func quotaEfficiency(ctx context.Context, w io.Writer, scale float64) ([]quotaResult, error) {
 	quotas := map[string]float64{
 		"ListUsers": 30 * scale, "AdminListGroupsForUser": 50 * scale,
 		"ListGroups": 5 * scale, "DescribeUserPool": 15 * scale,
@@ -62,11 +68,18 @@ func quotaEfficiency(ctx context.Context, w io.Writer, scale float64) error {
 	fmt.Fprintf(w, "calls over %s after %s of warm-up; throttled is the share of all calls of the run.\n\n", window, windowStart)
 	fmt.Fprintln(w, "| scenario | operation | quota | achieved | share of quota | throttled |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
+	var results []quotaResult
 	for _, sc := range quotaScenarios {
 		res, err := runQuota(ctx, sc, quotas, scale)
 		if err != nil {
-			return fmt.Errorf("quota scenario %q: %w", sc.name, err)
+			return nil, fmt.Errorf("quota scenario %q: %w", sc.name, err)
 		}
+		var calls, throttled int64
+		for _, r := range res {
+			calls, throttled = calls+r.calls, throttled+r.throttled
+		}
+		results = append(results, quotaResult{scenario: sc.name, op: sc.binding,
+			share: res[sc.binding].rate / quotas[sc.binding], throttled: float64(throttled) / max(1, float64(calls))})
 		for _, op := range []string{sc.binding, other(sc.binding)} {
 			r := res[op]
 			note := ""
@@ -78,7 +91,7 @@ func quotaEfficiency(ctx context.Context, w io.Writer, scale float64) error {
 		}
 	}
 	fmt.Fprintln(w)
-	return nil
+	return results, nil
 }
 
 func other(op string) string {
