@@ -51,6 +51,30 @@ type State struct {
 	// 64-bit hashes of their usernames), one per commit. They are read only
 	// when Cognito rejects the watermark token and the listing must restart.
 	DoneFiles []string `json:"done_files,omitempty"`
+
+	// The by-group strategy's group phase. Groups is its plan: every group,
+	// in order, with how far its member list is committed. Once GroupsDone,
+	// the ListUsers pass for users without groups runs on Watermark, Pages
+	// and DoneFiles as the per-user strategy does.
+	Groups     []GroupCursor `json:"groups,omitempty"`
+	GroupsDone bool          `json:"groups_done,omitempty"`
+	// MemberFiles name the files of (group, user) hash pairs committed by
+	// the group phase: the users that have groups, for the ListUsers pass,
+	// and a group's committed members, for a rejected token.
+	MemberFiles []string `json:"member_files,omitempty"`
+}
+
+// GroupCursor is how far one group's ListUsersInGroup pages are committed.
+type GroupCursor struct {
+	Name string `json:"name"`
+	// Token is the NextToken of the first page not committed; empty with
+	// Pages == 0 means from the start.
+	Token string `json:"token,omitempty"`
+	Pages int64  `json:"pages,omitempty"`
+	Done  bool   `json:"done,omitempty"`
+	// Restarted marks a member list listed again from the start after its
+	// token was rejected: members already committed must be skipped.
+	Restarted bool `json:"restarted,omitempty"`
 }
 
 // ErrCorrupt marks a checkpoint that exists but cannot be trusted.

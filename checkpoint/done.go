@@ -33,3 +33,18 @@ func DecodeDone(data []byte, set map[uint64]struct{}) error {
 	}
 	return nil
 }
+
+// MemberHash identifies a group in a members file; each entry of a members
+// file is a pair (MemberHash(group), UserHash(user)).
+func MemberHash(group string) uint64 { return UserHash("\x00group\x00" + group) }
+
+// DecodePairs calls each for every (group, user) hash pair of a members file.
+func DecodePairs(data []byte, each func(group, user uint64)) error {
+	if len(data)%16 != 0 {
+		return fmt.Errorf("%w: a members file of %d bytes is not a list of 16-byte pairs", ErrCorrupt, len(data))
+	}
+	for i := 0; i < len(data); i += 16 {
+		each(binary.LittleEndian.Uint64(data[i:]), binary.LittleEndian.Uint64(data[i+8:]))
+	}
+	return nil
+}

@@ -10,10 +10,11 @@ import (
 	"github.com/cognito-export/cognito-export/sink"
 )
 
-// committer is the one goroutine that writes rows. It holds each ListUsers
-// page back until every user of it is done, writes pages in order, and
-// commits at page boundaries: part closed and durable first, then the
-// checkpoint that names it. A part no checkpoint names is an orphan.
+// committer owns the sink writer and the commit protocol that every strategy
+// shares: part closed and durable first, then the checkpoint that names it.
+// A part no checkpoint names is an orphan. What a checkpoint's position
+// means (a ListUsers page, a group's member list) is up to the caller, which
+// passes it to commit as a function that moves the saved state forward.
 type committer struct {
 	cfg        Config
 	log        *slog.Logger
@@ -23,14 +24,124 @@ type committer struct {
 	writer     *sink.Writer
 	exportedAt time.Time
 
-	pending  map[int64]*pendingPage
-	next     int64 // seq of the oldest page not yet written
-	lastDone *page // newest page written into the current part
 	// Uncommitted progress since the last checkpoint.
 	users, rows, skipped int64
-	doneHashes           []uint64
-	lastCommit           time.Time
-	failed               bool // the sink failed: never commit after that
+	// hashes are written as one hash file per commit, for a resume whose
+	// pagination token is rejected; hashKind says which list they join.
+	hashes     []uint64
+	hashKind   hashKind
+	lastCommit time.Time
+	failed     bool // the sink failed: never commit after that
+}
+
+// hashKind names a family of hash files: what each 8-byte entry identifies
+// and which checkpoint list names the files.
+type hashKind struct {
+	prefix string
+	files  func(*checkpoint.State) *[]string
+}
+
+var (
+	// doneUsers: one hash per user committed from a ListUsers page.
+	doneUsers = hashKind{"_done", func(st *checkpoint.State) *[]string { return &st.DoneFiles }}
+	// doneMembers: (group, user) hash pairs committed from member lists.
+	doneMembers = hashKind{"_members", func(st *checkpoint.State) *[]string { return &st.MemberFiles }}
+)
+
+func newCommitter(cfg Config, out output, store *checkpoint.Store, st *checkpoint.State, kind hashKind) *committer {
+	w, _ := sink.NewWriter(out, sink.WriterOptions{
+		Format: cfg.Format, Compression: cfg.Compression, PartRows: cfg.PartRows, PartBytes: cfg.PartBytes,
+		FirstPart: len(st.Parts),
+	})
+	return &committer{
+		cfg: cfg, log: cfg.Logger, out: out, store: store, state: st, writer: w,
+		exportedAt: st.Started, hashKind: kind, lastCommit: time.Now(),
+	}
+}
+
+// write appends rows to the current part.
+func (c *committer) write(ctx context.Context, rows []sink.Row) error {
+	if err := c.writer.Write(ctx, rows); err != nil {
+		return err
+	}
+	c.rows += int64(len(rows))
+	c.cfg.Progress.written(c.state.Users+c.users, c.state.Rows+c.rows, c.state.Skipped+c.skipped)
+	return nil
+}
+
+// due says a checkpoint should be taken now: the part is full or the
+// checkpoint interval has passed.
+func (c *committer) due() bool {
+	return c.writer.Full() || c.cfg.CheckpointInterval > 0 && time.Since(c.lastCommit) >= c.cfg.CheckpointInterval
+}
+
+// fail stops all commits: the checkpoint stays at the last good one.
+func (c *committer) fail() {
+	c.failed = true
+	c.writer.Abort()
+}
+
+// commit makes everything written so far durable, then records it in the
+// checkpoint with the position advance sets. The order is the whole point:
+// a crash between the two leaves a part that no checkpoint names, which the
+// next run removes.
+func (c *committer) commit(ctx context.Context, advance func(*checkpoint.State)) error {
+	before := len(c.writer.Parts())
+	if err := c.writer.Flush(ctx); err != nil {
+		return err
+	}
+	st := *c.state
+	for _, p := range c.writer.Parts()[before:] {
+		st.Parts = append(st.Parts[:len(st.Parts):len(st.Parts)], checkpoint.Part(p))
+	}
+	if len(c.hashes) > 0 {
+		files := c.hashKind.files(&st)
+		name := fmt.Sprintf("%s-%08d.bin", c.hashKind.prefix, len(*files))
+		if err := c.out.Put(ctx, name, checkpoint.EncodeDone(c.hashes)); err != nil {
+			return fmt.Errorf("write done file: %w", err)
+		}
+		*files = append((*files)[:len(*files):len(*files)], name)
+	}
+	advance(&st)
+	st.Users += c.users
+	st.Rows += c.rows
+	st.Skipped += c.skipped
+	st.Saved = time.Now().UTC()
+	if err := c.store.Save(ctx, &st); err != nil {
+		return err
+	}
+	*c.state = st
+	c.users, c.rows, c.skipped, c.hashes = 0, 0, 0, c.hashes[:0]
+	c.lastCommit = time.Now()
+	c.log.Debug("checkpoint", "pages", st.Pages, "users", st.Users, "rows", st.Rows, "parts", len(st.Parts))
+	return nil
+}
+
+// readHashes reads the hash files named.
+func readHashes(ctx context.Context, from checkpoint.Blob, files []string, each func(data []byte) error) error {
+	for _, name := range files {
+		data, err := from.Get(ctx, name)
+		if err != nil {
+			return fmt.Errorf("read done file %s: %w", name, err)
+		}
+		if data == nil {
+			return fmt.Errorf("%w: done file %s named by the checkpoint is missing", checkpoint.ErrCorrupt, name)
+		}
+		if err := each(data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pageCommitter writes the results of ListUsers pages. It holds each page
+// back until every user of it is done, writes pages in order, and commits at
+// page boundaries, so that the watermark is simply the next page's token.
+type pageCommitter struct {
+	*committer
+	pending  map[int64]*pendingPage
+	next     int64 // seq of the oldest page not yet written
+	lastDone *page // newest page written since the last checkpoint
 }
 
 type pendingPage struct {
@@ -38,18 +149,11 @@ type pendingPage struct {
 	results []userResult
 }
 
-func newCommitter(cfg Config, out output, store *checkpoint.Store, st *checkpoint.State) *committer {
-	w, _ := sink.NewWriter(out, sink.WriterOptions{
-		Format: cfg.Format, Compression: cfg.Compression, PartRows: cfg.PartRows, PartBytes: cfg.PartBytes,
-		FirstPart: len(st.Parts),
-	})
-	return &committer{
-		cfg: cfg, log: cfg.Logger, out: out, store: store, state: st, writer: w,
-		exportedAt: st.Started, pending: map[int64]*pendingPage{}, next: st.Pages, lastCommit: time.Now(),
-	}
+func newPageCommitter(c *committer) *pageCommitter {
+	return &pageCommitter{committer: c, pending: map[int64]*pendingPage{}, next: c.state.Pages}
 }
 
-func (c *committer) run(ctx context.Context, in <-chan userResult, slots <-chan struct{}) error {
+func (c *pageCommitter) run(ctx context.Context, in <-chan userResult, slots <-chan struct{}) error {
 	for {
 		select {
 		case res, ok := <-in:
@@ -57,8 +161,7 @@ func (c *committer) run(ctx context.Context, in <-chan userResult, slots <-chan 
 				return nil
 			}
 			if err := c.add(ctx, res, slots); err != nil {
-				c.failed = true
-				c.writer.Abort()
+				c.fail()
 				return err
 			}
 		case <-ctx.Done():
@@ -67,7 +170,7 @@ func (c *committer) run(ctx context.Context, in <-chan userResult, slots <-chan 
 	}
 }
 
-func (c *committer) add(ctx context.Context, res userResult, slots <-chan struct{}) error {
+func (c *pageCommitter) add(ctx context.Context, res userResult, slots <-chan struct{}) error {
 	pp := c.pending[res.page.seq]
 	if pp == nil {
 		pp = &pendingPage{page: res.page}
@@ -85,110 +188,81 @@ func (c *committer) add(ctx context.Context, res userResult, slots <-chan struct
 		if err := c.writePage(ctx, pp); err != nil {
 			return err
 		}
-		if c.writer.Full() || time.Since(c.lastCommit) >= c.cfg.CheckpointInterval && c.cfg.CheckpointInterval > 0 {
-			if err := c.commit(ctx, false); err != nil {
+		if c.due() {
+			if err := c.commitPages(ctx, false); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (c *committer) writePage(ctx context.Context, pp *pendingPage) error {
+func (c *pageCommitter) writePage(ctx context.Context, pp *pendingPage) error {
 	for _, res := range pp.results {
 		if res.user == "" {
 			continue // the placeholder of a page without users
 		}
-		c.doneHashes = append(c.doneHashes, checkpoint.UserHash(res.user))
-		if res.skipped {
+		c.hashes = append(c.hashes, checkpoint.UserHash(res.user))
+		switch {
+		case res.skipped:
 			c.skipped++
 			continue
+		case !res.counted:
+			continue // exported, and counted, by the group phase
 		}
-		if err := c.writer.Write(ctx, res.rows); err != nil {
+		if err := c.write(ctx, res.rows); err != nil {
 			return err
 		}
 		c.users++
-		c.rows += int64(len(res.rows))
 	}
 	c.lastDone = pp.page
+	c.cfg.Progress.written(c.state.Users+c.users, c.state.Rows+c.rows, c.state.Skipped+c.skipped)
 	return nil
 }
 
-// commit makes everything written so far durable, then records it in the
-// checkpoint. The order is the whole point: a crash between the two leaves
-// a part that no checkpoint names, which the next run removes.
-func (c *committer) commit(ctx context.Context, listed bool) error {
+// commitPages checkpoints the pages written so far; listed says the last
+// page of the listing is among them.
+func (c *pageCommitter) commitPages(ctx context.Context, listed bool) error {
 	if c.lastDone == nil && !listed {
 		return nil
 	}
-	before := len(c.writer.Parts())
-	if err := c.writer.Flush(ctx); err != nil {
-		return err
-	}
-	st := *c.state
-	for _, p := range c.writer.Parts()[before:] {
-		st.Parts = append(st.Parts[:len(st.Parts):len(st.Parts)], checkpoint.Part(p))
-	}
-	if len(c.doneHashes) > 0 {
-		name := fmt.Sprintf("_done-%08d.bin", c.next)
-		if err := c.out.Put(ctx, name, checkpoint.EncodeDone(c.doneHashes)); err != nil {
-			return fmt.Errorf("write done file: %w", err)
+	err := c.commit(ctx, func(st *checkpoint.State) {
+		st.Pages = c.next
+		if c.lastDone != nil {
+			st.Watermark = ""
+			if c.lastDone.next != nil {
+				st.Watermark = *c.lastDone.next
+			} else {
+				// The last page is in: a resume must not list again from
+				// the start, which an empty watermark alone would mean.
+				listed = true
+			}
 		}
-		st.DoneFiles = append(st.DoneFiles[:len(st.DoneFiles):len(st.DoneFiles)], name)
+		st.Listed = listed
+	})
+	if err == nil {
+		c.lastDone = nil
 	}
-	st.Pages = c.next
-	if c.lastDone != nil {
-		st.Watermark = ""
-		if c.lastDone.next != nil {
-			st.Watermark = *c.lastDone.next
-		} else {
-			// The last page is in: a resume must not list again from the
-			// start, which an empty watermark alone would mean.
-			listed = true
-		}
-	}
-	st.Listed = listed
-	st.Users += c.users
-	st.Rows += c.rows
-	st.Skipped += c.skipped
-	st.Saved = time.Now().UTC()
-	if err := c.store.Save(ctx, &st); err != nil {
-		return err
-	}
-	*c.state = st
-	c.users, c.rows, c.skipped, c.doneHashes, c.lastDone = 0, 0, 0, c.doneHashes[:0], nil
-	c.lastCommit = time.Now()
-	c.log.Debug("checkpoint", "pages", st.Pages, "users", st.Users, "rows", st.Rows, "parts", len(st.Parts))
-	return nil
+	return err
 }
 
 // final commits what is finished when the job ends. complete says the
 // listing ended and every page was written.
-func (c *committer) final(ctx context.Context, complete bool) error {
+func (c *pageCommitter) final(ctx context.Context, complete bool) error {
 	if c.failed {
 		return nil // the checkpoint stays at the last good commit
 	}
 	complete = complete && len(c.pending) == 0
-	if err := c.commit(ctx, complete); err != nil {
+	if err := c.commitPages(ctx, complete); err != nil {
 		c.writer.Abort()
 		return fmt.Errorf("final checkpoint: %w", err)
 	}
 	return nil
 }
 
-// loadDone reads the users committed so far, for a listing that restarts.
+// loadDone reads the users that the done files name, for a listing that
+// restarts.
 func (c *committer) loadDone(ctx context.Context, files []string, users int64) (map[uint64]struct{}, error) {
 	set := make(map[uint64]struct{}, users)
-	for _, name := range files {
-		data, err := c.out.Get(ctx, name)
-		if err != nil {
-			return nil, fmt.Errorf("read done file %s: %w", name, err)
-		}
-		if data == nil {
-			return nil, fmt.Errorf("%w: done file %s named by the checkpoint is missing", checkpoint.ErrCorrupt, name)
-		}
-		if err := checkpoint.DecodeDone(data, set); err != nil {
-			return nil, err
-		}
-	}
-	return set, nil
+	err := readHashes(ctx, c.out, files, func(data []byte) error { return checkpoint.DecodeDone(data, set) })
+	return set, err
 }

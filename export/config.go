@@ -19,7 +19,10 @@ type Config struct {
 	UserPoolID string
 	// Output is a local directory or s3://bucket/prefix/, placeholders
 	// already expanded (see ExpandPlaceholders).
-	Output      string
+	Output string
+	// Strategy is StrategyPerUser, StrategyByGroup or StrategyAuto (also
+	// when empty); a resume keeps the strategy of the checkpoint.
+	Strategy    string
 	Format      string
 	Compression string // parquet only
 	Concurrency int
@@ -45,6 +48,9 @@ type Config struct {
 	Client ClientConfig
 	Limits *ratelimit.Set // nil means Cognito's default quotas
 	Logger *slog.Logger
+	// Progress, when set, is updated as the export goes, for a progress
+	// display or metrics; nil counts nothing.
+	Progress *Progress
 	// Now is the clock; tests may pin it. nil means time.Now.
 	Now func() time.Time
 }
@@ -75,6 +81,8 @@ func (c *Config) Validate() error {
 		return usage("--part-rows and --part-size must not be negative")
 	case c.CheckpointInterval < 0 || c.StopTimeout < 0:
 		return usage("--checkpoint-interval and --stop-timeout must not be negative")
+	case c.Strategy != "" && !slices.Contains(Strategies, c.Strategy):
+		return usage("unknown --strategy %q: use one of %v", c.Strategy, Strategies)
 	}
 	if c.Format == "parquet" && !slices.Contains(sink.Compressions, c.Compression) && c.Compression != "" {
 		return usage("unknown --compression %q: use one of %v", c.Compression, sink.Compressions)
@@ -95,7 +103,7 @@ func (c *Config) params() map[string]string {
 		"output":               c.Output,
 		"format":               c.Format,
 		"compression":          c.Compression,
-		"strategy":             "per-user",
+		"strategy":             c.Strategy,
 		"schema_version":       fmt.Sprint(sink.SchemaVersion),
 		"page_size":            fmt.Sprint(c.PageSize),
 		"users_without_groups": fmt.Sprint(c.UsersWithoutGroups),

@@ -76,6 +76,13 @@ func classify(err error) Kind {
 	return KindFatal
 }
 
+// notFound reports Cognito's ResourceNotFoundException. ListUsersInGroup
+// answers it for a group deleted after ListGroups found it.
+func notFound(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ResourceNotFoundException"
+}
+
 // Explain turns an AWS failure into one line that says what is wrong and
 // what to check.
 func Explain(op string, err error) error {

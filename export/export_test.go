@@ -25,7 +25,7 @@ var exportedAt = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 func exportConfig(env *emuEnv, out string) export.Config {
 	return export.Config{
-		UserPoolID: env.pool.ID(), Output: out, Format: "csv", Concurrency: 8, PageSize: 60,
+		UserPoolID: env.pool.ID(), Output: out, Strategy: export.StrategyPerUser, Format: "csv", Concurrency: 8, PageSize: 60,
 		UsersWithoutGroups: true, Client: clientConfig(env.url), Limits: ratelimit.Unlimited(),
 		Now: func() time.Time { return exportedAt },
 	}

@@ -46,6 +46,16 @@ func ExpandPlaceholders(location, runID, poolID string, now time.Time) (string, 
 
 func isS3(location string) bool { return strings.HasPrefix(location, "s3://") }
 
+// s3Options are the S3 settings of cfg: S3 is in Cognito's region unless
+// told otherwise.
+func (c *Config) s3Options() sink.S3Options {
+	o := c.S3
+	if o.Region == "" {
+		o.Region = c.Client.Region
+	}
+	return o
+}
+
 // openOutput opens a local directory or an S3 prefix and proves it writable.
 func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (output, error) {
 	if isS3(location) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -36,14 +37,17 @@ type page struct {
 	items int     // users to wait for (1 for a page with none, so it still passes through)
 }
 
-// job is one run of the per-user strategy:
+// job is one run of the per-user strategy, and of the by-group strategy's
+// ListUsers pass, which differ only in what a worker does with a user:
 //
 //	ListUsers pages ──► users (bounded) ──► N workers ──► results ──► committer ──► parts + checkpoint
 type job struct {
 	cfg    Config
 	log    *slog.Logger
 	client cognitoReader
-	commit *committer
+	commit *pageCommitter
+	// rowsOf turns one listed user into its rows.
+	rowsOf func(ctx context.Context, p *page, u types.UserType) (userResult, error)
 	// slots bounds the pages in flight, and so the rows the committer
 	// holds back while it waits for the oldest page to finish.
 	slots     chan struct{}
@@ -60,23 +64,33 @@ type userResult struct {
 	page    *page
 	user    string
 	rows    []sink.Row
-	skipped bool
+	skipped bool // deleted after it was listed
+	counted bool // a user of this listing's count; false when the group phase had it
 }
 
-func newJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
+// newUserListJob returns the pipeline over the ListUsers pages; rowsOf is
+// set by the strategy.
+func newUserListJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
 	// The committer stops reading results while the encoder flushes a
 	// batch (~13 ms for 8,192 Parquet rows); the extra pages in flight and
 	// the results buffer (see run) keep the workers busy meanwhile.
 	inFlight := 8 + (2*cfg.Concurrency+int(cfg.PageSize)-1)/int(cfg.PageSize)
 	return &job{
 		cfg: cfg, log: cfg.Logger, client: client,
-		commit: newCommitter(cfg, out, store, st),
+		commit: newPageCommitter(newCommitter(cfg, out, store, st, doneUsers)),
 		slots:  make(chan struct{}, inFlight),
 	}
 }
 
 // resultsBuffer holds the users finished while the committer flushes.
 const resultsBuffer = 512
+
+// newPerUserJob asks AdminListGroupsForUser for the groups of every user.
+func newPerUserJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
+	j := newUserListJob(cfg, client, out, store, st)
+	j.rowsOf = j.exportUser
+	return j
+}
 
 func (j *job) run(ctx context.Context) error {
 	if j.commit.state.Listed {
@@ -209,7 +223,7 @@ func (j *job) work(ctx context.Context, in <-chan work, out chan<- userResult) e
 		res := userResult{page: w.page}
 		if w.user != nil {
 			var err error
-			if res, err = j.exportUser(ctx, w.page, *w.user); err != nil {
+			if res, err = j.rowsOf(ctx, w.page, *w.user); err != nil {
 				return err
 			}
 		}
@@ -227,7 +241,7 @@ func (j *job) exportUser(ctx context.Context, p *page, u types.UserType) (userRe
 	if err != nil {
 		return userResult{}, err
 	}
-	res := userResult{page: p, user: username}
+	res := userResult{page: p, user: username, counted: true}
 	for groups, err := range pager.Pages(ctx) {
 		if err != nil {
 			if KindOf(err) == KindUserGone {
@@ -240,15 +254,8 @@ func (j *job) exportUser(ctx context.Context, p *page, u types.UserType) (userRe
 			}
 			return userResult{}, fmt.Errorf("list groups for %q: %w", username, Explain("AdminListGroupsForUser", err))
 		}
-		for _, g := range groups {
-			r := base
-			r.GroupName = aws.ToString(g.GroupName)
-			r.GroupDescription = g.Description
-			r.GroupRoleArn = g.RoleArn
-			r.GroupPrecedence = g.Precedence
-			r.GroupCreationDate = aws.ToTime(g.CreationDate)
-			r.GroupLastModifiedDate = aws.ToTime(g.LastModifiedDate)
-			res.rows = append(res.rows, r)
+		for i := range groups {
+			res.rows = append(res.rows, withGroup(base, &groups[i]))
 		}
 	}
 	if len(res.rows) == 0 && j.cfg.UsersWithoutGroups {
@@ -258,19 +265,36 @@ func (j *job) exportUser(ctx context.Context, p *page, u types.UserType) (userRe
 }
 
 func (j *job) userRow(u types.UserType) sink.Row {
+	return userRow(j.cfg.UserPoolID, &u, j.commit.exportedAt)
+}
+
+// userRow is the user's half of a row, as ListUsers and ListUsersInGroup
+// describe users alike.
+func userRow(poolID string, u *types.UserType, exportedAt time.Time) sink.Row {
 	r := sink.Row{
-		UserPoolID:           j.cfg.UserPoolID,
+		UserPoolID:           poolID,
 		Username:             aws.ToString(u.Username),
 		UserStatus:           string(u.UserStatus),
 		UserEnabled:          u.Enabled,
 		UserCreateDate:       aws.ToTime(u.UserCreateDate),
 		UserLastModifiedDate: aws.ToTime(u.UserLastModifiedDate),
-		ExportedAt:           j.commit.exportedAt,
+		ExportedAt:           exportedAt,
 	}
 	for _, a := range u.Attributes {
 		if aws.ToString(a.Name) == "sub" {
 			r.UserSub = aws.ToString(a.Value)
 		}
 	}
+	return r
+}
+
+// withGroup completes a user's row with one of its groups.
+func withGroup(r sink.Row, g *types.GroupType) sink.Row {
+	r.GroupName = aws.ToString(g.GroupName)
+	r.GroupDescription = g.Description
+	r.GroupRoleArn = g.RoleArn
+	r.GroupPrecedence = g.Precedence
+	r.GroupCreationDate = aws.ToTime(g.CreationDate)
+	r.GroupLastModifiedDate = aws.ToTime(g.LastModifiedDate)
 	return r
 }

@@ -155,11 +155,16 @@ func TestRejectedWatermarkRestartsListingWithoutDuplicates(t *testing.T) {
 	spec := cognitoemu.PoolSpec{Users: 3000, Groups: 20, Seed: 4}
 	env := startEmulator(t, spec, cognitoemu.Options{})
 	cfg := interruptedExport(t, env, 3000, 400*time.Millisecond, func(c *export.Config) { c.PartRows = 300 })
-	out := cfg.Output
-	// A new emulator process signs tokens with another key: the saved
-	// watermark is rejected, as an expired Cognito token would be.
-	fresh := cognitoemu.NewServer(cognitoemu.Options{}, cognitoemu.NewPool(spec))
-	hs := httptest.NewServer(fresh)
+	resumeWithRejectedTokens(t, env, spec, cfg)
+}
+
+// resumeWithRejectedTokens resumes an interrupted export against a new
+// emulator process, which signs tokens with another key: the saved tokens
+// are rejected, as expired Cognito tokens would be. The resume must list
+// again and still export every row once.
+func resumeWithRejectedTokens(t *testing.T, env *emuEnv, spec cognitoemu.PoolSpec, cfg export.Config) {
+	t.Helper()
+	hs := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, cognitoemu.NewPool(spec)))
 	defer hs.Close()
 	cfg.Client = clientConfig(hs.URL)
 	cfg.Limits = ratelimit.Unlimited()
@@ -168,11 +173,11 @@ func TestRejectedWatermarkRestartsListingWithoutDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !sum.Resumed || !sum.RestartedList {
-		t.Fatalf("summary %+v: want a resume that restarted the listing", sum)
+		t.Fatalf("summary %+v: want a resume that listed again", sum)
 	}
-	_, got, _ := readExport(t, out)
+	_, got, _ := readExport(t, cfg.Output)
 	compareRows(t, got, groundTruth(env, true))
-	assertNoLeftovers(t, out)
+	assertNoLeftovers(t, cfg.Output)
 }
 
 // TestCheckpointWithoutWatermarkIsNeverListedAgain: a checkpoint with

@@ -1,11 +1,13 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
@@ -30,6 +32,10 @@ type Summary struct {
 	AlreadyComplete bool             `json:"already_complete,omitempty"`
 	Resumed         bool             `json:"resumed,omitempty"`
 	RestartedList   bool             `json:"restarted_listing,omitempty"`
+	Strategy        string           `json:"strategy,omitempty"`
+	// Estimate is what auto based its choice on; nil when the strategy was
+	// given or resumed.
+	Estimate *Estimate `json:"estimate,omitempty"`
 	// Rates are each quota category's limiter rate at the end, after
 	// adaptive slow-down (requests/second; +Inf when unlimited).
 	Rates map[string]float64 `json:"rates"`
@@ -67,11 +73,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Format != "parquet" {
 		cfg.Compression = ""
 	}
-	log := cfg.Logger
-	s3opts := cfg.S3
-	if s3opts.Region == "" {
-		s3opts.Region = cfg.Client.Region
-	}
+	log := cfg.Logger.With("phase", "plan")
+	s3opts := cfg.s3Options()
 	out, err := openOutput(ctx, cfg.Output, s3opts)
 	if err != nil {
 		return Summary{}, err
@@ -100,15 +103,42 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		}
 		state = nil
 	}
+	calls := cfg.Progress.callCounter()
+	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, calls)
+	if err != nil {
+		return sum, err
+	}
+	if cfg.Strategy == "" {
+		cfg.Strategy = StrategyAuto
+	}
+	if cfg.Strategy == StrategyAuto && state != nil {
+		// A resume finishes the export the way it began.
+		cfg.Strategy = cmp.Or(state.Params["strategy"], StrategyPerUser)
+	}
 	if state != nil {
 		if diff := checkpoint.Mismatch(state.Params, cfg.params()); diff != "" {
 			return sum, &Problem{Kind: KindUsage, Msg: fmt.Sprintf(
 				"checkpoint %s was made with other parameters (%s): rerun with the same ones, or pass --fresh to start over", store, diff)}
 		}
 		sum.Resumed = true
-		log.Info("resuming from checkpoint", "checkpoint", store.String(), "committed_pages", state.Pages,
+		log.Info("resuming from checkpoint", "checkpoint", store.String(), "strategy", cfg.Strategy, "committed_pages", state.Pages,
 			"committed_users", state.Users, "committed_rows", state.Rows, "parts", len(state.Parts))
-	} else {
+	}
+	if cfg.Strategy == StrategyAuto {
+		est, err := estimate(ctx, client, cfg)
+		if err != nil {
+			if ctx.Err() != nil {
+				return sum, context.Cause(ctx)
+			}
+			return sum, fmt.Errorf("estimate the cost of each strategy: %w", err)
+		}
+		cfg.Strategy = est.Chosen
+		sum.Estimate = &est
+		cfg.Progress.estimated(est)
+		logEstimate(log, est)
+	}
+	sum.Strategy = cfg.Strategy
+	if state == nil {
 		state = &checkpoint.State{Params: cfg.params(), Started: cfg.Now().UTC()}
 	}
 	// Whatever the checkpoint does not name is an orphan of a killed run.
@@ -116,13 +146,18 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return sum, fmt.Errorf("remove files left by an interrupted run: %w", err)
 	}
 
-	calls := &Calls{}
-	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, calls)
-	if err != nil {
-		return sum, err
+	cfg.Progress.written(state.Users, state.Rows, state.Skipped)
+	if cfg.Strategy == StrategyByGroup {
+		j := newByGroupJob(cfg, client, out, store, state) // logs its own phases: groups, users
+		err = j.run(ctx)
+		sum.RestartedList = j.restarted.Load()
+	} else {
+		perUser := cfg
+		perUser.Logger = cfg.Logger.With("phase", "export")
+		j := newPerUserJob(perUser, client, out, store, state)
+		err = j.run(ctx)
+		sum.RestartedList = j.restarted
 	}
-	j := newJob(cfg, client, out, store, state)
-	err = j.run(ctx)
 	sum.Calls, sum.Throttles, sum.Retries = calls.ByOperation(), calls.Throttles(), calls.Retries()
 	sum.Rates = map[string]float64{}
 	for c, r := range cfg.Limits.Rates() {
@@ -130,7 +165,6 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 			sum.Rates[string(c)] = math.Round(r*10) / 10
 		}
 	}
-	sum.RestartedList = j.restarted
 	fill := func() Summary {
 		sum.Users, sum.Rows, sum.Skipped, sum.Parts = state.Users, state.Rows, state.Skipped, len(state.Parts)
 		sum.Bytes = 0
@@ -143,7 +177,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return fill(), err
 	}
-	if err := finish(ctx, cfg, out, store, state); err != nil {
+	finishCfg := cfg
+	finishCfg.Logger = cfg.Logger.With("phase", "finish")
+	if err := finish(ctx, finishCfg, out, store, state); err != nil {
 		return fill(), err
 	}
 	sum.Complete = true
@@ -160,7 +196,7 @@ func keepSet(st *checkpoint.State, checkpointOverride string) map[string]bool {
 	for _, p := range st.Parts {
 		keep[p.Name] = true
 	}
-	for _, d := range st.DoneFiles {
+	for _, d := range slices.Concat(st.DoneFiles, st.MemberFiles) {
 		keep[d] = true
 	}
 	return keep
@@ -186,7 +222,7 @@ func finish(ctx context.Context, cfg Config, out output, store *checkpoint.Store
 	}
 	// The export is complete from here on; leftovers are only clutter.
 	var errs []error
-	for _, d := range st.DoneFiles {
+	for _, d := range slices.Concat(st.DoneFiles, st.MemberFiles) {
 		errs = append(errs, out.Delete(ctx, d))
 	}
 	errs = append(errs, store.Delete(ctx))
@@ -194,4 +230,15 @@ func finish(ctx context.Context, cfg Config, out output, store *checkpoint.Store
 		cfg.Logger.Warn("export complete, but resume state could not be removed", "error", err)
 	}
 	return nil
+}
+
+// logEstimate says which strategy auto chose and what both would cost.
+func logEstimate(log *slog.Logger, est Estimate) {
+	attrs := []any{"chosen", est.Chosen, "users", est.Users, "groups", est.Groups,
+		"sampled_users", est.SampledUsers, "memberships_per_user", math.Round(est.MembershipsPerUser*100) / 100}
+	for _, name := range []string{StrategyPerUser, StrategyByGroup} {
+		c := est.Strategies[name]
+		attrs = append(attrs, slog.Group(name, "calls", c.TotalCalls(), "seconds", math.Round(c.Seconds), slog.Any("calls_by_operation", c.Calls)))
+	}
+	log.Info("strategy chosen from the estimate", attrs...)
 }

@@ -11,6 +11,12 @@ import (
 // ManifestName marks a complete export: it is written last, and only on success.
 const ManifestName = "manifest.json"
 
+// SummaryName is what a run did, written beside the manifest at the end of
+// a run, failed ones included. It never marks completion (the manifest
+// does), and a new run removes the old one first, so a summary of an
+// earlier run never sits beside an unfinished export.
+const SummaryName = "summary.json"
+
 // Manifest lists the parts of a finished export with what produced them.
 type Manifest struct {
 	SchemaVersion int               `json:"schema_version"`
@@ -57,5 +63,5 @@ func WriteManifest(ctx context.Context, dest Putter, m Manifest) error {
 func OwnedName(name string) bool {
 	return !strings.Contains(name, "/") &&
 		(strings.HasPrefix(name, "part-") || strings.HasPrefix(name, tempPrefix) ||
-			strings.HasPrefix(name, "_checkpoint") || strings.HasPrefix(name, "_done-") || name == ManifestName)
+			strings.HasPrefix(name, "_checkpoint") || strings.HasPrefix(name, "_done-") || name == ManifestName || name == SummaryName)
 }

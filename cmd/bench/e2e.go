@@ -42,7 +42,7 @@ func (r *e2eRun) exec(ctx context.Context, bin string) error {
 	}
 	defer os.RemoveAll(dir)
 	args := []string{"demo", "--users", strconv.Itoa(r.users), "--format", r.format,
-		"--output", dir, "--log-format", "json", "--direct=" + strconv.FormatBool(!r.loopback)}
+		"--output", dir, "--log-format", "json", "--strategy", "per-user", "--direct=" + strconv.FormatBool(!r.loopback)}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr

@@ -132,7 +132,7 @@ func runQuota(ctx context.Context, sc quotaScenario, quotas map[string]float64, 
 		rates[c] = q * scale
 	}
 	cfg := export.Config{
-		UserPoolID: pool.ID(), Output: dir, Format: "parquet", Concurrency: export.DefaultConcurrency,
+		UserPoolID: pool.ID(), Output: dir, Format: "parquet", Strategy: export.StrategyPerUser, Concurrency: export.DefaultConcurrency,
 		PageSize: sc.pageSize, PartBytes: export.DefaultPartBytes, UsersWithoutGroups: true,
 		CheckpointInterval: export.DefaultCheckpointInterval, Limits: ratelimit.NewSet(rates, 1),
 		Logger: slog.New(slog.DiscardHandler),

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -20,25 +21,47 @@ import (
 // crashEnv is an emulator that enforces a quota, so that a run lasts a few
 // seconds and a kill lands in the middle of it.
 type crashEnv struct {
-	pool  *cognitoemu.Pool
-	srv   *cognitoemu.Server
-	url   string
-	env   []string
-	table string // DuckDB table expression for the export's parts
-	out   string
+	pool     *cognitoemu.Pool
+	srv      *cognitoemu.Server
+	url      string
+	env      []string
+	table    string // DuckDB table expression for the export's parts
+	out      string
+	strategy string
+	plan     crashPlan
 }
 
-const crashRate = 1000 // AdminListGroupsForUser per second, in the emulator and the job alike
+// crashPlan paces each strategy's busiest quota, in the emulator and the job
+// alike, so that a clean run takes about ten seconds and the kills land all
+// along it: per-user makes about 10,000 calls; by-group, with pages of 20,
+// about 800 for the member lists and 500 for the ListUsers pass.
+type crashPlan struct {
+	category   string
+	rps        float64
+	pageSize   int
+	killMin    time.Duration // a run is killed after killMin + up to killSpread
+	killSpread int
+}
 
-func newCrashEnv(t *testing.T, target string) *crashEnv {
+var crashPlans = map[string]crashPlan{
+	"per-user": {category: "UserResourceRead", rps: 1000, pageSize: 60, killMin: 150 * time.Millisecond, killSpread: 350},
+	"by-group": {category: "UserList", rps: 100, pageSize: 20, killMin: 300 * time.Millisecond, killSpread: 500},
+}
+
+func newCrashEnv(t *testing.T, target, strategy string) *crashEnv {
 	users := 10000
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: users, Groups: 70, Seed: 21})
-	srv := cognitoemu.NewServer(cognitoemu.Options{
-		Quotas: map[string]float64{"AdminListGroupsForUser": crashRate}, QuotaBurst: 50, DeletedShare: 0.01,
-	}, pool)
+	plan := crashPlans[strategy]
+	opts := cognitoemu.Options{CategoryQuotas: map[string]float64{plan.category: plan.rps}, QuotaBurst: 50}
+	if strategy == "per-user" {
+		opts.DeletedShare = 0.01 // deleted between ListUsers and AdminListGroupsForUser
+	} else {
+		opts.RemovedShare = 0.01 // deleted before the export: short ListUsers pages
+	}
+	srv := cognitoemu.NewServer(opts, pool)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	c := &crashEnv{pool: pool, srv: srv, url: hs.URL, env: cleanEnv(creds()...)}
+	c := &crashEnv{pool: pool, srv: srv, url: hs.URL, env: cleanEnv(creds()...), strategy: strategy, plan: plan}
 	switch target {
 	case "local":
 		c.out = filepath.Join(t.TempDir(), "out")
@@ -55,9 +78,10 @@ func newCrashEnv(t *testing.T, target string) *crashEnv {
 }
 
 func (c *crashEnv) command() *exec.Cmd {
-	cmd := exec.Command(binary, "export", "--endpoint-url", c.url, "--user-pool-id", c.pool.ID(),
-		"--output", c.out, "--format", "parquet", "--part-rows", "800", "--checkpoint-interval", "150ms",
-		"--rate", fmt.Sprintf("UserResourceRead=%d", crashRate), "--rate", "UserList=0", "--stop-timeout", "10s")
+	cmd := exec.Command(binary, "export", "--endpoint-url", c.url, "--user-pool-id", c.pool.ID(), "--strategy", c.strategy,
+		"--output", c.out, "--format", "parquet", "--part-rows", "800", "--checkpoint-interval", "150ms", "--stop-timeout", "10s",
+		"--rate", "UserList=0", "--rate", "UserResourceRead=0", "--rate", fmt.Sprintf("%s=%g", c.plan.category, c.plan.rps),
+		"--page-size", strconv.Itoa(c.plan.pageSize))
 	cmd.Env = c.env
 	return cmd
 }
@@ -73,19 +97,22 @@ func (c *crashEnv) finish(t *testing.T) {
 	}
 	truth := exportcheck.WriteTruth(t, c.pool, c.srv, true)
 	rows := exportcheck.Compare(t, c.table, truth)
-	clean := int64((c.pool.NumUsers() + 59) / 60)
-	t.Logf("%d rows exact; ListUsers calls %d (a clean run makes %d), AdminListGroupsForUser calls %d for %d users",
-		rows, c.srv.Calls("ListUsers"), clean, c.srv.Calls("AdminListGroupsForUser"), c.pool.NumUsers())
+	clean := (c.pool.NumUsers() + c.plan.pageSize - 1) / c.plan.pageSize
+	t.Logf("%s: %d rows exact; ListUsers calls %d (a clean run makes %d), AdminListGroupsForUser calls %d for %d users, ListUsersInGroup calls %d",
+		c.strategy, rows, c.srv.Calls("ListUsers"), clean, c.srv.Calls("AdminListGroupsForUser"), c.pool.NumUsers(), c.srv.Calls("ListUsersInGroup"))
 }
+
+// crashRuns are the (target, strategy) pairs the crash tests cover.
+var crashRuns = [][2]string{{"local", "per-user"}, {"s3", "per-user"}, {"local", "by-group"}, {"s3", "by-group"}}
 
 func TestSIGKILLAtRandomMomentsThenResumeIsExact(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test runs the binary dozens of times")
 	}
 	duckdb.Require(t)
-	for _, target := range []string{"local", "s3"} {
-		t.Run(target, func(t *testing.T) {
-			c := newCrashEnv(t, target)
+	for _, run := range crashRuns {
+		t.Run(run[0]+" "+run[1], func(t *testing.T) {
+			c := newCrashEnv(t, run[0], run[1])
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 			const kills = 20
 			for i := range kills {
@@ -93,7 +120,7 @@ func TestSIGKILLAtRandomMomentsThenResumeIsExact(t *testing.T) {
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(time.Duration(150+rng.IntN(350)) * time.Millisecond)
+				time.Sleep(c.plan.killMin + time.Duration(rng.IntN(c.plan.killSpread))*time.Millisecond)
 				cmd.Process.Signal(syscall.SIGKILL)
 				err := cmd.Wait()
 				if err == nil {
@@ -110,9 +137,9 @@ func TestSIGTERMCheckpointsWithinTheBoundAndResumes(t *testing.T) {
 		t.Skip("runs the binary several times")
 	}
 	duckdb.Require(t)
-	for _, target := range []string{"local", "s3"} {
-		t.Run(target, func(t *testing.T) {
-			c := newCrashEnv(t, target)
+	for _, run := range crashRuns {
+		t.Run(run[0]+" "+run[1], func(t *testing.T) {
+			c := newCrashEnv(t, run[0], run[1])
 			for i := range 4 {
 				cmd := c.command()
 				var stderr bytes.Buffer

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
@@ -30,6 +31,8 @@ type poolFlags struct {
 	seed           int64
 	deletedShare   float64
 	faultRate      float64
+	removedShare   float64
+	quotaScale     float64
 	meanMembership float64
 }
 
@@ -45,14 +48,21 @@ func bindPoolFlags(fs interface {
 	fs.Float64Var(&p.meanMembership, "memberships", 1.5, "mean groups per user")
 	fs.Float64Var(&p.deletedShare, "deleted-share", 0, "share of users deleted between ListUsers and AdminListGroupsForUser")
 	fs.Float64Var(&p.faultRate, "fault-rate", 0, "share of requests answered InternalErrorException")
+	fs.Float64Var(&p.removedShare, "removed-share", 0, "share of users deleted before the export (absent everywhere; ListUsers pages come back short)")
+	fs.Float64Var(&p.quotaScale, "quota-scale", 0, "enforce Cognito's default per-account quotas times this (1 = the real defaults; 0 = none), answering TooManyRequestsException above them")
 }
 
 func (p poolFlags) validate() error {
 	if p.users < 0 || p.groups < 0 {
 		return usageError{"--users and --groups must not be negative"}
 	}
-	if p.meanMembership < 0 || p.deletedShare < 0 || p.deletedShare > 1 || p.faultRate < 0 || p.faultRate > 1 {
-		return usageError{"--memberships must not be negative; --deleted-share and --fault-rate must be in [0, 1]"}
+	if p.meanMembership < 0 || p.quotaScale < 0 {
+		return usageError{"--memberships and --quota-scale must not be negative"}
+	}
+	for _, share := range []float64{p.deletedShare, p.faultRate, p.removedShare} {
+		if share < 0 || share > 1 {
+			return usageError{"--deleted-share, --removed-share and --fault-rate must be in [0, 1]"}
+		}
 	}
 	return nil
 }
@@ -61,7 +71,14 @@ func (p poolFlags) server() *cognitoemu.Server {
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{
 		ID: p.poolID, Users: p.users, Groups: p.groups, Seed: p.seed, MeanGroupsPerUser: p.meanMembership,
 	})
-	return cognitoemu.NewServer(cognitoemu.Options{DeletedShare: p.deletedShare, FaultRate: p.faultRate, FaultSeed: p.seed}, pool)
+	opts := cognitoemu.Options{DeletedShare: p.deletedShare, RemovedShare: p.removedShare, FaultRate: p.faultRate, FaultSeed: p.seed}
+	if p.quotaScale > 0 {
+		// A burst of a few calls, as a token bucket on a real service has:
+		// with none, network jitter alone would throttle a client that
+		// keeps exactly to the quota.
+		opts.CategoryQuotas, opts.QuotaBurst = cognitoemu.DefaultQuotas(p.quotaScale), 5
+	}
+	return cognitoemu.NewServer(opts, pool)
 }
 
 // serve runs handler on ln until ctx is done, then shuts it down.
@@ -126,7 +143,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := p.validate(); err != nil {
 		return err
 	}
-	cfg, err := f.finish(stderr)
+	now := time.Now()
+	if f.run.runID == "" {
+		f.run.runID = export.NewRunID(now)
+	}
+	cfg, err := f.poolConfig(f.run.runID, now)
+	if err != nil {
+		return err
+	}
+	if cfg.Limits, err = f.limits(); err != nil {
+		return err
+	}
+	if len(f.rates) == 0 {
+		// The emulator on loopback has no quotas; pacing it at Cognito's
+		// would make the demo take minutes for nothing.
+		cfg.Limits = ratelimit.Unlimited()
+	}
+	con, err := newConsole(stderr, f.run.logFormat)
 	if err != nil {
 		return err
 	}
@@ -146,17 +179,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg.Client.EndpointURL = "http://" + ln.Addr().String()
 	}
 	cfg.Client.Credentials = credentials.NewStaticCredentialsProvider("DEMOACCESSKEY", "demo-secret-not-a-real-key", "")
-	if len(f.rates) == 0 {
-		// The emulator on loopback has no quotas; pacing it at Cognito's
-		// would make the demo take minutes for nothing.
-		cfg.Limits = ratelimit.Unlimited()
-	}
 	fmt.Fprintf(stdout, "demo: exporting emulated pool %s (%d users, %d groups) to %s\n", p.poolID, p.users, p.groups, cfg.Output)
 	stopProfile, err := prof.start()
 	if err != nil {
 		return err
 	}
-	err = exportAndReport(ctx, cfg, stdout)
+	f.run.parallelPools = 1
+	err = exportPools(ctx, &plan{run: f.run, limits: cfg.Limits, pools: []export.Config{cfg}}, con, stdout)
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +20,24 @@ type exportFlags struct {
 	pageSize  int
 	rates     rateFlags
 	rateShare float64
-	logFormat string
-	runID     string
+	run       runOptions
+}
+
+// runOptions are the settings of the whole process, shared by every pool.
+type runOptions struct {
+	config           string
+	logFormat        string
+	runID            string
+	metricsAddr      string
+	progressInterval time.Duration
+	parallelPools    int
+	dryRun           bool
 }
 
 func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.cfg.UserPoolID, "user-pool-id", "", "the Cognito user pool to export (required)")
 	fs.StringVar(&f.cfg.Output, "output", "", "directory or s3://bucket/prefix/ for the parts and manifest.json (required); may hold {date}, {run_id} and {pool}")
+	fs.StringVar(&f.cfg.Strategy, "strategy", export.StrategyAuto, "auto (the cheaper in time, estimated before the start), per-user (AdminListGroupsForUser per user) or by-group (ListUsersInGroup per group, then one ListUsers pass)")
 	fs.StringVar(&f.cfg.Format, "format", "parquet", "output format: parquet or csv")
 	fs.StringVar(&f.cfg.Compression, "compression", "snappy", "Parquet compression: snappy, zstd, gzip or none")
 	fs.StringVar(&f.cfg.S3.SSE, "sse", "", "S3 server-side encryption: AES256 or aws:kms")
@@ -34,7 +45,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.cfg.Checkpoint, "checkpoint", "", "resume state file or s3:// object (default: _checkpoint.json under --output)")
 	fs.DurationVar(&f.cfg.CheckpointInterval, "checkpoint-interval", export.DefaultCheckpointInterval, "take a checkpoint at least this often, closing the current part early")
 	fs.DurationVar(&f.cfg.StopTimeout, "stop-timeout", export.DefaultStopTimeout, "time allowed for the final checkpoint after SIGINT/SIGTERM")
-	fs.StringVar(&f.runID, "run-id", "", "value of {run_id} in --output (default: a new id per run; pass the old one to resume such a run)")
+	fs.StringVar(&f.run.runID, "run-id", "", "value of {run_id} in --output (default: a new id per run; pass the old one to resume such a run)")
 	fs.IntVar(&f.cfg.Concurrency, "concurrency", export.DefaultConcurrency, "users whose groups are fetched at once")
 	fs.IntVar(&f.pageSize, "page-size", export.MaxPageSize, "Limit of each ListUsers and AdminListGroupsForUser request (1..60)")
 	fs.Int64Var(&f.cfg.PartRows, "part-rows", 0, "start a new part after this many rows (0: no row limit)")
@@ -45,82 +56,178 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.cfg.Client.EndpointURL, "endpoint-url", "", "Cognito endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER)")
 	fs.IntVar(&f.cfg.Client.MaxAttempts, "max-attempts", 10, "attempts per Cognito call, retries included")
 	fs.DurationVar(&f.cfg.Client.CallTimeout, "call-timeout", 30*time.Second, "time limit of one attempt")
-	fs.Var(&f.rates, "rate", "requests/second of a quota category, e.g. UserResourceRead=100 (repeatable; 0 = unlimited)")
+	fs.Var(&f.rates, "rate", "requests/second of a quota category, e.g. UserResourceRead=100 (repeatable or comma-separated; 0 = unlimited)")
 	fs.Float64Var(&f.rateShare, "rate-share", 1, "share of Cognito's default quotas to use, e.g. 0.8 to leave head-room")
-	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default: text on a terminal, json otherwise)")
+	fs.StringVar(&f.run.logFormat, "log-format", "", "json or text (default: text on a terminal, json otherwise)")
+	fs.StringVar(&f.run.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at this address while the job runs, e.g. 127.0.0.1:9090")
+	fs.DurationVar(&f.run.progressInterval, "progress-interval", 30*time.Second, "off a terminal, log a progress line this often (0: never)")
 }
 
-// finish turns the parsed flags into a Config.
-func (f *exportFlags) finish(stderr io.Writer) (export.Config, error) {
-	cfg := f.cfg
-	if f.pageSize < 1 || f.pageSize > export.MaxPageSize {
-		return cfg, usageError{fmt.Sprintf("--page-size %d: Cognito accepts 1..%d", f.pageSize, export.MaxPageSize)}
-	}
-	cfg.PageSize = int32(f.pageSize)
+// bindRunFlags adds what only the export command has: a config file, several
+// pools and a dry run.
+func bindRunFlags(fs *flag.FlagSet, f *exportFlags) {
+	fs.StringVar(&f.run.config, "config", "", "YAML file of settings, keys named like the flags; may list several pools (see configs/example.yaml)")
+	fs.IntVar(&f.run.parallelPools, "parallel-pools", 1, "pools of the config file exported at once, under the shared rate limits")
+	fs.BoolVar(&f.run.dryRun, "dry-run", false, "check credentials, permissions and the output, print the estimated calls and duration, and export nothing")
+}
+
+// limits builds the rate limiters from --rate and --rate-share.
+func (f *exportFlags) limits() (*ratelimit.Set, error) {
 	if f.rateShare <= 0 || f.rateShare > 1 {
-		return cfg, usageError{fmt.Sprintf("--rate-share %g: must be in (0, 1]", f.rateShare)}
+		return nil, usageError{fmt.Sprintf("--rate-share %g: must be in (0, 1]", f.rateShare)}
 	}
 	rates := map[ratelimit.Category]float64{}
 	for _, r := range f.rates {
 		name, value, ok := strings.Cut(r, "=")
 		rps, err := strconv.ParseFloat(value, 64)
 		if !ok || err != nil || rps < 0 {
-			return cfg, usageError{fmt.Sprintf("--rate %q: want CATEGORY=RPS, e.g. UserResourceRead=100", r)}
+			return nil, usageError{fmt.Sprintf("--rate %q: want CATEGORY=RPS, e.g. UserResourceRead=100", r)}
 		}
 		c, err := ratelimit.ParseCategory(name)
 		if err != nil {
-			return cfg, usageError{"--rate: " + err.Error()}
+			return nil, usageError{"--rate: " + err.Error()}
 		}
 		rates[c] = rps
 	}
-	cfg.Limits = ratelimit.NewSet(rates, f.rateShare)
-	now := time.Now()
-	if f.runID == "" {
-		f.runID = export.NewRunID(now)
+	return ratelimit.NewSet(rates, f.rateShare), nil
+}
+
+// poolConfig turns the parsed flags into one pool's Config, placeholders in
+// the output expanded with the run's id.
+func (f *exportFlags) poolConfig(runID string, now time.Time) (export.Config, error) {
+	cfg := f.cfg
+	if f.pageSize < 1 || f.pageSize > export.MaxPageSize {
+		return cfg, usageError{fmt.Sprintf("--page-size %d: Cognito accepts 1..%d", f.pageSize, export.MaxPageSize)}
 	}
-	out, err := export.ExpandPlaceholders(cfg.Output, f.runID, cfg.UserPoolID, now)
-	if err != nil {
-		return cfg, err
+	cfg.PageSize = int32(f.pageSize)
+	for _, loc := range []*string{&cfg.Output, &cfg.Checkpoint} {
+		out, err := export.ExpandPlaceholders(*loc, runID, cfg.UserPoolID, now)
+		if err != nil {
+			return cfg, err
+		}
+		*loc = out
 	}
-	cfg.Output = out
-	log, err := newLogger(stderr, f.logFormat)
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Logger = log
 	return cfg, nil
 }
 
-func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("export", "export --user-pool-id ID --output DIR [flags]", stdout)
-	var f exportFlags
-	bindExportFlags(fs, &f)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := f.finish(stderr)
-	if err != nil {
-		return err
-	}
-	return exportAndReport(ctx, cfg, stdout)
+// plan is what one invocation of export does: one or more pools under one
+// set of limiters.
+type plan struct {
+	run    runOptions
+	limits *ratelimit.Set
+	pools  []export.Config
 }
 
-// exportAndReport runs the export and prints the one-line summary.
-func exportAndReport(ctx context.Context, cfg export.Config, stdout io.Writer) error {
-	cfg.Logger.Info("export starting", "user_pool_id", cfg.UserPoolID, "output", cfg.Output, "format", cfg.Format, "concurrency", cfg.Concurrency)
-	sum, err := export.Run(ctx, cfg)
-	if sum.AlreadyComplete {
-		fmt.Fprintf(stdout, "export in %s is already complete (manifest.json); pass --fresh to export again\n", sum.Output)
-		return nil
+// parseExport reads the command line, the environment and the config file
+// into a plan. lookupEnv is os.LookupEnv outside tests.
+func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (*plan, error) {
+	newSet := func() (*flag.FlagSet, *exportFlags, error) {
+		fs := newFlagSet("export", "export --user-pool-id ID --output DIR [flags]  (or --config FILE)", stdout)
+		f := &exportFlags{}
+		bindExportFlags(fs, f)
+		bindRunFlags(fs, f)
+		return fs, f, parseFlags(fs, args)
 	}
-	cfg.Logger.Info("export finished", "complete", sum.Complete, "users", sum.Users, "rows", sum.Rows,
-		"skipped", sum.Skipped, "calls", sum.TotalCalls(), "throttles", sum.Throttles, "retries", sum.Retries,
-		"parts", sum.Parts, "bytes", sum.Bytes, "elapsed", sum.Elapsed.Round(time.Millisecond).String(),
-		slog.Any("calls_by_operation", sum.Calls), slog.Any("rates", sum.Rates))
+	fs, f, err := newSet()
+	if err != nil {
+		return nil, err
+	}
+	if err := applySources(fs, lookupEnv); err != nil { // --config itself may come from the environment
+		return nil, err
+	}
+	var file *fileConfig
+	if f.run.config != "" {
+		if file, err = loadConfigFile(f.run.config, fs); err != nil {
+			return nil, err
+		}
+	} else {
+		file = &fileConfig{}
+	}
+	entries := file.pools
+	if len(entries) > 0 {
+		if _, set := lookupEnv(envName("user-pool-id")); set || flagSet(fs, "user-pool-id") {
+			return nil, usageError{fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", file.path)}
+		}
+	} else {
+		entries = []layer{{}}
+	}
+	p := &plan{}
+	now := time.Now()
+	seen := map[string]string{}
+	for i, entry := range entries {
+		fs, f, err := newSet()
+		if err != nil {
+			return nil, err
+		}
+		if err := applySources(fs, lookupEnv, entry, file.top); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			p.run = f.run
+			if p.run.runID == "" {
+				p.run.runID = export.NewRunID(now)
+			}
+			if p.limits, err = f.limits(); err != nil {
+				return nil, err
+			}
+			if p.run.parallelPools < 1 {
+				return nil, usageError{fmt.Sprintf("--parallel-pools %d: must be at least 1", p.run.parallelPools)}
+			}
+			if p.run.progressInterval < 0 {
+				return nil, usageError{"--progress-interval must not be negative"}
+			}
+		}
+		cfg, err := f.poolConfig(p.run.runID, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, loc := range []string{cfg.Output, cfg.Checkpoint} {
+			if loc == "" {
+				continue
+			}
+			if other, dup := seen[loc]; dup {
+				return nil, usageError{fmt.Sprintf("pools %s and %s would share %s: put {pool} in output (and checkpoint)", other, cfg.UserPoolID, loc)}
+			}
+			seen[loc] = cfg.UserPoolID
+		}
+		cfg.Limits = p.limits
+		p.pools = append(p.pools, cfg)
+	}
+	return p, nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	p, err := parseExport(args, os.LookupEnv, stdout)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "exported %d users, %d rows, %d skipped, %d API calls in %s to %s\n",
-		sum.Users, sum.Rows, sum.Skipped, sum.TotalCalls(), sum.Elapsed.Round(time.Millisecond), sum.Output)
-	return nil
+	for i := range p.pools {
+		if err := p.pools[i].Validate(); err != nil {
+			if len(p.pools) > 1 {
+				return fmt.Errorf("pool %s: %w", p.pools[i].UserPoolID, err)
+			}
+			return err
+		}
+	}
+	out, err := newConsole(stderr, p.run.logFormat)
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	bindExportFlags(fs, &exportFlags{})
+	bindRunFlags(fs, &exportFlags{})
+	for _, name := range strayEnv(os.Environ(), fs) {
+		out.log.Warn("environment variable names no flag of export; ignored", "variable", name,
+			"run_id", p.run.runID, "pool", poolsLabel(p), "phase", "plan")
+	}
+	if p.run.dryRun {
+		return dryRun(ctx, p, out, stdout)
+	}
+	return exportPools(ctx, p, out, stdout)
 }

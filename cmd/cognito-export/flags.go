@@ -41,8 +41,17 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// rateFlags collects repeated --rate category=rps values.
+// rateFlags collects repeated --rate category=rps values; one value may
+// also hold several, comma-separated, as the environment and the config
+// file give them.
 type rateFlags []string
 
-func (r *rateFlags) String() string     { return strings.Join(*r, ",") }
-func (r *rateFlags) Set(v string) error { *r = append(*r, v); return nil }
+func (r *rateFlags) String() string { return strings.Join(*r, ",") }
+func (r *rateFlags) Set(v string) error {
+	for _, one := range strings.Split(v, ",") {
+		if one = strings.TrimSpace(one); one != "" {
+			*r = append(*r, one)
+		}
+	}
+	return nil
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -126,30 +125,4 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitFailure
-}
-
-// newLogger logs JSON unless stderr is a terminal, where people read text.
-func newLogger(stderr io.Writer, format string) (*slog.Logger, error) {
-	if format == "" {
-		format = "json"
-		if isTerminal(stderr) {
-			format = "text"
-		}
-	}
-	switch format {
-	case "json":
-		return slog.New(slog.NewJSONHandler(stderr, nil)), nil
-	case "text":
-		return slog.New(slog.NewTextHandler(stderr, nil)), nil
-	}
-	return nil, usageError{fmt.Sprintf("--log-format %q: use json or text", format)}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -83,6 +83,8 @@ func TestBadInputGetsOneLineAndExitCode(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, nil, 0o644)
 	base := []string{"export", "--endpoint-url", url, "--log-format", "json"}
+	badConfig := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(badConfig, []byte("user-pool-id: "+pool.ID()+"\noutput: o\nconcurency: 4\n"), 0o644)
 	tests := []struct {
 		name string
 		env  []string
@@ -99,6 +101,8 @@ func TestBadInputGetsOneLineAndExitCode(t *testing.T) {
 		{"page size", cleanEnv(creds()...), append(base, "--user-pool-id", pool.ID(), "--output", "o", "--page-size", "61"), 2, "--page-size 61"},
 		{"concurrency", cleanEnv(creds()...), append(base, "--user-pool-id", pool.ID(), "--output", "o", "--concurrency", "0"), 2, "--concurrency 0"},
 		{"output is a file", cleanEnv(creds()...), append(base, "--user-pool-id", pool.ID(), "--output", file), 2, "is a file"},
+		{"unknown config key", cleanEnv(creds()...), append(base, "--config", badConfig), 2, `unknown key "concurency" (did you mean "concurrency"?)`},
+		{"bad env value", cleanEnv(append(creds(), "COGNITO_EXPORT_CONCURRENCY=many")...), append(base, "--user-pool-id", pool.ID(), "--output", "o"), 2, `COGNITO_EXPORT_CONCURRENCY="many"`},
 		{"bad rate", cleanEnv(creds()...), append(base, "--user-pool-id", pool.ID(), "--output", "o", "--rate", "Foo=3"), 2, "unknown rate category"},
 		{"unknown pool", cleanEnv(creds()...), append(base, "--user-pool-id", "us-east-1_Missing", "--output", "o"), 1, "check --user-pool-id"},
 		{"no credentials", cleanEnv("AWS_REGION=us-east-1"), append(base, "--user-pool-id", pool.ID(), "--output", "o"), 1, "no AWS credentials found"},

@@ -70,7 +70,7 @@ func TestS3ExportWithPlaceholdersAndSSE(t *testing.T) {
 	for _, m := range matches {
 		names = append(names, filepath.Base(m))
 	}
-	if strings.Join(names, ",") != "manifest.json,part-00000.parquet" {
+	if strings.Join(names, ",") != "manifest.json,part-00000.parquet,summary.json" {
 		t.Fatalf("objects under the expanded prefix: %v", names)
 	}
 	if _, err := os.Stat(matches[0]); err != nil {

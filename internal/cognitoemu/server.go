@@ -23,23 +23,44 @@ import (
 
 // Options add quotas and faults, for tests of the exporter's resilience.
 type Options struct {
-	Quotas       map[string]float64 // operation → requests/second; over it: TooManyRequestsException
-	QuotaBurst   int                // token bucket burst; default 1
-	FaultRate    float64            // share of requests answered InternalErrorException (HTTP 500)
-	FaultSeed    int64
-	ResetRate    float64           // share of requests whose connection is closed mid-response
-	DeletedShare float64           // share of users listed by ListUsers but gone for AdminListGroupsForUser
+	Quotas map[string]float64 // operation → requests/second; over it: TooManyRequestsException
+	// CategoryQuotas are shared by the operations of a Cognito quota
+	// category (see Categories), as Cognito's per-account quotas are.
+	CategoryQuotas map[string]float64
+	QuotaBurst     int     // token bucket burst; default 1
+	FaultRate      float64 // share of requests answered InternalErrorException (HTTP 500)
+	FaultSeed      int64
+	ResetRate      float64 // share of requests whose connection is closed mid-response
+	DeletedShare   float64 // share of users listed by ListUsers but gone for AdminListGroupsForUser
+	// RemovedShare is the share of users deleted before the export: absent
+	// from every operation, so ListUsers pages come back short.
+	RemovedShare float64
 	Deny         map[string]string // operation → error code always answered, e.g. AccessDeniedException
 }
 
 var operations = []string{"ListUsers", "AdminListGroupsForUser", "ListGroups", "ListUsersInGroup", "DescribeUserPool"}
 
+// Categories maps each emulated operation to its Cognito quota category.
+var Categories = map[string]string{
+	"ListUsers":              "UserList",
+	"ListUsersInGroup":       "UserList",
+	"AdminListGroupsForUser": "UserResourceRead",
+	"ListGroups":             "UserPoolResourceRead",
+	"DescribeUserPool":       "UserPoolRead",
+}
+
+// DefaultQuotas are Cognito's default per-account quotas (requests per
+// second) of the categories, multiplied by scale.
+func DefaultQuotas(scale float64) map[string]float64 {
+	return map[string]float64{"UserList": 30 * scale, "UserResourceRead": 50 * scale, "UserPoolResourceRead": 20 * scale, "UserPoolRead": 15 * scale}
+}
+
 // Server serves pools over HTTP (it is an http.Handler).
 type Server struct {
 	opts     Options
 	pools    map[string]*Pool
-	key      [32]byte // signs pagination tokens; a new server rejects an old server's tokens
-	limits   map[string]*rate.Limiter
+	key      [32]byte                   // signs pagination tokens; a new server rejects an old server's tokens
+	limits   map[string][]*rate.Limiter // operation → its own and its category's
 	calls    map[string]*atomic.Int64
 	throttle map[string]*atomic.Int64
 
@@ -49,7 +70,7 @@ type Server struct {
 
 // NewServer serves the given pools.
 func NewServer(opts Options, pools ...*Pool) *Server {
-	s := &Server{opts: opts, pools: map[string]*Pool{}, limits: map[string]*rate.Limiter{},
+	s := &Server{opts: opts, pools: map[string]*Pool{}, limits: map[string][]*rate.Limiter{},
 		calls: map[string]*atomic.Int64{}, throttle: map[string]*atomic.Int64{},
 		rng: mrand.New(mrand.NewPCG(uint64(opts.FaultSeed), 0x5eed))}
 	rand.Read(s.key[:])
@@ -57,10 +78,19 @@ func NewServer(opts Options, pools ...*Pool) *Server {
 		s.pools[p.ID()] = p
 	}
 	burst := max(1, opts.QuotaBurst)
+	category := map[string]*rate.Limiter{}
+	for c, q := range opts.CategoryQuotas {
+		if q > 0 {
+			category[c] = rate.NewLimiter(rate.Limit(q), burst)
+		}
+	}
 	for _, op := range operations {
 		s.calls[op], s.throttle[op] = new(atomic.Int64), new(atomic.Int64)
 		if q, ok := opts.Quotas[op]; ok && q > 0 {
-			s.limits[op] = rate.NewLimiter(rate.Limit(q), burst)
+			s.limits[op] = append(s.limits[op], rate.NewLimiter(rate.Limit(q), burst))
+		}
+		if l := category[Categories[op]]; l != nil {
+			s.limits[op] = append(s.limits[op], l)
 		}
 	}
 	return s
@@ -82,9 +112,28 @@ func (s *Server) Throttled(op string) int64 {
 	return 0
 }
 
-// Deleted reports whether user i of p is gone after listing under DeletedShare.
+// Deleted reports whether user i of p is gone: deleted after ListUsers
+// listed it (DeletedShare) or before the export (RemovedShare).
 func (s *Server) Deleted(p *Pool, i int) bool {
-	return s.opts.DeletedShare > 0 && unit(p.hash(77, i)) < s.opts.DeletedShare
+	return s.opts.DeletedShare > 0 && unit(p.hash(77, i)) < s.opts.DeletedShare || s.removed(p, i)
+}
+
+func (s *Server) removed(p *Pool, i int) bool {
+	return s.opts.RemovedShare > 0 && unit(p.hash(78, i)) < s.opts.RemovedShare
+}
+
+// present counts the users not removed before the export.
+func (s *Server) present(p *Pool) int {
+	if s.opts.RemovedShare <= 0 {
+		return p.NumUsers()
+	}
+	n := 0
+	for i := range p.NumUsers() {
+		if !s.removed(p, i) {
+			n++
+		}
+	}
+	return n
 }
 
 type request struct {
@@ -126,10 +175,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError{"MissingAuthenticationTokenException", "Missing Authentication Token"})
 		return
 	}
-	if l := s.limits[op]; l != nil && !l.Allow() {
-		s.throttle[op].Add(1)
-		writeError(w, apiError{"TooManyRequestsException", "Too many requests"})
-		return
+	for _, l := range s.limits[op] {
+		if !l.Allow() {
+			s.throttle[op].Add(1)
+			writeError(w, apiError{"TooManyRequestsException", "Too many requests"})
+			return
+		}
 	}
 	if code, ok := s.opts.Deny[op]; ok {
 		writeError(w, apiError{code, "User is not authorized to perform: cognito-idp:" + op})
@@ -216,7 +267,7 @@ func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 	}
 	switch op {
 	case "DescribeUserPool":
-		return s.describe(pool, buf)
+		return s.describe(pool, s.present(pool), buf)
 	case "ListUsers":
 		if req.Filter != "" {
 			return invalid("Filter not supported by emulator")
@@ -225,13 +276,20 @@ func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 		if aerr != nil {
 			return aerr
 		}
+		// A page covers limit users of the pool as it was; the removed
+		// ones leave it short, as Cognito's pages may be.
 		to := min(from+limit, pool.NumUsers())
 		buf.WriteString(`{"Users":[`)
+		n := 0
 		for i := from; i < to; i++ {
-			if i > from {
+			if s.removed(pool, i) {
+				continue
+			}
+			if n > 0 {
 				buf.WriteByte(',')
 			}
 			appendUser(buf, pool.User(i))
+			n++
 		}
 		buf.WriteByte(']')
 		s.appendToken(buf, "PaginationToken", op, pool.ID(), "", to, pool.NumUsers())
@@ -306,11 +364,11 @@ func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 	return nil
 }
 
-func (s *Server) describe(pool *Pool, buf *bytes.Buffer) *apiError {
+func (s *Server) describe(pool *Pool, users int, buf *bytes.Buffer) *apiError {
 	buf.WriteString(`{"UserPool":{"Id":`)
 	appendString(buf, pool.ID())
 	buf.WriteString(`,"Name":"emulated pool","Status":"Enabled","EstimatedNumberOfUsers":`)
-	buf.WriteString(strconv.Itoa(pool.NumUsers()))
+	buf.WriteString(strconv.Itoa(users))
 	buf.WriteString(`,"CreationDate":`)
 	appendTime(buf, pool.created)
 	buf.WriteString(`,"LastModifiedDate":`)

@@ -85,3 +85,26 @@ SELECT (SELECT count(*) FROM e) AS exported,
 	}
 	return exported
 }
+
+// Same reads two exports (DuckDB table expressions) and fails the test
+// unless they hold the same rows, every column compared, as many times
+// each. It returns the number of rows.
+func Same(t testing.TB, a, b string) int {
+	t.Helper()
+	duckdb.Require(t)
+	sql := fmt.Sprintf(`WITH a AS (SELECT * FROM %s), b AS (SELECT * FROM %s)
+SELECT (SELECT count(*) FROM a) AS rows_a,
+       (SELECT count(*) FROM b) AS rows_b,
+       (SELECT count(*) FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM b)) AS only_a,
+       (SELECT count(*) FROM (SELECT * FROM b EXCEPT ALL SELECT * FROM a)) AS only_b`, a, b)
+	res := duckdb.Query(t, sql)
+	if len(res.Rows) != 1 {
+		t.Fatalf("comparison returned %d rows", len(res.Rows))
+	}
+	r := res.Rows[0]
+	num := func(i int) int { f, _ := r[i].(float64); return int(f) }
+	if num(0) != num(1) || num(2) != 0 || num(3) != 0 {
+		t.Fatalf("exports differ: %d and %d rows, %d only in the first, %d only in the second", num(0), num(1), num(2), num(3))
+	}
+	return num(0)
+}

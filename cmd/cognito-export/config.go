@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Every flag can also come from the environment and from a YAML file; the
+// first of these that names a flag wins:
+//
+//	command line > COGNITO_EXPORT_<FLAG> > the file's pool entry > the file's top level > default
+//
+// The sources are folded into the same flag.FlagSet the command line uses,
+// so a value is checked the same way wherever it comes from.
+
+// envPrefix starts the environment variable of every flag.
+const envPrefix = "COGNITO_EXPORT_"
+
+// envName is the variable of a flag: --user-pool-id is COGNITO_EXPORT_USER_POOL_ID.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// processWide flags concern the whole process, not one pool: they are
+// rejected inside a pool entry, and --rate and --rate-share build the
+// limiters that every pool shares.
+var processWide = []string{"config", "log-format", "metrics-addr", "progress-interval", "parallel-pools", "dry-run", "rate", "rate-share", "run-id"}
+
+// fileConfig is a parsed config file: top-level settings and, optionally,
+// several pools, each a map of settings that override the top level.
+type fileConfig struct {
+	path  string
+	top   layer
+	pools []layer
+}
+
+// loadConfigFile reads path and rejects any key that is not a flag of fs.
+func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--config: %v", err)}
+	}
+	var raw map[string]yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		return nil, usageError{fmt.Sprintf("config %s: %v (want a YAML mapping of flag names to values)", path, err)}
+	}
+	fc := &fileConfig{path: path, top: layer{from: "config " + path}}
+	if fc.top.values, err = settings(path, "", raw, fs, false); err != nil {
+		return nil, err
+	}
+	if node, ok := raw["pools"]; ok {
+		var pools []map[string]yaml.Node
+		if err := node.Decode(&pools); err != nil || len(pools) == 0 {
+			return nil, usageError{fmt.Sprintf("config %s: pools: want a list of mappings, each with at least user-pool-id", path)}
+		}
+		for i, p := range pools {
+			where := fmt.Sprintf("pools[%d].", i)
+			s, err := settings(path, where, p, fs, true)
+			if err != nil {
+				return nil, err
+			}
+			if s["user-pool-id"] == "" {
+				return nil, usageError{fmt.Sprintf("config %s: %suser-pool-id is missing: every pool entry names its pool", path, where)}
+			}
+			fc.pools = append(fc.pools, layer{from: "config " + path + " " + strings.TrimSuffix(where, "."), values: s})
+		}
+		if _, ok := fc.top.values["user-pool-id"]; ok {
+			return nil, usageError{fmt.Sprintf("config %s: user-pool-id at the top level and pools: name the pools in pools: only", path)}
+		}
+	}
+	return fc, nil
+}
+
+// settings turns one YAML mapping into flag values, by flag name.
+func settings(path, where string, m map[string]yaml.Node, fs *flag.FlagSet, inPool bool) (map[string]string, error) {
+	out := map[string]string{}
+	for key, node := range m {
+		if key == "pools" && !inPool {
+			continue
+		}
+		if fs.Lookup(key) == nil || key == "config" {
+			return nil, usageError{fmt.Sprintf("config %s: unknown key %q%s (keys are the flags of export without --, see cognito-export export -h)", path, where+key, suggest(key, fs))}
+		}
+		if inPool && slices.Contains(processWide, key) {
+			return nil, usageError{fmt.Sprintf("config %s: %s applies to the whole run: set it at the top level, not in a pool", path, where+key)}
+		}
+		v, err := scalarString(&node)
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("config %s: %s: %v", path, where+key, err)}
+		}
+		out[key] = v
+	}
+	return out, nil
+}
+
+// scalarString gives a YAML value as a flag would take it. A list (the
+// repeatable --rate) becomes comma-separated; a mapping becomes k=v pairs,
+// so `rate: {UserResourceRead: 100}` works as well as a list.
+func scalarString(n *yaml.Node) (string, error) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value, nil
+	case yaml.SequenceNode:
+		var parts []string
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return "", fmt.Errorf("want a list of plain values")
+			}
+			parts = append(parts, c.Value)
+		}
+		return strings.Join(parts, ","), nil
+	case yaml.MappingNode:
+		var parts []string
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			parts = append(parts, n.Content[i].Value+"="+n.Content[i+1].Value)
+		}
+		return strings.Join(parts, ","), nil
+	}
+	return "", fmt.Errorf("want a value, a list or a mapping")
+}
+
+// suggest names the closest flag to a mistyped key, if one is close.
+func suggest(key string, fs *flag.FlagSet) string {
+	best, bestD := "", 3
+	fs.VisitAll(func(f *flag.Flag) {
+		if d := editDistance(key, f.Name); d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// layer is one source of settings below the command line and environment.
+type layer struct {
+	from   string // for messages: `config FILE` or `config FILE pools[1]`
+	values map[string]string
+}
+
+// applySources sets every flag the command line left unset from the
+// environment, else from the first layer that names it. lookupEnv is
+// os.LookupEnv outside tests.
+func applySources(fs *flag.FlagSet, lookupEnv func(string) (string, bool), layers ...layer) error {
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	sort.Strings(names)
+	for _, name := range names {
+		if onCommandLine[name] {
+			continue
+		}
+		from, value, ok := "", "", false
+		if v, set := lookupEnv(envName(name)); set {
+			from, value, ok = envName(name), v, true
+		} else {
+			for _, l := range layers {
+				if v, set := l.values[name]; set {
+					from, value, ok = l.from+": "+name, v, true
+					break
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := fs.Set(name, value); err != nil {
+			return usageError{fmt.Sprintf("%s=%s: %v", from, strconv.Quote(value), err)}
+		}
+	}
+	return nil
+}
+
+// strayEnv names the COGNITO_EXPORT_ variables of environ that set no flag
+// of fs: most likely a typo, which would otherwise be ignored in silence.
+func strayEnv(environ []string, fs *flag.FlagSet) []string {
+	known := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { known[envName(f.Name)] = true })
+	var stray []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix) && !known[name] {
+			stray = append(stray, name)
+		}
+	}
+	sort.Strings(stray)
+	return stray
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cognito-export/cognito-export/export"
+)
+
+// dryRun checks every pool of the plan and prints what a run would cost.
+// It stops at the first pool that fails a check: that is what to fix.
+func dryRun(ctx context.Context, p *plan, con *console, stdout io.Writer) error {
+	for _, cfg := range p.pools {
+		cfg.Logger = con.log.With("run_id", p.run.runID, "pool", cfg.UserPoolID)
+		rep, err := export.DryRun(ctx, cfg)
+		if err != nil {
+			if len(p.pools) > 1 {
+				return fmt.Errorf("dry run of pool %s: %w", cfg.UserPoolID, err)
+			}
+			return fmt.Errorf("dry run: %w", err)
+		}
+		printDryRun(stdout, cfg, rep)
+	}
+	return nil
+}
+
+func printDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
+	fmt.Fprintf(w, "dry run of pool %s: nothing exported\n", cfg.UserPoolID)
+	fmt.Fprintf(w, "  output %s: writable (a probe object was written and deleted)\n", rep.Output)
+	if rep.AlreadyComplete {
+		fmt.Fprintf(w, "  output holds a complete export: a run without --fresh would do nothing\n")
+	}
+	for _, op := range rep.Operations {
+		fmt.Fprintf(w, "  cognito-idp:%s: allowed\n", op)
+	}
+	est := rep.Estimate
+	fmt.Fprintf(w, "  estimated users: %d\n", est.Users)
+	for _, name := range slices.Sorted(maps.Keys(est.Strategies)) {
+		cost := est.Strategies[name]
+		var total int64
+		var parts []string
+		for _, op := range slices.Sorted(maps.Keys(cost.Calls)) {
+			total += cost.Calls[op]
+			parts = append(parts, fmt.Sprintf("%s %d", op, cost.Calls[op]))
+		}
+		took := "no rate limit set"
+		if cost.Seconds > 0 {
+			took = "about " + time.Duration(cost.Seconds*float64(time.Second)).Round(time.Second).String() + " at the configured rates"
+		}
+		chosen := ""
+		if name == est.Chosen {
+			chosen = " (the run would use this)"
+		}
+		fmt.Fprintf(w, "  strategy %s%s: %d calls (%s), %s\n", name, chosen, total, strings.Join(parts, ", "), took)
+	}
+}

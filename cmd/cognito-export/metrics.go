@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cognito-export/cognito-export/ratelimit"
+)
+
+// The metrics read the same counters as the progress display, at scrape
+// time; nothing is counted twice.
+var (
+	descUsers     = prometheus.NewDesc("cognito_export_users_total", "Users exported, resumed runs included.", []string{"pool"}, nil)
+	descEstimated = prometheus.NewDesc("cognito_export_estimated_users", "Users in the pool by DescribeUserPool's EstimatedNumberOfUsers (0 until known).", []string{"pool"}, nil)
+	descRows      = prometheus.NewDesc("cognito_export_rows_total", "Rows (memberships) written, resumed runs included.", []string{"pool"}, nil)
+	descSkipped   = prometheus.NewDesc("cognito_export_skipped_users_total", "Users deleted during the export and skipped.", []string{"pool"}, nil)
+	descCalls     = prometheus.NewDesc("cognito_export_calls_total", "Cognito requests sent by this run, retries included.", []string{"pool", "operation"}, nil)
+	descThrottles = prometheus.NewDesc("cognito_export_throttles_total", "TooManyRequestsException answers.", []string{"pool"}, nil)
+	descRetries   = prometheus.NewDesc("cognito_export_retries_total", "Attempts beyond the first.", []string{"pool"}, nil)
+	descState     = prometheus.NewDesc("cognito_export_pool_state", "1 for the pool's current state: waiting, running, complete or failed.", []string{"pool", "state"}, nil)
+	descRate      = prometheus.NewDesc("cognito_export_rate_limit", "Requests/second a quota category is paced at now, after adaptive slow-down (absent when unlimited).", []string{"category"}, nil)
+)
+
+var stateNames = []string{poolWaiting: "waiting", poolRunning: "running", poolComplete: "complete", poolFailed: "failed"}
+
+// exportCollector reads every pool of the run at scrape time.
+type exportCollector struct {
+	runs   []*poolRun
+	limits *ratelimit.Set
+}
+
+func (c exportCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descUsers, descEstimated, descRows, descSkipped, descCalls, descThrottles, descRetries, descState, descRate} {
+		ch <- d
+	}
+}
+
+func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, pr := range c.runs {
+		pool := pr.cfg.UserPoolID
+		s := pr.prog.Snapshot()
+		counter(descUsers, s.Users, pool)
+		counter(descRows, s.Rows, pool)
+		counter(descSkipped, s.Skipped, pool)
+		counter(descThrottles, s.Throttles, pool)
+		counter(descRetries, s.Retries, pool)
+		for op, n := range s.Calls {
+			counter(descCalls, n, pool, op)
+		}
+		ch <- prometheus.MustNewConstMetric(descEstimated, prometheus.GaugeValue, float64(s.EstimatedUsers), pool)
+		state := pr.state.Load()
+		for i, name := range stateNames {
+			v := 0.0
+			if int32(i) == state {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, pool, name)
+		}
+	}
+	for cat, r := range c.limits.Rates() {
+		if !math.IsInf(r, 1) {
+			ch <- prometheus.MustNewConstMetric(descRate, prometheus.GaugeValue, r, string(cat))
+		}
+	}
+}
+
+// serveMetrics serves /metrics at addr until the returned stop is called;
+// an empty addr serves nothing. The registry is the run's own, not the
+// global one, so that nothing else registers into it.
+func serveMetrics(ctx context.Context, addr string, limits *ratelimit.Set, runs []*poolRun, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(exportCollector{runs: runs, limits: limits},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--metrics-addr %s: %v", addr, err)}
+	}
+	wait := serve(ctx, ln, mux)
+	log.With("phase", "plan").Info("serving metrics", "metrics_addr", ln.Addr().String(), "path", "/metrics")
+	return func() {
+		if err := wait(); err != nil {
+			log.Warn("metrics server did not stop cleanly", "error", err.Error())
+		}
+	}, nil
+}

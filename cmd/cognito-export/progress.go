@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/cognito-export/cognito-export/export"
+)
+
+// barInterval is how often the bar is redrawn: often enough to look alive,
+// seldom enough to cost nothing.
+const barInterval = 250 * time.Millisecond
+
+// status is one look at a pool's progress, with rates since the watch began.
+type status struct {
+	export.ProgressSnapshot
+	CallsPerSec float64
+	ETA         time.Duration // -1 when unknown
+}
+
+// measure compares now with the first snapshot of the run. Users are counted
+// as ListUsers pages are written; by-group's group phase writes rows before
+// it counts users, so there rows stand in for them.
+func measure(first, now export.ProgressSnapshot, elapsed time.Duration) status {
+	s := status{ProgressSnapshot: now, ETA: -1}
+	secs := elapsed.Seconds()
+	if secs <= 0 {
+		return s
+	}
+	s.CallsPerSec = float64(now.TotalCalls()-first.TotalCalls()) / secs
+	if eta, ok := remaining(first.Users+first.Skipped, now.Users+now.Skipped, now.EstimatedUsers, secs); ok {
+		s.ETA = eta
+	} else if eta, ok := remaining(first.Rows, now.Rows, now.EstimatedRows, secs); ok {
+		s.ETA = eta
+	}
+	return s
+}
+
+// remaining is the time to go from done to total at the pace since before.
+func remaining(before, done, total int64, secs float64) (time.Duration, bool) {
+	if total <= done || done <= before {
+		return 0, false
+	}
+	perSec := float64(done-before) / secs
+	return time.Duration(float64(total-done) / perSec * float64(time.Second)).Round(time.Second), true
+}
+
+func (s status) eta() string {
+	if s.ETA < 0 {
+		return "unknown"
+	}
+	return s.ETA.String()
+}
+
+// watch reports a pool's progress until ctx is done: a bar when the console
+// is a terminal, otherwise a log line every interval (none when 0).
+func watch(ctx context.Context, con *console, log *slog.Logger, pr *poolRun, interval time.Duration, useBar bool) (finish func(complete bool)) {
+	start, first := time.Now(), pr.prog.Snapshot()
+	look := func() status { return measure(first, pr.prog.Snapshot(), time.Since(start)) }
+	tick := interval
+	var bar *progressbar.ProgressBar
+	if useBar {
+		tick = barInterval
+		bar = newBar(con, pr)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		estimateUsers(ctx, pr, log)
+		if tick <= 0 {
+			<-ctx.Done()
+			return
+		}
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if bar != nil {
+					drawBar(con, bar, pr.cfg.UserPoolID, look())
+					continue
+				}
+				s := look()
+				log.Info("progress", "users", s.Users, "estimated_users", s.EstimatedUsers, "rows", s.Rows, "skipped", s.Skipped,
+					"calls", s.TotalCalls(), "calls_per_second", round1(s.CallsPerSec), "throttles", s.Throttles, "eta", s.eta())
+			}
+		}
+	}()
+	return func(complete bool) {
+		<-done
+		if bar == nil {
+			return
+		}
+		drawBar(con, bar, pr.cfg.UserPoolID, look())
+		con.draw(nil, func() {
+			if complete {
+				bar.Finish()
+			} else {
+				bar.Exit()
+			}
+			fmt.Fprintln(con.stderr)
+		})
+	}
+}
+
+// estimateUsers asks Cognito how many users the pool has, for the ETA and
+// the metrics, when the export will not estimate it anyway (--strategy
+// auto does). Without the answer the export goes on, with no ETA.
+func estimateUsers(ctx context.Context, pr *poolRun, log *slog.Logger) {
+	if pr.cfg.Strategy == export.StrategyAuto || pr.cfg.Strategy == "" {
+		return
+	}
+	if err := pr.prog.EstimateUsers(ctx, pr.cfg); err != nil && ctx.Err() == nil {
+		log.Warn("no ETA: the pool's size is unknown", "error", err.Error())
+	}
+}
+
+func newBar(con *console, pr *poolRun) *progressbar.ProgressBar {
+	max := pr.prog.Snapshot().EstimatedUsers
+	if max <= 0 {
+		max = -1 // a spinner until the estimate is known
+	}
+	return progressbar.NewOptions64(max,
+		progressbar.OptionSetWriter(con.stderr),
+		progressbar.OptionSetDescription(pr.cfg.UserPoolID),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetRenderBlankState(false),
+		// No spinner goroutine of its own: watch draws it.
+		progressbar.OptionSetSpinnerChangeInterval(0),
+		progressbar.OptionSetTheme(progressbar.ThemeASCII),
+	)
+}
+
+func drawBar(con *console, bar *progressbar.ProgressBar, pool string, s status) {
+	con.draw(bar, func() {
+		done := s.Users + s.Skipped
+		if s.EstimatedUsers > 0 && bar.GetMax64() != s.EstimatedUsers && s.EstimatedUsers > done {
+			bar.ChangeMax64(s.EstimatedUsers)
+		} else if bar.GetMax64() > 0 && done >= bar.GetMax64() {
+			bar.ChangeMax64(done + 1) // the estimate was low: keep the bar short of full until the end
+		}
+		// Set64 draws only when the percentage moves; Describe always
+		// draws, so it comes last and shows the fresh counts.
+		bar.Set64(done)
+		bar.Describe(fmt.Sprintf("%s users %d of ~%d | rows %d | %.0f calls/s | throttles %d | ETA %s",
+			pool, s.Users, s.EstimatedUsers, s.Rows, s.CallsPerSec, s.Throttles, s.eta()))
+	})
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }

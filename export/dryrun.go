@@ -1,0 +1,133 @@
+package export
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/sink"
+)
+
+// DryRunReport is what a dry run found.
+type DryRunReport struct {
+	Output string // probed: a write and a delete succeeded
+	// AlreadyComplete says the output holds a finished export, which a run
+	// without --fresh would leave alone.
+	AlreadyComplete bool
+	Operations      []string // Cognito operations called and allowed, in order
+	Estimate        Estimate
+}
+
+// probeUser and probeGroup stand in for a real user or group when the pool
+// has none: IAM is checked before the name, so "not found" proves the
+// permission as well as a real answer does.
+const (
+	probeUser  = "cognito-export-dry-run-probe"
+	probeGroup = "cognito-export-dry-run-probe"
+)
+
+// DryRun checks everything a run needs without exporting: the output takes
+// a write and a delete (a probe object), the credentials and region work,
+// and every Cognito operation the run may call is allowed on the pool, each
+// with the smallest request there is. Then it estimates the run's calls and
+// duration. Nothing is left behind, and no checkpoint is read or written.
+func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
+	if err := cfg.Validate(); err != nil {
+		return DryRunReport{}, err
+	}
+	if cfg.Limits == nil {
+		cfg.Limits = ratelimit.NewSet(nil, 1)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := cfg.Logger.With("phase", "plan")
+	rep := DryRunReport{Output: cfg.Output}
+	s3opts := cfg.s3Options()
+	out, err := openOutput(ctx, cfg.Output, s3opts)
+	if err != nil {
+		return rep, err
+	}
+	manifest, err := out.Get(ctx, sink.ManifestName)
+	if err != nil {
+		return rep, err
+	}
+	rep.AlreadyComplete = manifest != nil
+	log.Info("dry run: output is writable", "output", cfg.Output, "already_complete", rep.AlreadyComplete)
+
+	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, nil)
+	if err != nil {
+		return rep, err
+	}
+	pool := aws.String(cfg.UserPoolID)
+	user, group := probeUser, probeGroup
+	checks := []struct {
+		op   string
+		call func() error
+	}{
+		{"DescribeUserPool", func() error {
+			_, err := client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: pool})
+			return err
+		}},
+		{"ListUsers", func() error {
+			r, err := client.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: pool, Limit: aws.Int32(1)})
+			if err == nil && len(r.Users) > 0 {
+				user = aws.ToString(r.Users[0].Username)
+			}
+			return err
+		}},
+		{"AdminListGroupsForUser", func() error {
+			_, err := client.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: pool, Username: aws.String(user), Limit: aws.Int32(1)})
+			return err
+		}},
+		{"ListGroups", func() error {
+			r, err := client.ListGroups(ctx, &cip.ListGroupsInput{UserPoolId: pool, Limit: aws.Int32(1)})
+			if err == nil && len(r.Groups) > 0 {
+				group = aws.ToString(r.Groups[0].GroupName)
+			}
+			return err
+		}},
+		{"ListUsersInGroup", func() error {
+			_, err := client.ListUsersInGroup(ctx, &cip.ListUsersInGroupInput{UserPoolId: pool, GroupName: aws.String(group), Limit: aws.Int32(1)})
+			return err
+		}},
+	}
+	for _, c := range checks {
+		if !cfg.usesOperation(c.op) {
+			continue
+		}
+		err := c.call()
+		// The pool exists by now (DescribeUserPool and ListUsers came
+		// first), so "not found" is about the user or group asked for.
+		if err != nil && !(nameProbe[c.op] && (KindOf(err) == KindUserGone || notFound(err))) {
+			return rep, Explain(c.op, err)
+		}
+		rep.Operations = append(rep.Operations, c.op)
+		log.Info("dry run: operation allowed", "operation", c.op)
+	}
+	if rep.Estimate, err = EstimateCost(ctx, cfg); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// nameProbe are the operations asked about one user or group, which may be
+// a probe name.
+var nameProbe = map[string]bool{"AdminListGroupsForUser": true, "ListUsersInGroup": true}
+
+// usesOperation says whether a run of cfg may call op. DescribeUserPool is
+// always called, for the estimate and the ETA; auto may take either path,
+// and its estimate samples with AdminListGroupsForUser.
+func (c *Config) usesOperation(op string) bool {
+	switch c.Strategy {
+	case StrategyPerUser:
+		return op != "ListGroups" && op != "ListUsersInGroup"
+	case StrategyByGroup:
+		// ListUsers: the pass over users without groups, and the estimate.
+		return op != "AdminListGroupsForUser"
+	}
+	return true
+}

@@ -1,0 +1,241 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cognito-export/cognito-export/ratelimit"
+)
+
+// The export strategies.
+const (
+	StrategyPerUser = "per-user" // ListUsers, then AdminListGroupsForUser for every user
+	StrategyByGroup = "by-group" // ListGroups, ListUsersInGroup for every group, then one ListUsers pass
+	StrategyAuto    = "auto"     // the cheaper of the two in time, from EstimateCost
+)
+
+// Strategies lists the accepted --strategy values.
+var Strategies = []string{StrategyAuto, StrategyPerUser, StrategyByGroup}
+
+// StrategyCost is what one strategy is expected to cost.
+type StrategyCost struct {
+	Calls map[string]int64 `json:"calls"` // per operation
+	// Seconds is the time the calls take at the configured limiter rates,
+	// the quota categories working in parallel; 0 when unlimited.
+	Seconds float64 `json:"seconds"`
+}
+
+// TotalCalls adds up the calls of every operation.
+func (c StrategyCost) TotalCalls() int64 {
+	var n int64
+	for _, v := range c.Calls {
+		n += v
+	}
+	return n
+}
+
+// Estimate predicts the cost of each strategy for one pool.
+type Estimate struct {
+	Users  int64 `json:"users"`  // DescribeUserPool's EstimatedNumberOfUsers
+	Groups int   `json:"groups"` // from ListGroups
+	// No Cognito API counts memberships, so they are measured on a sample:
+	// the groups of the first SampledUsers users that ListUsers returns.
+	SampledUsers       int                     `json:"sampled_users"`
+	MembershipsPerUser float64                 `json:"memberships_per_user"`
+	Strategies         map[string]StrategyCost `json:"strategies"` // StrategyPerUser, StrategyByGroup
+	Chosen             string                  `json:"chosen"`     // the cheaper in time (in calls when unlimited)
+	// SampleCalls is what making the estimate cost, per operation; only
+	// EstimateCost fills it.
+	SampleCalls map[string]int64 `json:"sample_calls,omitempty"`
+}
+
+// sampleUsers is how many users the estimate looks at: enough to measure
+// memberships per user within a few percent on typical pools, for about
+// six seconds of the default AdminListGroupsForUser quota.
+const sampleUsers = 300
+
+// estimator is every call the estimate makes.
+type estimator interface {
+	userLister
+	GroupsLister
+	groupLister
+	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
+}
+
+// EstimateCost connects to Cognito and estimates both strategies for cfg's
+// pool, without exporting anything.
+func EstimateCost(ctx context.Context, cfg Config) (Estimate, error) {
+	if cfg.Limits == nil {
+		cfg.Limits = ratelimit.NewSet(nil, 1)
+	}
+	calls := &Calls{}
+	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, calls)
+	if err != nil {
+		return Estimate{}, err
+	}
+	est, err := estimate(ctx, client, cfg)
+	est.SampleCalls = calls.ByOperation()
+	return est, err
+}
+
+func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, error) {
+	pool, err := client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(cfg.UserPoolID)})
+	if err != nil {
+		return Estimate{}, Explain("DescribeUserPool", err)
+	}
+	groups, err := listGroups(ctx, client, cfg.UserPoolID)
+	if err != nil {
+		return Estimate{}, err
+	}
+	est := Estimate{Groups: len(groups)}
+	if pool.UserPool != nil {
+		est.Users = int64(pool.UserPool.EstimatedNumberOfUsers)
+	}
+	s, err := takeSample(ctx, client, cfg, groups)
+	if err != nil {
+		return Estimate{}, err
+	}
+	est.SampledUsers = s.users
+	pageSize := float64(cfg.PageSize)
+	if pageSize == 0 {
+		pageSize = MaxPageSize
+	}
+	users := float64(est.Users)
+	listPages := math.Max(1, math.Ceil(users/pageSize))
+	perUser := map[string]int64{"ListUsers": int64(listPages), "AdminListGroupsForUser": 0}
+	var memberPages float64
+	if s.users > 0 {
+		est.MembershipsPerUser = float64(s.memberships) / float64(s.users)
+		perUser["AdminListGroupsForUser"] = int64(math.Round(users * float64(s.pages) / float64(s.users)))
+		// A group's member list costs one call, however small, plus one
+		// per further page; its size is its share of the sample.
+		for _, n := range s.perGroup {
+			memberPages += math.Max(1, users*float64(n)/float64(s.users)/pageSize+0.5)
+		}
+		memberPages += float64(len(groups) - len(s.perGroup)) // groups the sample never met
+	} else {
+		memberPages = float64(len(groups))
+	}
+	byGroup := map[string]int64{
+		"ListGroups":       int64(math.Max(1, math.Ceil(float64(len(groups))/MaxPageSize))),
+		"ListUsersInGroup": int64(math.Round(memberPages)),
+	}
+	if cfg.UsersWithoutGroups {
+		byGroup["ListUsers"] = int64(listPages)
+	}
+	est.Strategies = map[string]StrategyCost{
+		StrategyPerUser: {Calls: perUser, Seconds: duration(perUser, cfg.Limits, false)},
+		StrategyByGroup: {Calls: byGroup, Seconds: duration(byGroup, cfg.Limits, true)},
+	}
+	est.Chosen = cheaper(est.Strategies)
+	return est, nil
+}
+
+// duration is how long calls take at the limiters' rates. Quota categories
+// pace independently, so the busiest one decides; by-group lists its groups
+// before anything else starts.
+func duration(calls map[string]int64, limits *ratelimit.Set, sequentialListGroups bool) float64 {
+	rates := limits.Rates()
+	perCategory := map[ratelimit.Category]float64{}
+	var first float64
+	for op, n := range calls {
+		c, ok := ratelimit.CategoryOf(op)
+		r := rates[c]
+		if !ok || math.IsInf(r, 1) || r <= 0 {
+			continue
+		}
+		if sequentialListGroups && op == "ListGroups" {
+			first += float64(n) / r
+			continue
+		}
+		perCategory[c] += float64(n) / r
+	}
+	var longest float64
+	for _, s := range perCategory {
+		longest = math.Max(longest, s)
+	}
+	return first + longest
+}
+
+func cheaper(s map[string]StrategyCost) string {
+	pu, bg := s[StrategyPerUser], s[StrategyByGroup]
+	if pu.Seconds != bg.Seconds {
+		if bg.Seconds < pu.Seconds {
+			return StrategyByGroup
+		}
+		return StrategyPerUser
+	}
+	if bg.TotalCalls() < pu.TotalCalls() {
+		return StrategyByGroup
+	}
+	return StrategyPerUser
+}
+
+type sample struct {
+	users, memberships, pages int
+	perGroup                  map[string]int // sampled members of each group
+}
+
+// takeSample pages through the groups of the first sampleUsers users.
+func takeSample(ctx context.Context, client estimator, cfg Config, groups []types.GroupType) (sample, error) {
+	var users []string
+	var token *string
+	for len(users) < sampleUsers {
+		resp, err := client.ListUsers(ctx, &cip.ListUsersInput{
+			UserPoolId: aws.String(cfg.UserPoolID), Limit: aws.Int32(MaxPageSize), PaginationToken: token,
+		})
+		if err != nil {
+			return sample{}, Explain("ListUsers", err)
+		}
+		for _, u := range resp.Users {
+			users = append(users, aws.ToString(u.Username))
+		}
+		if token = resp.PaginationToken; token == nil || *token == "" {
+			break
+		}
+	}
+	users = users[:min(len(users), sampleUsers)]
+	s := sample{perGroup: make(map[string]int, len(groups))}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, cfg.Concurrency))
+	for _, username := range users {
+		g.Go(func() error {
+			pager, err := NewGroupsPaginator(client, cfg.UserPoolID, username, PaginationConfig{PageSize: cfg.PageSize})
+			if err != nil {
+				return err
+			}
+			var names []string
+			pages := 0
+			for page, err := range pager.Pages(gctx) {
+				pages++
+				if KindOf(err) == KindUserGone {
+					break // deleted since it was listed: it costs its one call
+				}
+				if err != nil {
+					return fmt.Errorf("sample the groups of %q: %w", username, Explain("AdminListGroupsForUser", err))
+				}
+				for _, gr := range page {
+					names = append(names, aws.ToString(gr.GroupName))
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			s.users++
+			s.pages += pages
+			s.memberships += len(names)
+			for _, n := range names {
+				s.perGroup[n]++
+			}
+			return nil
+		})
+	}
+	return s, g.Wait()
+}

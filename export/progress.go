@@ -1,0 +1,101 @@
+package export
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+)
+
+// Progress is a live view of a running export for whoever watches it (a
+// progress bar, a log line, a metrics endpoint): totals committed so far,
+// resumed runs included, and this run's Cognito calls. It is safe to read
+// from any goroutine while the export writes it; a nil *Progress is
+// valid and counts nothing.
+type Progress struct {
+	users, rows, skipped atomic.Int64
+	// What the whole export should come to, 0 until known: users from
+	// DescribeUserPool, rows from the estimate's sample.
+	estUsers, estRows atomic.Int64
+	calls             Calls
+}
+
+// ProgressSnapshot is Progress at one instant.
+type ProgressSnapshot struct {
+	Users, Rows, Skipped int64
+	// EstimatedUsers and EstimatedRows are 0 until known.
+	EstimatedUsers, EstimatedRows int64
+	Calls                         map[string]int64
+	Throttles, Retries            int64
+}
+
+// TotalCalls adds up the calls of every operation.
+func (s ProgressSnapshot) TotalCalls() int64 {
+	var n int64
+	for _, c := range s.Calls {
+		n += c
+	}
+	return n
+}
+
+// Snapshot reads the counters.
+func (p *Progress) Snapshot() ProgressSnapshot {
+	if p == nil {
+		return ProgressSnapshot{Calls: map[string]int64{}}
+	}
+	return ProgressSnapshot{
+		Users: p.users.Load(), Rows: p.rows.Load(), Skipped: p.skipped.Load(),
+		EstimatedUsers: p.estUsers.Load(), EstimatedRows: p.estRows.Load(),
+		Calls: p.calls.ByOperation(), Throttles: p.calls.Throttles(), Retries: p.calls.Retries(),
+	}
+}
+
+// written records the export's totals after a page was written.
+func (p *Progress) written(users, rows, skipped int64) {
+	if p == nil {
+		return
+	}
+	p.users.Store(users)
+	p.rows.Store(rows)
+	p.skipped.Store(skipped)
+}
+
+// callCounter is where the run's client counts its calls: the watcher's
+// counters when there is one, so that it sees calls as they happen.
+func (p *Progress) callCounter() *Calls {
+	if p == nil {
+		return &Calls{}
+	}
+	return &p.calls
+}
+
+// estimated records the size of the export from a strategy estimate.
+func (p *Progress) estimated(est Estimate) {
+	if p == nil {
+		return
+	}
+	p.estUsers.Store(est.Users)
+	if est.SampledUsers > 0 {
+		p.estRows.Store(int64(math.Round(float64(est.Users) * math.Max(1, est.MembershipsPerUser))))
+	}
+}
+
+// EstimateUsers asks DescribeUserPool for the pool's EstimatedNumberOfUsers,
+// for an ETA. A run with the auto strategy learns it from its estimate; this
+// is the one call for a run whose strategy is given.
+func (p *Progress) EstimateUsers(ctx context.Context, cfg Config) error {
+	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, nil)
+	if err != nil {
+		return err
+	}
+	d, err := client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(cfg.UserPoolID)})
+	if err != nil {
+		return Explain("DescribeUserPool", err)
+	}
+	if d.UserPool != nil && p != nil {
+		p.estUsers.Store(int64(d.UserPool.EstimatedNumberOfUsers))
+	}
+	return nil
+}

@@ -1,0 +1,25 @@
+package export
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cognito-export/cognito-export/sink"
+)
+
+// SummaryName is the run summary written beside the manifest.
+const SummaryName = sink.SummaryName
+
+// WriteOutputFile writes a small file, such as the run summary, into the
+// export's output (directory or S3 prefix), atomically.
+func WriteOutputFile(ctx context.Context, cfg Config, name string, data []byte) error {
+	s3opts := cfg.s3Options()
+	out, err := openOutput(ctx, cfg.Output, s3opts)
+	if err != nil {
+		return err
+	}
+	if err := out.Put(ctx, name, data); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
