@@ -36,6 +36,9 @@ type ClientConfig struct {
 	CallTimeout time.Duration
 	// Credentials, when set, replace the default chain (the demo uses it).
 	Credentials aws.CredentialsProvider
+	// HTTPClient, when set, replaces the SDK's (the demo's in-process
+	// emulator uses it).
+	HTTPClient cip.HTTPClient
 }
 
 // Calls counts Cognito requests per operation, retries included.
@@ -122,6 +125,9 @@ func NewCognitoClient(ctx context.Context, cc ClientConfig, limits *ratelimit.Se
 		return nil, &Problem{Kind: KindUsage, Msg: "no AWS region: pass --region or set AWS_REGION"}
 	}
 	return cip.NewFromConfig(awsCfg, func(o *cip.Options) {
+		if cc.HTTPClient != nil {
+			o.HTTPClient = cc.HTTPClient
+		}
 		o.HTTPClient = ownBody{o.HTTPClient}
 		if cc.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(cc.EndpointURL)

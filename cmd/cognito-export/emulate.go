@@ -128,6 +128,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bindPoolFlags(fs, &p, 10000)
 	var f exportFlags
 	bindExportFlags(fs, &f)
+	direct := fs.Bool("direct", false, "call the emulator's handler in-process instead of over loopback TCP (benchmarks)")
+	var prof profileFlags
+	prof.bind(fs)
 	for name, value := range map[string]string{"output": "cognito-export-demo", "user-pool-id": demoPoolID} {
 		if err := fs.Set(name, value); err != nil {
 			return err
@@ -160,20 +163,33 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("start the emulator: %w", err)
-	}
-	stop := serve(ctx, ln, p.server())
-	defer stop()
-
+	emu := p.server()
 	cfg.Fresh = true // the demo always starts over
 	cfg.Client.Region = demoRegion
-	cfg.Client.EndpointURL = "http://" + ln.Addr().String()
+	if *direct {
+		cfg.Client.EndpointURL = "http://cognito-emulator.invalid"
+		cfg.Client.HTTPClient = &http.Client{Transport: emu.Transport()}
+	} else {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("start the emulator: %w", err)
+		}
+		stop := serve(ctx, ln, emu)
+		defer stop()
+		cfg.Client.EndpointURL = "http://" + ln.Addr().String()
+	}
 	cfg.Client.Credentials = credentials.NewStaticCredentialsProvider("DEMOACCESSKEY", "demo-secret-not-a-real-key", "")
 	fmt.Fprintf(stdout, "demo: exporting emulated pool %s (%d users, %d groups) to %s\n", p.poolID, p.users, p.groups, cfg.Output)
+	stopProfile, err := prof.start()
+	if err != nil {
+		return err
+	}
 	f.run.parallelPools = 1
-	if err := exportPools(ctx, &plan{run: f.run, limits: cfg.Limits, pools: []export.Config{cfg}}, con, stdout); err != nil {
+	err = exportPools(ctx, &plan{run: f.run, limits: cfg.Limits, pools: []export.Config{cfg}}, con, stdout)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
 		return err
 	}
 	abs, _ := filepath.Abs(cfg.Output)

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -169,6 +171,41 @@ func TestDemoRunsWithoutAWS(t *testing.T) {
 	// A second demo replaces the first.
 	if out, err := cmd2(dir).CombinedOutput(); err != nil {
 		t.Fatalf("second demo: %v\n%s", err, out)
+	}
+}
+
+// TestDemoDirectExportsTheSameRows: the in-process transport of the
+// benchmarks changes how requests reach the emulator, never what comes back.
+func TestDemoDirectExportsTheSameRows(t *testing.T) {
+	dir := t.TempDir()
+	rows := func(direct bool) []string {
+		out := filepath.Join(dir, fmt.Sprint("direct-", direct))
+		args := []string{"demo", "--users", "1500", "--format", "csv", "--output", out, fmt.Sprint("--direct=", direct)}
+		if direct {
+			args = append(args, "--cpuprofile", filepath.Join(dir, "cpu.prof"), "--memprofile", filepath.Join(dir, "mem.prof"))
+		}
+		if r := runCLI(t, cleanEnv(), args...); r.code != 0 {
+			t.Fatalf("demo %v: exit %d\n%s", args, r.code, r.stderr)
+		}
+		data, err := os.ReadFile(filepath.Join(out, "part-00000.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, l := range strings.Split(string(data), "\r\n") {
+			lines = append(lines, l[:max(0, strings.LastIndexByte(l, ','))]) // exported_at differs
+		}
+		slices.Sort(lines)
+		return lines
+	}
+	loopback, direct := rows(false), rows(true)
+	if len(direct) < 1500 || !slices.Equal(loopback, direct) {
+		t.Fatalf("direct export differs from the loopback one (%d and %d lines)", len(direct), len(loopback))
+	}
+	for _, p := range []string{"cpu.prof", "mem.prof"} {
+		if st, err := os.Stat(filepath.Join(dir, p)); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s not written: %v", p, err)
+		}
 	}
 }
 

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// e2eRun is one export by the real binary, as a child process.
+type e2eRun struct {
+	users    int
+	format   string
+	loopback bool // over loopback TCP instead of the in-process transport
+
+	rows, calls int64
+	elapsed     time.Duration // the export, as the binary's summary reports it
+	cpu         time.Duration // user + system time of the whole process
+	maxRSS      int64         // bytes
+}
+
+// finished is the binary's "export finished" log line.
+type finished struct {
+	Msg     string `json:"msg"`
+	Users   int64  `json:"users"`
+	Rows    int64  `json:"rows"`
+	Calls   int64  `json:"calls"`
+	Elapsed string `json:"elapsed"`
+}
+
+func (r *e2eRun) exec(ctx context.Context, bin string) error {
+	dir, err := os.MkdirTemp("", "cognito-export-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	args := []string{"demo", "--users", strconv.Itoa(r.users), "--format", r.format,
+		"--output", dir, "--log-format", "json", "--strategy", "per-user", "--direct=" + strconv.FormatBool(!r.loopback)}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %v: %w\n%s", bin, args, err, stderr.Bytes())
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return fmt.Errorf("no rusage for %s", bin)
+	}
+	r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	r.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
+	sc := bufio.NewScanner(&stderr)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var f finished
+		if json.Unmarshal(sc.Bytes(), &f) != nil || f.Msg != "export finished" {
+			continue
+		}
+		if r.elapsed, err = time.ParseDuration(f.Elapsed); err != nil {
+			return fmt.Errorf("summary of %v: %w", args, err)
+		}
+		if f.Users != int64(r.users) {
+			return fmt.Errorf("%v exported %d users, want %d", args, f.Users, r.users)
+		}
+		r.rows, r.calls = f.Rows, f.Calls
+		return nil
+	}
+	return fmt.Errorf("%v: no \"export finished\" line in its log", args)
+}
+
+func endToEnd(ctx context.Context, w io.Writer, o options) ([]*e2eRun, error) {
+	var runs []*e2eRun
+	for _, n := range o.users {
+		runs = append(runs, &e2eRun{users: n, format: "parquet"}, &e2eRun{users: n, format: "csv"})
+	}
+	// The same export over loopback TCP shows what the socket costs.
+	ref := o.users[len(o.users)/2]
+	runs = append(runs, &e2eRun{users: ref, format: "parquet", loopback: true})
+
+	fmt.Fprintln(w, "### End to end, unthrottled, per-user strategy, local disk")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "`cognito-export demo --direct` (the emulator's handler in process, every call through")
+	fmt.Fprintln(w, "aws-sdk-go-v2's full middleware stack); pools of about 1.5 memberships per user. CPU and peak RSS")
+	fmt.Fprintln(w, "are the whole process's (exporter, emulator and pool generation) from its rusage.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| users | format | transport | rows | time | users/s | rows/s | API calls/s | CPU s / 1,000 rows | peak RSS |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range runs {
+		if err := r.exec(ctx, o.bin); err != nil {
+			return nil, err
+		}
+		secs := r.elapsed.Seconds()
+		transport := "in process"
+		if r.loopback {
+			transport = "loopback TCP"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f s | %s | %s | %s | %.3f | %.0f MB |\n",
+			thousands(int64(r.users)), r.format, transport, thousands(r.rows), secs,
+			thousands(int64(float64(r.users)/secs)), thousands(int64(float64(r.rows)/secs)),
+			thousands(int64(float64(r.calls)/secs)), r.cpu.Seconds()/float64(r.rows)*1000, float64(r.maxRSS)/1e6)
+	}
+	fmt.Fprintln(w)
+	return runs, nil
+}
+
+// thousands formats n with comma separators.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,143 @@
+// Command bench measures cognito-export and prints the table of BENCHMARKS.md:
+// end-to-end exports of emulated pools by the real binary (a child process,
+// whose rusage gives CPU time and peak RSS), the share of Cognito's quotas
+// the job achieves, and the encoders' and SDK call's Go micro-benchmarks.
+// `make bench` runs it and rewrites the table between the markers of
+// BENCHMARKS.md; everything outside the markers is written by hand.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	beginMarker = "<!-- bench:begin (written by `make bench`; do not edit) -->"
+	endMarker   = "<!-- bench:end -->"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	bin, write, goCmd string
+	users             []int
+	quotaScale        float64
+	skipE2E, skipGo   bool
+	skipQuota         bool
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o options
+	fs.StringVar(&o.bin, "bin", "bin/cognito-export", "the cognito-export binary to measure")
+	fs.StringVar(&o.write, "write", "", "rewrite the table between the markers of this file (BENCHMARKS.md)")
+	fs.StringVar(&o.goCmd, "go", "go", "go command for the micro-benchmarks")
+	users := fs.String("users", "10000,100000,1000000", "pool sizes of the end-to-end runs")
+	fs.Float64Var(&o.quotaScale, "quota-scale", 10, "multiple of Cognito's default quotas the emulator enforces")
+	fs.BoolVar(&o.skipE2E, "skip-e2e", false, "skip the end-to-end runs")
+	fs.BoolVar(&o.skipQuota, "skip-quota", false, "skip the quota runs")
+	fs.BoolVar(&o.skipGo, "skip-go", false, "skip the Go micro-benchmarks")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(*users, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-users %q: want positive integers separated by commas", *users)
+		}
+		o.users = append(o.users, n)
+	}
+
+	var report bytes.Buffer
+	w := io.MultiWriter(stdout, &report)
+	started := time.Now().UTC()
+	fmt.Fprintf(w, "Measured %s on %s; load average at the start %s.\n\n", started.Format("2006-01-02 15:04 MST"), machine(), loadAverage())
+	var t targets
+	var err error
+	if !o.skipE2E {
+		if t.runs, err = endToEnd(ctx, w, o); err != nil {
+			return err
+		}
+	}
+	if !o.skipQuota {
+		if t.quota, err = quotaEfficiency(ctx, w, o.quotaScale); err != nil {
+			return err
+		}
+	}
+	t.print(w)
+	if !o.skipGo {
+		if err := goBenchmarks(ctx, w, o.goCmd); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "Load average at the end %s; `make bench` took %s.\n", loadAverage(), time.Since(started).Round(time.Second))
+	if o.write != "" {
+		return rewrite(o.write, report.String())
+	}
+	return nil
+}
+
+// rewrite replaces what lies between the markers of path with table.
+func rewrite(path, table string) error {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(old)
+	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %q … %q markers to write the table between", path, beginMarker, endMarker)
+	}
+	out := s[:i+len(beginMarker)] + "\n" + table + s[j:]
+	return os.WriteFile(path, []byte(out), 0o644)
+}
+
+// machine names the CPU, the cores and the Go version.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 1 && f[0] == "MemTotal:" {
+			if kb, err := strconv.Atoi(f[1]); err == nil {
+				mem = fmt.Sprintf(", %.0f GiB RAM", float64(kb)/(1<<20))
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores%s, %s %s/%s", model, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
