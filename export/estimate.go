@@ -47,10 +47,13 @@ type Estimate struct {
 	Groups int   `json:"groups"` // from ListGroups
 	// No Cognito API counts memberships, so they are measured on a sample:
 	// the groups of the first SampledUsers users that ListUsers returns.
-	SampledUsers       int                     `json:"sampled_users"`
-	MembershipsPerUser float64                 `json:"memberships_per_user"`
-	Strategies         map[string]StrategyCost `json:"strategies"` // StrategyPerUser, StrategyByGroup
-	Chosen             string                  `json:"chosen"`     // the cheaper in time (in calls when unlimited)
+	SampledUsers       int     `json:"sampled_users"`
+	MembershipsPerUser float64 `json:"memberships_per_user"`
+	// Rows is what the export should come to: the memberships, and a row
+	// for each user without groups when those are wanted.
+	Rows       int64                   `json:"rows"`
+	Strategies map[string]StrategyCost `json:"strategies"` // StrategyPerUser, StrategyByGroup
+	Chosen     string                  `json:"chosen"`     // the cheaper in time (in calls when unlimited)
 	// SampleCalls is what making the estimate cost, per operation; only
 	// EstimateCost fills it.
 	SampleCalls map[string]int64 `json:"sample_calls,omitempty"`
@@ -113,6 +116,11 @@ func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, erro
 	var memberPages float64
 	if s.users > 0 {
 		est.MembershipsPerUser = float64(s.memberships) / float64(s.users)
+		rowsPerUser := est.MembershipsPerUser
+		if cfg.UsersWithoutGroups {
+			rowsPerUser += float64(s.withoutGroups) / float64(s.users)
+		}
+		est.Rows = int64(math.Round(users * rowsPerUser))
 		perUser["AdminListGroupsForUser"] = int64(math.Round(users * float64(s.pages) / float64(s.users)))
 		// A group's member list costs one call, however small, plus one
 		// per further page; its size is its share of the sample.
@@ -180,6 +188,7 @@ func cheaper(s map[string]StrategyCost) string {
 
 type sample struct {
 	users, memberships, pages int
+	withoutGroups             int
 	perGroup                  map[string]int // sampled members of each group
 }
 
@@ -231,6 +240,9 @@ func takeSample(ctx context.Context, client estimator, cfg Config, groups []type
 			s.users++
 			s.pages += pages
 			s.memberships += len(names)
+			if len(names) == 0 {
+				s.withoutGroups++
+			}
 			for _, n := range names {
 				s.perGroup[n]++
 			}

@@ -1,8 +1,8 @@
 package export
 
 import (
+	"cmp"
 	"context"
-	"math"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,6 +19,7 @@ type Progress struct {
 	// What the whole export should come to, 0 until known: users from
 	// DescribeUserPool, rows from the estimate's sample.
 	estUsers, estRows atomic.Int64
+	strategy          atomic.Pointer[string]
 	calls             Calls
 }
 
@@ -29,6 +30,8 @@ type ProgressSnapshot struct {
 	EstimatedUsers, EstimatedRows int64
 	Calls                         map[string]int64
 	Throttles, Retries            int64
+	// Strategy is the one the run uses, "" until it is decided.
+	Strategy string
 }
 
 // TotalCalls adds up the calls of every operation.
@@ -49,6 +52,14 @@ func (p *Progress) Snapshot() ProgressSnapshot {
 		Users: p.users.Load(), Rows: p.rows.Load(), Skipped: p.skipped.Load(),
 		EstimatedUsers: p.estUsers.Load(), EstimatedRows: p.estRows.Load(),
 		Calls: p.calls.ByOperation(), Throttles: p.calls.Throttles(), Retries: p.calls.Retries(),
+		Strategy: *cmp.Or(p.strategy.Load(), new(string)),
+	}
+}
+
+// decided records the strategy the run uses.
+func (p *Progress) decided(strategy string) {
+	if p != nil {
+		p.strategy.Store(&strategy)
 	}
 }
 
@@ -77,9 +88,7 @@ func (p *Progress) estimated(est Estimate) {
 		return
 	}
 	p.estUsers.Store(est.Users)
-	if est.SampledUsers > 0 {
-		p.estRows.Store(int64(math.Round(float64(est.Users) * math.Max(1, est.MembershipsPerUser))))
-	}
+	p.estRows.Store(est.Rows)
 }
 
 // EstimateUsers asks DescribeUserPool for the pool's EstimatedNumberOfUsers,

@@ -138,6 +138,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		logEstimate(log, est)
 	}
 	sum.Strategy = cfg.Strategy
+	cfg.Progress.decided(cfg.Strategy)
 	if state == nil {
 		state = &checkpoint.State{Params: cfg.params(), Started: cfg.Now().UTC()}
 	}

@@ -140,17 +140,22 @@ func newBar(con *console, pr *poolRun) *progressbar.ProgressBar {
 
 func drawBar(con *console, bar *progressbar.ProgressBar, pool string, s status) {
 	con.draw(bar, func() {
-		done := s.Users + s.Skipped
-		if s.EstimatedUsers > 0 && bar.GetMax64() != s.EstimatedUsers && s.EstimatedUsers > done {
-			bar.ChangeMax64(s.EstimatedUsers)
+		// by-group learns its users only as its phases end, so its bar
+		// counts rows against the estimate's; per-user counts users.
+		unit, done, total := "users", s.Users+s.Skipped, s.EstimatedUsers
+		if s.Strategy == export.StrategyByGroup && s.EstimatedRows > 0 {
+			unit, done, total = "rows", s.Rows, s.EstimatedRows
+		}
+		if total > 0 && bar.GetMax64() != total && total > done {
+			bar.ChangeMax64(total)
 		} else if bar.GetMax64() > 0 && done >= bar.GetMax64() {
 			bar.ChangeMax64(done + 1) // the estimate was low: keep the bar short of full until the end
 		}
 		// Set64 draws only when the percentage moves; Describe always
 		// draws, so it comes last and shows the fresh counts.
 		bar.Set64(done)
-		bar.Describe(fmt.Sprintf("%s users %d of ~%d | rows %d | %.0f calls/s | throttles %d | ETA %s",
-			pool, s.Users, s.EstimatedUsers, s.Rows, s.CallsPerSec, s.Throttles, s.eta()))
+		bar.Describe(fmt.Sprintf("%s %s %d of ~%d | users %d | rows %d | %.0f calls/s | throttles %d | ETA %s",
+			pool, unit, done, total, s.Users, s.Rows, s.CallsPerSec, s.Throttles, s.eta()))
 	})
 }
 
