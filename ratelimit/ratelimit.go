@@ -116,13 +116,17 @@ type Limiter struct {
 	current      float64
 	lastDecrease time.Time
 	lastIncrease time.Time
+	lastThrottle time.Time
 }
 
-// The adaptation constants: halve at most once per cooldown (one throttle
-// storm is one signal, not dozens), and win back the configured rate over
-// about recoverTime of clean calls.
+// The adaptation constants: slow down only when a throttle follows another
+// within stormWindow (a lone one, at thousands of clean calls, is the
+// network's jitter meeting the service's bucket, not a full quota), at
+// most once per cooldown (one throttle storm is one signal, not dozens),
+// and win back the configured rate over about recoverTime of clean calls.
 const (
 	decreaseFactor = 0.7
+	stormWindow    = 5 * time.Second
 	cooldown       = time.Second
 	recoverTime    = 30 * time.Second
 	recoverStep    = 100 * time.Millisecond
@@ -158,14 +162,17 @@ func (l *Limiter) Rate() float64 {
 	return l.current
 }
 
-// Throttled records a TooManyRequestsException: slow down multiplicatively.
+// Throttled records a TooManyRequestsException: the second within
+// stormWindow slows down multiplicatively.
 func (l *Limiter) Throttled(now time.Time) {
 	if l == nil || l.bucket == nil {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastDecrease) < cooldown {
+	lone := l.lastThrottle.IsZero() || now.Sub(l.lastThrottle) > stormWindow
+	l.lastThrottle = now
+	if lone || now.Sub(l.lastDecrease) < cooldown {
 		return
 	}
 	l.current = max(l.current*decreaseFactor, l.configured*minShare)

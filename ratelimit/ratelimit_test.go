@@ -41,9 +41,19 @@ func TestNewSetScalesDefaultsAndHonoursOverrides(t *testing.T) {
 func TestAIMDDropsOncePerCooldownAndRecoversLinearly(t *testing.T) {
 	l := NewLimiter(50)
 	t0 := time.Now()
+	// A lone throttle is jitter, not a full quota.
+	l.Throttled(t0.Add(-10 * time.Second))
+	if got := l.Rate(); got != 50 {
+		t.Fatalf("after a lone throttle: %v, want 50", got)
+	}
+	l.Throttled(t0.Add(-time.Millisecond))
+	if got := l.Rate(); got != 50 {
+		t.Fatalf("after throttles 10s apart: %v, want 50", got)
+	}
+	// The next within stormWindow is a storm.
 	l.Throttled(t0)
 	if got := l.Rate(); got != 35 {
-		t.Fatalf("after one throttle: %v, want 35", got)
+		t.Fatalf("after a second throttle: %v, want 35", got)
 	}
 	// A burst of throttles inside the cooldown is one signal, not many.
 	for i := range 20 {
@@ -68,6 +78,7 @@ func TestAIMDDropsOncePerCooldownAndRecoversLinearly(t *testing.T) {
 	}
 	before := l.Rate()
 	l.Throttled(t0.Add(6 * time.Second))
+	l.Throttled(t0.Add(6*time.Second + 10*time.Millisecond))
 	if got := l.Rate(); got >= before {
 		t.Fatalf("a throttle after steady successes did not slow down: %v -> %v", before, got)
 	}
