@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,7 +19,8 @@ import (
 type e2eRun struct {
 	users    int
 	format   string
-	loopback bool // over loopback TCP instead of the in-process transport
+	loopback bool   // over loopback TCP instead of the in-process transport
+	strategy string // "" is per-user, the strategy the targets are about
 
 	rows, calls int64
 	elapsed     time.Duration // the export, as the binary's summary reports it
@@ -42,7 +44,7 @@ func (r *e2eRun) exec(ctx context.Context, bin string) error {
 	}
 	defer os.RemoveAll(dir)
 	args := []string{"demo", "--users", strconv.Itoa(r.users), "--format", r.format,
-		"--output", dir, "--log-format", "json", "--strategy", "per-user", "--direct=" + strconv.FormatBool(!r.loopback)}
+		"--output", dir, "--log-format", "json", "--strategy", cmp.Or(r.strategy, "per-user"), "--direct=" + strconv.FormatBool(!r.loopback)}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
@@ -82,15 +84,17 @@ func endToEnd(ctx context.Context, w io.Writer, o options) ([]*e2eRun, error) {
 	// The same export over loopback TCP shows what the socket costs.
 	ref := o.users[len(o.users)/2]
 	runs = append(runs, &e2eRun{users: ref, format: "parquet", loopback: true})
+	// by-group, for scale: the same rows in a fraction of the calls.
+	runs = append(runs, &e2eRun{users: o.users[len(o.users)-1], format: "parquet", strategy: "by-group"})
 
-	fmt.Fprintln(w, "### End to end, unthrottled, per-user strategy, local disk")
+	fmt.Fprintln(w, "### End to end, unthrottled, per-user strategy (and one by-group run), local disk")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "`cognito-export demo --direct` (the emulator's handler in process, every call through")
 	fmt.Fprintln(w, "aws-sdk-go-v2's full middleware stack); pools of about 1.5 memberships per user. CPU and peak RSS")
 	fmt.Fprintln(w, "are the whole process's (exporter, emulator and pool generation) from its rusage.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| users | format | transport | rows | time | users/s | rows/s | API calls/s | CPU s / 1,000 rows | peak RSS |")
-	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| users | strategy | format | transport | rows | time | users/s | rows/s | API calls/s | CPU s / 1,000 rows | peak RSS |")
+	fmt.Fprintln(w, "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range runs {
 		if err := r.exec(ctx, o.bin); err != nil {
 			return nil, err
@@ -100,8 +104,8 @@ func endToEnd(ctx context.Context, w io.Writer, o options) ([]*e2eRun, error) {
 		if r.loopback {
 			transport = "loopback TCP"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f s | %s | %s | %s | %.3f | %.0f MB |\n",
-			thousands(int64(r.users)), r.format, transport, thousands(r.rows), secs,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.2f s | %s | %s | %s | %.3f | %.0f MB |\n",
+			thousands(int64(r.users)), cmp.Or(r.strategy, "per-user"), r.format, transport, thousands(r.rows), secs,
 			thousands(int64(float64(r.users)/secs)), thousands(int64(float64(r.rows)/secs)),
 			thousands(int64(float64(r.calls)/secs)), r.cpu.Seconds()/float64(r.rows)*1000, float64(r.maxRSS)/1e6)
 	}

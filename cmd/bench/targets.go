@@ -29,7 +29,7 @@ func verdict(ok bool) string {
 
 func (t targets) parquet(users int) *e2eRun {
 	for _, r := range t.runs {
-		if r.users == users && r.format == "parquet" && !r.loopback {
+		if r.users == users && r.format == "parquet" && !r.loopback && r.strategy == "" {
 			return r
 		}
 	}
