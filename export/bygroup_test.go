@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,5 +274,20 @@ func TestByGroupRejectedTokensRestartWithoutDuplicates(t *testing.T) {
 			stopUntil(t, cfg, reached)
 			resumeWithRejectedTokens(t, env, spec, cfg)
 		})
+	}
+}
+
+func TestResumeWithAnotherStrategyIsRefused(t *testing.T) {
+	env := startEmulator(t, cognitoemu.PoolSpec{Users: 3000, Groups: 40, Seed: 41}, cognitoemu.Options{})
+	cfg := byGroupConfig(env, t.TempDir())
+	stopUntil(t, cfg, inGroupPhase)
+	before := loadCheckpoint(t, cfg.Output)
+	cfg.Strategy = export.StrategyPerUser
+	_, err := export.Run(context.Background(), cfg)
+	if err == nil || export.KindOf(err) != export.KindUsage || !strings.Contains(err.Error(), `strategy is "by-group" in the checkpoint but "per-user" now`) {
+		t.Fatalf("err = %v, want the strategies named", err)
+	}
+	if after := loadCheckpoint(t, cfg.Output); after.Saved != before.Saved {
+		t.Fatal("the refused resume touched the checkpoint")
 	}
 }
