@@ -291,3 +291,36 @@ func TestResumeWithAnotherStrategyIsRefused(t *testing.T) {
 		t.Fatal("the refused resume touched the checkpoint")
 	}
 }
+
+// TestAutoWithAPerUserPolicyExportsPerUser: credentials allowed only what
+// per-user needs cannot estimate; auto exports per-user rather than fail.
+func TestAutoWithAPerUserPolicyExportsPerUser(t *testing.T) {
+	for name, deny := range map[string][]string{
+		"per-user policy":          {"DescribeUserPool", "ListGroups", "ListUsersInGroup"},
+		"no ListUsersInGroup only": {"ListUsersInGroup"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts := cognitoemu.Options{Deny: map[string]string{}}
+			for _, op := range deny {
+				opts.Deny[op] = "AccessDeniedException"
+			}
+			autoFallsBackToPerUser(t, startEmulator(t, cognitoemu.PoolSpec{Users: 600, Groups: 8, Seed: 42}, opts))
+		})
+	}
+}
+
+func autoFallsBackToPerUser(t *testing.T, env *emuEnv) {
+	t.Helper()
+	out := t.TempDir()
+	cfg := exportConfig(env, out)
+	cfg.Strategy = export.StrategyAuto
+	sum, err := export.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Strategy != export.StrategyPerUser || sum.Estimate != nil {
+		t.Fatalf("summary %+v: want per-user without an estimate", sum)
+	}
+	_, got, _ := readExport(t, out)
+	compareRows(t, got, groundTruth(env, true))
+}

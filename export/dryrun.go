@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 
@@ -18,7 +19,10 @@ type DryRunReport struct {
 	// without --fresh would leave alone.
 	AlreadyComplete bool
 	Operations      []string // Cognito operations called and allowed, in order
-	Estimate        Estimate
+	// Denied are the operations auto would use but may not: auto then
+	// exports per-user, and there is no Estimate.
+	Denied   []string
+	Estimate Estimate
 }
 
 // probeUser and probeGroup stand in for a real user or group when the pool
@@ -103,16 +107,28 @@ func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
 		// The pool exists by now (DescribeUserPool and ListUsers came
 		// first), so "not found" is about the user or group asked for.
 		if err != nil && !(nameProbe[c.op] && (KindOf(err) == KindUserGone || notFound(err))) {
+			if auto := cmp.Or(cfg.Strategy, StrategyAuto) == StrategyAuto; auto && denied(err) && !perUserOperation(c.op) {
+				// As Run does: auto without its estimate exports per-user.
+				rep.Denied = append(rep.Denied, c.op)
+				log.Warn("dry run: operation denied; auto would export per-user", "operation", c.op)
+				continue
+			}
 			return rep, Explain(c.op, err)
 		}
 		rep.Operations = append(rep.Operations, c.op)
 		log.Info("dry run: operation allowed", "operation", c.op)
+	}
+	if len(rep.Denied) > 0 {
+		return rep, nil
 	}
 	if rep.Estimate, err = EstimateCost(ctx, cfg); err != nil {
 		return rep, err
 	}
 	return rep, nil
 }
+
+// perUserOperation says whether the per-user strategy needs op.
+func perUserOperation(op string) bool { return op == "ListUsers" || op == "AdminListGroupsForUser" }
 
 // nameProbe are the operations asked about one user or group, which may be
 // a probe name.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -27,6 +28,8 @@ type Problem struct {
 	Kind Kind
 	Msg  string
 	Err  error
+	// Code is the AWS error code that Explain turned into Msg.
+	Code string
 }
 
 func (p *Problem) Error() string {
@@ -83,22 +86,31 @@ func notFound(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "ResourceNotFoundException"
 }
 
+// denied reports a call the credentials are not allowed to make.
+func denied(err error) bool {
+	code := ""
+	var p *Problem
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &p) && p.Code != "":
+		code = p.Code
+	case errors.As(err, &api):
+		code = api.ErrorCode()
+	}
+	return slices.Contains(deniedCodes, code)
+}
+
+// deniedCodes are Cognito's answers to a call the credentials may not make.
+var deniedCodes = []string{"NotAuthorizedException", "AccessDeniedException", "AccessDeniedFault"}
+
 // Explain turns an AWS failure into one line that says what is wrong and
 // what to check.
 func Explain(op string, err error) error {
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "ResourceNotFoundException":
-			return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: %s (check --user-pool-id and --region)", op, api.ErrorMessage())}
-		case "NotAuthorizedException", "AccessDeniedException", "AccessDeniedFault":
-			return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: access denied (%s: %s): the credentials need cognito-idp:%s on this pool", op, api.ErrorCode(), api.ErrorMessage(), op)}
-		case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "ExpiredTokenException", "MissingAuthenticationTokenException":
-			return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: AWS rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", op, api.ErrorCode())}
-		case "InvalidParameterException":
-			return &Problem{Kind: KindUsage, Msg: fmt.Sprintf("%s: Cognito rejected a parameter: %s", op, api.ErrorMessage())}
-		}
-		return &Problem{Kind: KindOf(err), Msg: fmt.Sprintf("%s: %s: %s", op, api.ErrorCode(), api.ErrorMessage())}
+		p := explainAPI(op, api, err)
+		p.Code = api.ErrorCode()
+		return p
 	}
 	msg := err.Error()
 	switch {
@@ -106,4 +118,18 @@ func Explain(op string, err error) error {
 		return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role", op)}
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+func explainAPI(op string, api smithy.APIError, err error) *Problem {
+	switch code := api.ErrorCode(); {
+	case code == "ResourceNotFoundException":
+		return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: %s (check --user-pool-id and --region)", op, api.ErrorMessage())}
+	case slices.Contains(deniedCodes, code):
+		return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: access denied (%s: %s): the credentials need cognito-idp:%s on this pool", op, api.ErrorCode(), api.ErrorMessage(), op)}
+	case slices.Contains([]string{"UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "ExpiredTokenException", "MissingAuthenticationTokenException"}, code):
+		return &Problem{Kind: KindFatal, Msg: fmt.Sprintf("%s: AWS rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", op, api.ErrorCode())}
+	case code == "InvalidParameterException":
+		return &Problem{Kind: KindUsage, Msg: fmt.Sprintf("%s: Cognito rejected a parameter: %s", op, api.ErrorMessage())}
+	}
+	return &Problem{Kind: KindOf(err), Msg: fmt.Sprintf("%s: %s: %s", op, api.ErrorCode(), api.ErrorMessage())}
 }

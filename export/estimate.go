@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -69,6 +70,7 @@ type estimator interface {
 	userLister
 	GroupsLister
 	groupLister
+	ListUsersInGroup(ctx context.Context, in *cip.ListUsersInGroupInput, optFns ...func(*cip.Options)) (*cip.ListUsersInGroupOutput, error)
 	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
 }
 
@@ -96,6 +98,17 @@ func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, erro
 	groups, err := listGroups(ctx, client, cfg.UserPoolID)
 	if err != nil {
 		return Estimate{}, err
+	}
+	if cmp.Or(cfg.Strategy, StrategyAuto) == StrategyAuto && len(groups) > 0 {
+		// For auto, by-group is a choice only if its member lists may be
+		// read: one small call now, rather than a run that fails after
+		// choosing it.
+		_, err := client.ListUsersInGroup(ctx, &cip.ListUsersInGroupInput{
+			UserPoolId: aws.String(cfg.UserPoolID), GroupName: groups[0].GroupName, Limit: aws.Int32(1),
+		})
+		if err != nil && denied(err) {
+			return Estimate{}, Explain("ListUsersInGroup", err)
+		}
 	}
 	est := Estimate{Groups: len(groups)}
 	if pool.UserPool != nil {

@@ -126,16 +126,23 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if cfg.Strategy == StrategyAuto {
 		est, err := estimate(ctx, client, cfg)
-		if err != nil {
-			if ctx.Err() != nil {
-				return sum, context.Cause(ctx)
-			}
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return sum, context.Cause(ctx)
+		case err != nil && denied(err):
+			// A policy written for per-user (ListUsers and
+			// AdminListGroupsForUser only) still exports.
+			log.Warn("cannot estimate the strategies; exporting per-user, which needs only ListUsers and AdminListGroupsForUser (grant DescribeUserPool and ListGroups for auto, or pass --strategy)",
+				"error", err.Error())
+			cfg.Strategy = StrategyPerUser
+		case err != nil:
 			return sum, fmt.Errorf("estimate the cost of each strategy: %w", err)
+		default:
+			cfg.Strategy = est.Chosen
+			sum.Estimate = &est
+			cfg.Progress.estimated(est)
+			logEstimate(log, est)
 		}
-		cfg.Strategy = est.Chosen
-		sum.Estimate = &est
-		cfg.Progress.estimated(est)
-		logEstimate(log, est)
 	}
 	sum.Strategy = cfg.Strategy
 	cfg.Progress.decided(cfg.Strategy)

@@ -38,6 +38,12 @@ func printDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
 	for _, op := range rep.Operations {
 		fmt.Fprintf(w, "  cognito-idp:%s: allowed\n", op)
 	}
+	for _, op := range rep.Denied {
+		fmt.Fprintf(w, "  cognito-idp:%s: denied: auto would export per-user, without an estimate (grant it for auto, or pass --strategy per-user)\n", op)
+	}
+	if len(rep.Denied) > 0 {
+		return
+	}
 	est := rep.Estimate
 	fmt.Fprintf(w, "  estimated users: %d\n", est.Users)
 	for _, name := range slices.Sorted(maps.Keys(est.Strategies)) {

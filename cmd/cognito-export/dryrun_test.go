@@ -65,6 +65,12 @@ func TestDryRunChecksAndExportsNothing(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, "ListUsersInGroup: allowed") {
 		t.Fatalf("per-user dry run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// auto cannot use it either, and says it would export per-user, as a
+	// run with such a policy does.
+	r = runCLI(t, cleanEnv(creds()...), "export", "--dry-run", "--rate", "UserResourceRead=2000", "--endpoint-url", denied, "--user-pool-id", pool.ID(), "--output", out)
+	if r.code != 0 || !strings.Contains(r.stdout, "cognito-idp:ListUsersInGroup: denied: auto would export per-user") || strings.Contains(r.stdout, "strategy by-group") {
+		t.Fatalf("auto dry run with ListUsersInGroup denied: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 	// An empty pool: the probe names stand in for a user and a group.
 	empty := cognitoemu.NewPool(cognitoemu.PoolSpec{ID: "us-east-1_Empty", Users: 0, Groups: 0, Seed: 1})
 	r = runCLI(t, cleanEnv(creds()...), "export", "--dry-run", "--rate", "UserResourceRead=2000", "--endpoint-url", startServer(t, cognitoemu.NewServer(cognitoemu.Options{}, empty)), "--user-pool-id", empty.ID(), "--output", out)
