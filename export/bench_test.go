@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
-	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
@@ -27,7 +27,7 @@ func BenchmarkClientCall(b *testing.B) {
 	srv := cognitoemu.NewServer(cognitoemu.Options{}, pool)
 	cc := clientConfig("http://emulator.invalid")
 	cc.HTTPClient = &http.Client{Transport: srv.Transport()}
-	client, err := export.NewCognitoClient(context.Background(), cc, ratelimit.Unlimited(), &export.Calls{})
+	client, err := cognito.NewClient(context.Background(), cc, ratelimit.Unlimited(), &cognito.Calls{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
@@ -26,24 +28,6 @@ type groupReader interface {
 	cognitoReader
 	groupLister
 	ListUsersInGroup(ctx context.Context, in *cip.ListUsersInGroupInput, optFns ...func(*cip.Options)) (*cip.ListUsersInGroupOutput, error)
-}
-
-// listGroups returns every group of the pool, in ListGroups order.
-func listGroups(ctx context.Context, client groupLister, poolID string) ([]types.GroupType, error) {
-	var groups []types.GroupType
-	var token *string
-	for {
-		resp, err := client.ListGroups(ctx, &cip.ListGroupsInput{
-			UserPoolId: aws.String(poolID), Limit: aws.Int32(MaxPageSize), NextToken: token,
-		})
-		if err != nil {
-			return nil, Explain("ListGroups", err)
-		}
-		groups = append(groups, resp.Groups...)
-		if token = resp.NextToken; token == nil || *token == "" {
-			return groups, nil
-		}
-	}
 }
 
 // byGroupJob is one run of the by-group strategy. Its group phase pages
@@ -115,7 +99,7 @@ type groupPage struct {
 // committed cursor.
 func (j *byGroupJob) groupPhase(ctx context.Context) error {
 	log := j.cfg.Logger.With("phase", "groups")
-	groups, err := listGroups(ctx, j.client, j.cfg.UserPoolID)
+	groups, err := cognito.ListGroups(ctx, j.client, j.cfg.UserPoolID)
 	if err != nil {
 		if ctx.Err() != nil {
 			return context.Cause(ctx) // stopped from outside: say why
@@ -244,7 +228,7 @@ func (j *byGroupJob) exportGroup(ctx context.Context, c *committer, files []stri
 			Limit: aws.Int32(j.cfg.PageSize), NextToken: token,
 		})
 		switch {
-		case err != nil && first && token != nil && KindOf(err) == KindUsage:
+		case err != nil && first && token != nil && fault.KindOf(err) == fault.Usage:
 			// Cognito rejected the saved token (they expire): list the
 			// group again and skip the members already committed.
 			j.cfg.Logger.Warn("the saved ListUsersInGroup token was rejected; listing the group again and skipping committed members",
@@ -255,14 +239,14 @@ func (j *byGroupJob) exportGroup(ctx context.Context, c *committer, files []stri
 			j.restarted.Store(true)
 			restarted, token, first = true, nil, false
 			continue
-		case err != nil && notFound(err):
+		case err != nil && fault.NotFound(err):
 			j.cfg.Logger.Warn("group deleted during the export; its remaining members are not exported", "phase", "groups", "group", name)
 			return send(ctx, out, groupPage{group: idx, restarted: restarted})
 		case err != nil:
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
-			return fmt.Errorf("list users in group %q: %w", name, Explain("ListUsersInGroup", err))
+			return fmt.Errorf("list users in group %q: %w", name, cognito.Explain("ListUsersInGroup", err))
 		}
 		first = false
 		p := groupPage{group: idx, restarted: restarted, next: resp.NextToken}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/exportcheck"
@@ -284,7 +285,7 @@ func TestResumeWithAnotherStrategyIsRefused(t *testing.T) {
 	before := loadCheckpoint(t, cfg.Output)
 	cfg.Strategy = export.StrategyPerUser
 	_, err := export.Run(context.Background(), cfg)
-	if err == nil || export.KindOf(err) != export.KindUsage || !strings.Contains(err.Error(), `strategy is "by-group" in the checkpoint but "per-user" now`) {
+	if err == nil || fault.KindOf(err) != fault.Usage || !strings.Contains(err.Error(), `strategy is "by-group" in the checkpoint but "per-user" now`) {
 		t.Fatalf("err = %v, want the strategies named", err)
 	}
 	if after := loadCheckpoint(t, cfg.Output); after.Saved != before.Saved {

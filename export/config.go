@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 )
@@ -45,7 +47,7 @@ type Config struct {
 	StopTimeout time.Duration
 	S3          sink.S3Options
 
-	Client ClientConfig
+	Client cognito.Config
 	Limits *ratelimit.Set // nil means Cognito's default quotas
 	Logger *slog.Logger
 	// Progress, when set, is updated as the export goes, for a progress
@@ -66,7 +68,7 @@ const (
 // Validate reports the first bad setting as a usage problem.
 func (c *Config) Validate() error {
 	usage := func(format string, args ...any) error {
-		return &Problem{Kind: KindUsage, Msg: fmt.Sprintf(format, args...)}
+		return fault.Usagef(fmt.Sprintf(format, args...))
 	}
 	switch {
 	case c.UserPoolID == "":
@@ -75,8 +77,8 @@ func (c *Config) Validate() error {
 		return usage("missing --output: name a directory for the export")
 	case c.Concurrency < 1:
 		return usage("--concurrency %d: must be at least 1", c.Concurrency)
-	case c.PageSize < 1 || c.PageSize > MaxPageSize:
-		return usage("--page-size %d: Cognito accepts 1..%d", c.PageSize, MaxPageSize)
+	case c.PageSize < 1 || c.PageSize > cognito.MaxPageSize:
+		return usage("--page-size %d: Cognito accepts 1..%d", c.PageSize, cognito.MaxPageSize)
 	case c.PartRows < 0 || c.PartBytes < 0:
 		return usage("--part-rows and --part-size must not be negative")
 	case c.CheckpointInterval < 0 || c.StopTimeout < 0:

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 )
@@ -62,7 +64,7 @@ func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
 	rep.AlreadyComplete = manifest != nil
 	log.Info("dry run: output is writable", "output", cfg.Output, "already_complete", rep.AlreadyComplete)
 
-	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, nil)
+	client, err := cognito.NewClient(ctx, cfg.Client, cfg.Limits, nil)
 	if err != nil {
 		return rep, err
 	}
@@ -106,14 +108,14 @@ func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
 		err := c.call()
 		// The pool exists by now (DescribeUserPool and ListUsers came
 		// first), so "not found" is about the user or group asked for.
-		if err != nil && !(nameProbe[c.op] && (KindOf(err) == KindUserGone || notFound(err))) {
-			if auto := cmp.Or(cfg.Strategy, StrategyAuto) == StrategyAuto; auto && denied(err) && !perUserOperation(c.op) {
+		if err != nil && !(nameProbe[c.op] && (fault.KindOf(err) == fault.UserGone || fault.NotFound(err))) {
+			if auto := cmp.Or(cfg.Strategy, StrategyAuto) == StrategyAuto; auto && fault.Denied(err) && !perUserOperation(c.op) {
 				// As Run does: auto without its estimate exports per-user.
 				rep.Denied = append(rep.Denied, c.op)
 				log.Warn("dry run: operation denied; auto would export per-user", "operation", c.op)
 				continue
 			}
-			return rep, Explain(c.op, err)
+			return rep, cognito.Explain(c.op, err)
 		}
 		rep.Operations = append(rep.Operations, c.op)
 		log.Info("dry run: operation allowed", "operation", c.op)

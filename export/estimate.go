@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
 
@@ -68,7 +70,7 @@ const sampleUsers = 300
 // estimator is every call the estimate makes.
 type estimator interface {
 	userLister
-	GroupsLister
+	cognito.GroupsLister
 	groupLister
 	ListUsersInGroup(ctx context.Context, in *cip.ListUsersInGroupInput, optFns ...func(*cip.Options)) (*cip.ListUsersInGroupOutput, error)
 	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
@@ -80,8 +82,8 @@ func EstimateCost(ctx context.Context, cfg Config) (Estimate, error) {
 	if cfg.Limits == nil {
 		cfg.Limits = ratelimit.NewSet(nil, 1)
 	}
-	calls := &Calls{}
-	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, calls)
+	calls := &cognito.Calls{}
+	client, err := cognito.NewClient(ctx, cfg.Client, cfg.Limits, calls)
 	if err != nil {
 		return Estimate{}, err
 	}
@@ -93,9 +95,9 @@ func EstimateCost(ctx context.Context, cfg Config) (Estimate, error) {
 func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, error) {
 	pool, err := client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(cfg.UserPoolID)})
 	if err != nil {
-		return Estimate{}, Explain("DescribeUserPool", err)
+		return Estimate{}, cognito.Explain("DescribeUserPool", err)
 	}
-	groups, err := listGroups(ctx, client, cfg.UserPoolID)
+	groups, err := cognito.ListGroups(ctx, client, cfg.UserPoolID)
 	if err != nil {
 		return Estimate{}, err
 	}
@@ -106,8 +108,8 @@ func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, erro
 		_, err := client.ListUsersInGroup(ctx, &cip.ListUsersInGroupInput{
 			UserPoolId: aws.String(cfg.UserPoolID), GroupName: groups[0].GroupName, Limit: aws.Int32(1),
 		})
-		if err != nil && denied(err) {
-			return Estimate{}, Explain("ListUsersInGroup", err)
+		if err != nil && fault.Denied(err) {
+			return Estimate{}, cognito.Explain("ListUsersInGroup", err)
 		}
 	}
 	est := Estimate{Groups: len(groups)}
@@ -121,7 +123,7 @@ func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, erro
 	est.SampledUsers = s.users
 	pageSize := float64(cfg.PageSize)
 	if pageSize == 0 {
-		pageSize = MaxPageSize
+		pageSize = cognito.MaxPageSize
 	}
 	users := float64(est.Users)
 	listPages := math.Max(1, math.Ceil(users/pageSize))
@@ -145,7 +147,7 @@ func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, erro
 		memberPages = float64(len(groups))
 	}
 	byGroup := map[string]int64{
-		"ListGroups":       int64(math.Max(1, math.Ceil(float64(len(groups))/MaxPageSize))),
+		"ListGroups":       int64(math.Max(1, math.Ceil(float64(len(groups))/cognito.MaxPageSize))),
 		"ListUsersInGroup": int64(math.Round(memberPages)),
 	}
 	if cfg.UsersWithoutGroups {
@@ -211,10 +213,10 @@ func takeSample(ctx context.Context, client estimator, cfg Config, groups []type
 	var token *string
 	for len(users) < sampleUsers {
 		resp, err := client.ListUsers(ctx, &cip.ListUsersInput{
-			UserPoolId: aws.String(cfg.UserPoolID), Limit: aws.Int32(MaxPageSize), PaginationToken: token,
+			UserPoolId: aws.String(cfg.UserPoolID), Limit: aws.Int32(cognito.MaxPageSize), PaginationToken: token,
 		})
 		if err != nil {
-			return sample{}, Explain("ListUsers", err)
+			return sample{}, cognito.Explain("ListUsers", err)
 		}
 		for _, u := range resp.Users {
 			users = append(users, aws.ToString(u.Username))
@@ -230,7 +232,7 @@ func takeSample(ctx context.Context, client estimator, cfg Config, groups []type
 	g.SetLimit(max(1, cfg.Concurrency))
 	for _, username := range users {
 		g.Go(func() error {
-			pager, err := NewGroupsPaginator(client, cfg.UserPoolID, username, PaginationConfig{PageSize: cfg.PageSize})
+			pager, err := cognito.NewGroupsPaginator(client, cfg.UserPoolID, username, cognito.PaginationConfig{PageSize: cfg.PageSize})
 			if err != nil {
 				return err
 			}
@@ -238,11 +240,11 @@ func takeSample(ctx context.Context, client estimator, cfg Config, groups []type
 			pages := 0
 			for page, err := range pager.Pages(gctx) {
 				pages++
-				if KindOf(err) == KindUserGone {
+				if fault.KindOf(err) == fault.UserGone {
 					break // deleted since it was listed: it costs its one call
 				}
 				if err != nil {
-					return fmt.Errorf("sample the groups of %q: %w", username, Explain("AdminListGroupsForUser", err))
+					return fmt.Errorf("sample the groups of %q: %w", username, cognito.Explain("AdminListGroupsForUser", err))
 				}
 				for _, gr := range page {
 					names = append(names, aws.ToString(gr.GroupName))

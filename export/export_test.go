@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/exportcheck"
@@ -222,15 +223,15 @@ func TestExportFailuresLeaveNoManifest(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(*export.Config)
-		kind   export.Kind
+		kind   fault.Kind
 		msg    string
 	}{
-		{"unknown pool", func(c *export.Config) { c.UserPoolID = "us-east-1_Nope" }, export.KindFatal, "check --user-pool-id"},
-		{"denied", func(c *export.Config) {}, export.KindFatal, "cognito-idp:AdminListGroupsForUser"},
-		{"page size", func(c *export.Config) { c.PageSize = 61 }, export.KindUsage, "1..60"},
-		{"concurrency", func(c *export.Config) { c.Concurrency = 0 }, export.KindUsage, "--concurrency"},
-		{"format", func(c *export.Config) { c.Format = "xml" }, export.KindUsage, "unknown --format"},
-		{"no pool", func(c *export.Config) { c.UserPoolID = "" }, export.KindUsage, "--user-pool-id"},
+		{"unknown pool", func(c *export.Config) { c.UserPoolID = "us-east-1_Nope" }, fault.Fatal, "check --user-pool-id"},
+		{"denied", func(c *export.Config) {}, fault.Fatal, "cognito-idp:AdminListGroupsForUser"},
+		{"page size", func(c *export.Config) { c.PageSize = 61 }, fault.Usage, "1..60"},
+		{"concurrency", func(c *export.Config) { c.Concurrency = 0 }, fault.Usage, "--concurrency"},
+		{"format", func(c *export.Config) { c.Format = "xml" }, fault.Usage, "unknown --format"},
+		{"no pool", func(c *export.Config) { c.UserPoolID = "" }, fault.Usage, "--user-pool-id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,8 +239,8 @@ func TestExportFailuresLeaveNoManifest(t *testing.T) {
 			cfg := exportConfig(env, out)
 			tt.mutate(&cfg)
 			_, err := export.Run(context.Background(), cfg)
-			if err == nil || !strings.Contains(err.Error(), tt.msg) || export.KindOf(err) != tt.kind {
-				t.Fatalf("err = %v (kind %v), want kind %v mentioning %q", err, export.KindOf(err), tt.kind, tt.msg)
+			if err == nil || !strings.Contains(err.Error(), tt.msg) || fault.KindOf(err) != tt.kind {
+				t.Fatalf("err = %v (kind %v), want kind %v mentioning %q", err, fault.KindOf(err), tt.kind, tt.msg)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error spans lines: %q", err)
@@ -257,7 +258,7 @@ func TestOutputThatIsAFileIsRejected(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "out.csv")
 	os.WriteFile(file, []byte("keep me"), 0o644)
 	_, err := export.Run(context.Background(), exportConfig(env, file))
-	if err == nil || export.KindOf(err) != export.KindUsage || !strings.Contains(err.Error(), "is a file") {
+	if err == nil || fault.KindOf(err) != fault.Usage || !strings.Contains(err.Error(), "is a file") {
 		t.Fatalf("err = %v", err)
 	}
 	if data, _ := os.ReadFile(file); string(data) != "keep me" {

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
-	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
@@ -28,15 +28,15 @@ func startEmulator(t testing.TB, spec cognitoemu.PoolSpec, opts cognitoemu.Optio
 	srv := cognitoemu.NewServer(opts, pool)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	client, err := export.NewCognitoClient(context.Background(), clientConfig(hs.URL), ratelimit.Unlimited(), nil)
+	client, err := cognito.NewClient(context.Background(), clientConfig(hs.URL), ratelimit.Unlimited(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &emuEnv{pool: pool, srv: srv, url: hs.URL, client: client}
 }
 
-func clientConfig(url string) export.ClientConfig {
-	return export.ClientConfig{
+func clientConfig(url string) cognito.Config {
+	return cognito.Config{
 		Region: "us-east-1", EndpointURL: url, MaxAttempts: 10,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "test-secret", ""),
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
@@ -39,7 +40,7 @@ func ExpandPlaceholders(location, runID, poolID string, now time.Time) (string, 
 	r := strings.NewReplacer("{date}", now.UTC().Format("2006-01-02"), "{run_id}", runID, "{pool}", poolID)
 	out := r.Replace(location)
 	if i := strings.IndexByte(out, '{'); i >= 0 && strings.IndexByte(out[i:], '}') > 0 {
-		return "", &Problem{Kind: KindUsage, Msg: fmt.Sprintf("output %q: unknown placeholder; use {date}, {run_id} or {pool}", location)}
+		return "", fault.Usagef(fmt.Sprintf("output %q: unknown placeholder; use {date}, {run_id} or {pool}", location))
 	}
 	return out, nil
 }
@@ -61,13 +62,13 @@ func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (ou
 	if isS3(location) {
 		d, err := sink.OpenS3(ctx, location, s3opts)
 		if err != nil {
-			return nil, &Problem{Kind: KindUsage, Msg: err.Error()}
+			return nil, fault.Usagef(err.Error())
 		}
 		return d, nil
 	}
 	d, err := sink.OpenLocalDir(location)
 	if err != nil {
-		return nil, &Problem{Kind: KindUsage, Msg: err.Error()}
+		return nil, fault.Usagef(err.Error())
 	}
 	return d, nil
 }
@@ -81,17 +82,17 @@ func openCheckpoint(ctx context.Context, location string, out output, s3opts sin
 	if isS3(location) {
 		i := strings.LastIndexByte(location, '/')
 		if i < len("s3://") || i == len(location)-1 {
-			return nil, &Problem{Kind: KindUsage, Msg: fmt.Sprintf("--checkpoint %q: want s3://bucket/path/name.json", location)}
+			return nil, fault.Usagef(fmt.Sprintf("--checkpoint %q: want s3://bucket/path/name.json", location))
 		}
 		d, err := sink.OpenS3(ctx, location[:i+1], s3opts)
 		if err != nil {
-			return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint: " + err.Error()}
+			return nil, fault.Usagef("--checkpoint: " + err.Error())
 		}
 		return checkpoint.NewStore(d, location[i+1:], location), nil
 	}
 	d, err := sink.OpenLocalDir(filepath.Dir(location))
 	if err != nil {
-		return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint: " + err.Error()}
+		return nil, fault.Usagef("--checkpoint: " + err.Error())
 	}
 	return checkpoint.NewStore(d, filepath.Base(location), location), nil
 }

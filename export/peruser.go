@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
@@ -25,7 +27,7 @@ type userLister interface {
 // cognitoReader is what the per-user strategy calls.
 type cognitoReader interface {
 	userLister
-	GroupsLister
+	cognito.GroupsLister
 }
 
 // page is one ListUsers page in flight. Its rows are written only once every
@@ -160,7 +162,7 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 			Limit:           aws.Int32(j.cfg.PageSize),
 			PaginationToken: token,
 		})
-		if err != nil && token != nil && done == nil && seq == first && KindOf(err) == KindUsage {
+		if err != nil && token != nil && done == nil && seq == first && fault.KindOf(err) == fault.Usage {
 			// Cognito rejected the saved token (they expire): list again
 			// from the start and skip the users already committed. Only on
 			// the first call of a resumed run, when nothing is in flight,
@@ -176,7 +178,7 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 			continue
 		}
 		if err != nil {
-			return Explain("ListUsers", err)
+			return cognito.Explain("ListUsers", err)
 		}
 		next := resp.PaginationToken
 		if next != nil && *next == "" {
@@ -237,14 +239,14 @@ func (j *job) work(ctx context.Context, in <-chan work, out chan<- userResult) e
 func (j *job) exportUser(ctx context.Context, p *page, u types.UserType) (userResult, error) {
 	username := aws.ToString(u.Username)
 	base := j.userRow(u)
-	pager, err := NewGroupsPaginator(j.client, j.cfg.UserPoolID, username, PaginationConfig{PageSize: j.cfg.PageSize})
+	pager, err := cognito.NewGroupsPaginator(j.client, j.cfg.UserPoolID, username, cognito.PaginationConfig{PageSize: j.cfg.PageSize})
 	if err != nil {
 		return userResult{}, err
 	}
 	res := userResult{page: p, user: username, counted: true}
 	for groups, err := range pager.Pages(ctx) {
 		if err != nil {
-			if KindOf(err) == KindUserGone {
+			if fault.KindOf(err) == fault.UserGone {
 				j.log.Warn("user deleted during the export; skipped", "username", username)
 				res.skipped, res.rows = true, nil
 				return res, nil
@@ -252,7 +254,7 @@ func (j *job) exportUser(ctx context.Context, p *page, u types.UserType) (userRe
 			if ctx.Err() != nil {
 				return userResult{}, context.Cause(ctx)
 			}
-			return userResult{}, fmt.Errorf("list groups for %q: %w", username, Explain("AdminListGroupsForUser", err))
+			return userResult{}, fmt.Errorf("list groups for %q: %w", username, cognito.Explain("AdminListGroupsForUser", err))
 		}
 		for i := range groups {
 			res.rows = append(res.rows, withGroup(base, &groups[i]))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/cognito-export/cognito-export/cognito"
 )
 
 // Progress is a live view of a running export for whoever watches it (a
@@ -20,7 +21,7 @@ type Progress struct {
 	// DescribeUserPool, rows from the estimate's sample.
 	estUsers, estRows atomic.Int64
 	strategy          atomic.Pointer[string]
-	calls             Calls
+	calls             cognito.Calls
 }
 
 // ProgressSnapshot is Progress at one instant.
@@ -75,9 +76,9 @@ func (p *Progress) written(users, rows, skipped int64) {
 
 // callCounter is where the run's client counts its calls: the watcher's
 // counters when there is one, so that it sees calls as they happen.
-func (p *Progress) callCounter() *Calls {
+func (p *Progress) callCounter() *cognito.Calls {
 	if p == nil {
-		return &Calls{}
+		return &cognito.Calls{}
 	}
 	return &p.calls
 }
@@ -95,13 +96,13 @@ func (p *Progress) estimated(est Estimate) {
 // for an ETA. A run with the auto strategy learns it from its estimate; this
 // is the one call for a run whose strategy is given.
 func (p *Progress) EstimateUsers(ctx context.Context, cfg Config) error {
-	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, nil)
+	client, err := cognito.NewClient(ctx, cfg.Client, cfg.Limits, nil)
 	if err != nil {
 		return err
 	}
 	d, err := client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(cfg.UserPoolID)})
 	if err != nil {
-		return Explain("DescribeUserPool", err)
+		return cognito.Explain("DescribeUserPool", err)
 	}
 	if d.UserPool != nil && p != nil {
 		p.estUsers.Store(int64(d.UserPool.EstimatedNumberOfUsers))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/exportcheck"
@@ -110,7 +111,7 @@ func TestResumeWithOtherParametersIsRefused(t *testing.T) {
 	other := cfg
 	other.Format = "parquet"
 	_, err := export.Run(context.Background(), other)
-	if err == nil || export.KindOf(err) != export.KindUsage || !strings.Contains(err.Error(), `format is "csv" in the checkpoint but "parquet" now`) {
+	if err == nil || fault.KindOf(err) != fault.Usage || !strings.Contains(err.Error(), `format is "csv" in the checkpoint but "parquet" now`) {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(out, export.CheckpointName)); err != nil {

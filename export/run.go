@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 )
@@ -94,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	state, err := store.Load(ctx)
 	if err != nil {
-		return sum, &Problem{Kind: KindFatal, Err: err}
+		return sum, fault.New(fault.Fatal, "", err)
 	}
 	if cfg.Fresh && state != nil {
 		log.Info("discarding the checkpoint of an earlier run (--fresh)", "checkpoint", store.String())
@@ -104,7 +106,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		state = nil
 	}
 	calls := cfg.Progress.callCounter()
-	client, err := NewCognitoClient(ctx, cfg.Client, cfg.Limits, calls)
+	client, err := cognito.NewClient(ctx, cfg.Client, cfg.Limits, calls)
 	if err != nil {
 		return sum, err
 	}
@@ -117,8 +119,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if state != nil {
 		if diff := checkpoint.Mismatch(state.Params, cfg.params()); diff != "" {
-			return sum, &Problem{Kind: KindUsage, Msg: fmt.Sprintf(
-				"checkpoint %s was made with other parameters (%s): rerun with the same ones, or pass --fresh to start over", store, diff)}
+			return sum, fault.Usagef(fmt.Sprintf(
+				"checkpoint %s was made with other parameters (%s): rerun with the same ones, or pass --fresh to start over", store, diff))
 		}
 		sum.Resumed = true
 		log.Info("resuming from checkpoint", "checkpoint", store.String(), "strategy", cfg.Strategy, "committed_pages", state.Pages,
@@ -129,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return sum, context.Cause(ctx)
-		case err != nil && denied(err):
+		case err != nil && fault.Denied(err):
 			// A policy written for per-user (ListUsers and
 			// AdminListGroupsForUser only) still exports.
 			log.Warn("cannot estimate the strategies; exporting per-user, which needs only ListUsers and AdminListGroupsForUser (grant DescribeUserPool and ListGroups for auto, or pass --strategy)",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
@@ -136,7 +137,7 @@ func runQuota(ctx context.Context, sc quotaScenario, quotas map[string]float64, 
 		PageSize: sc.pageSize, PartBytes: export.DefaultPartBytes, UsersWithoutGroups: true,
 		CheckpointInterval: export.DefaultCheckpointInterval, Limits: ratelimit.NewSet(rates, 1),
 		Logger: slog.New(slog.DiscardHandler),
-		Client: export.ClientConfig{Region: "us-east-1", EndpointURL: "http://" + ln.Addr().String(), MaxAttempts: 10,
+		Client: cognito.Config{Region: "us-east-1", EndpointURL: "http://" + ln.Addr().String(), MaxAttempts: 10,
 			CallTimeout: 30 * time.Second, Credentials: credentials.NewStaticCredentialsProvider("BENCH", "not-a-secret", "")},
 	}
 	ops := []string{"ListUsers", "AdminListGroupsForUser"}

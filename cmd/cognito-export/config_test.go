@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 )
@@ -87,7 +88,7 @@ rate:
 			return ""
 		}},
 		{"defaults only", []string{"--user-pool-id", "p", "--output", "o"}, nil, func(c export.Config) string {
-			if c.Concurrency != export.DefaultConcurrency || c.Format != "parquet" || c.PageSize != export.MaxPageSize {
+			if c.Concurrency != export.DefaultConcurrency || c.Format != "parquet" || c.PageSize != cognito.MaxPageSize {
 				return "defaults wrong"
 			}
 			return ""

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
@@ -47,7 +48,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.DurationVar(&f.cfg.StopTimeout, "stop-timeout", export.DefaultStopTimeout, "time allowed for the final checkpoint after SIGINT/SIGTERM")
 	fs.StringVar(&f.run.runID, "run-id", "", "value of {run_id} in --output (default: a new id per run; pass the old one to resume such a run)")
 	fs.IntVar(&f.cfg.Concurrency, "concurrency", export.DefaultConcurrency, "users whose groups are fetched at once")
-	fs.IntVar(&f.pageSize, "page-size", export.MaxPageSize, "Limit of each ListUsers and AdminListGroupsForUser request (1..60)")
+	fs.IntVar(&f.pageSize, "page-size", cognito.MaxPageSize, "Limit of each ListUsers and AdminListGroupsForUser request (1..60)")
 	fs.Int64Var(&f.cfg.PartRows, "part-rows", 0, "start a new part after this many rows (0: no row limit)")
 	fs.Int64Var(&f.cfg.PartBytes, "part-size", export.DefaultPartBytes, "start a new part once a part reaches this many bytes")
 	fs.BoolVar(&f.cfg.UsersWithoutGroups, "users-without-groups", true, "emit one row with empty group columns for a user without groups")
@@ -96,8 +97,8 @@ func (f *exportFlags) limits() (*ratelimit.Set, error) {
 // the output expanded with the run's id.
 func (f *exportFlags) poolConfig(runID string, now time.Time) (export.Config, error) {
 	cfg := f.cfg
-	if f.pageSize < 1 || f.pageSize > export.MaxPageSize {
-		return cfg, usageError{fmt.Sprintf("--page-size %d: Cognito accepts 1..%d", f.pageSize, export.MaxPageSize)}
+	if f.pageSize < 1 || f.pageSize > cognito.MaxPageSize {
+		return cfg, usageError{fmt.Sprintf("--page-size %d: Cognito accepts 1..%d", f.pageSize, cognito.MaxPageSize)}
 	}
 	cfg.PageSize = int32(f.pageSize)
 	for _, loc := range []*string{&cfg.Output, &cfg.Checkpoint} {

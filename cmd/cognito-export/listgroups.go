@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
-	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
 
@@ -35,7 +35,7 @@ func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var (
 		poolID, username, token string
 		pageSize, maxItems      int
-		cc                      export.ClientConfig
+		cc                      cognito.Config
 	)
 	fs.StringVar(&poolID, "user-pool-id", "", "the user pool (required)")
 	fs.StringVar(&username, "username", "", "the user whose groups to list (required)")
@@ -52,16 +52,16 @@ func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return usageError{"list-groups-for-user: missing --user-pool-id"}
 	case username == "":
 		return usageError{"list-groups-for-user: missing --username"}
-	case pageSize < 0 || pageSize > export.MaxPageSize:
-		return usageError{fmt.Sprintf("--page-size %d: Cognito accepts 1..%d", pageSize, export.MaxPageSize)}
+	case pageSize < 0 || pageSize > cognito.MaxPageSize:
+		return usageError{fmt.Sprintf("--page-size %d: Cognito accepts 1..%d", pageSize, cognito.MaxPageSize)}
 	case maxItems < 0:
 		return usageError{fmt.Sprintf("--max-items %d: must not be negative", maxItems)}
 	}
-	client, err := export.NewCognitoClient(ctx, cc, ratelimit.NewSet(nil, 1), nil)
+	client, err := cognito.NewClient(ctx, cc, ratelimit.NewSet(nil, 1), nil)
 	if err != nil {
 		return err
 	}
-	pager, err := export.NewGroupsPaginator(client, poolID, username, export.PaginationConfig{
+	pager, err := cognito.NewGroupsPaginator(client, poolID, username, cognito.PaginationConfig{
 		MaxItems: maxItems, PageSize: int32(pageSize), StartingToken: token,
 	})
 	if err != nil {
@@ -70,7 +70,7 @@ func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer)
 	res := cliResult{Groups: []cliGroup{}}
 	for groups, err := range pager.Pages(ctx) {
 		if err != nil {
-			return export.Explain("AdminListGroupsForUser", err)
+			return cognito.Explain("AdminListGroupsForUser", err)
 		}
 		for _, g := range groups {
 			res.Groups = append(res.Groups, toCLIGroup(g))

@@ -12,7 +12,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/fault"
 )
 
 // Exit codes, decided here and nowhere else.
@@ -121,7 +121,7 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "cognito-export: %v\n", err)
 	var u usageError
-	if errors.As(err, &u) || export.KindOf(err) == export.KindUsage {
+	if errors.As(err, &u) || fault.KindOf(err) == fault.Usage {
 		return exitUsage
 	}
 	return exitFailure

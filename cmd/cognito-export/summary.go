@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/fault"
 )
 
 // runSummary is summary.json: what one run of one pool did. It is written at
@@ -33,7 +34,7 @@ const summaryWriteTimeout = 5 * time.Second
 // writeSummary writes summary.json beside the manifest. A run stopped by a
 // bad setting (exit 2) never reached its output and writes none.
 func writeSummary(ctx context.Context, cfg export.Config, runID string, started time.Time, sum export.Summary, runErr error) error {
-	if runErr != nil && export.KindOf(runErr) == export.KindUsage {
+	if runErr != nil && fault.KindOf(runErr) == fault.Usage {
 		return nil
 	}
 	s := runSummary{

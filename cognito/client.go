@@ -1,4 +1,4 @@
-package export
+package cognito
 
 import (
 	"bytes"
@@ -19,15 +19,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
 
-// ClientConfig says how to reach Cognito. Credentials and anything left empty
+// Config says how to reach Cognito. Credentials and anything left empty
 // come from the SDK's default chain (environment, profiles, ECS task role,
 // IMDS), so AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER works as in every AWS tool.
-type ClientConfig struct {
+type Config struct {
 	Region      string
 	EndpointURL string
 	MaxAttempts int
@@ -89,10 +91,10 @@ func (c *Calls) Throttles() int64 { return c.throttles.Load() }
 // Retries is the number of attempts beyond the first.
 func (c *Calls) Retries() int64 { return c.retries.Load() }
 
-// NewCognitoClient builds the one Cognito client of a run. Pacing, retries and
+// NewClient builds the one Cognito client of a run. Pacing, retries and
 // counting are wired here, once, as middleware around every attempt: each
 // attempt, retries included, waits on its quota category before it is sent.
-func NewCognitoClient(ctx context.Context, cc ClientConfig, limits *ratelimit.Set, calls *Calls) (*cip.Client, error) {
+func NewClient(ctx context.Context, cc Config, limits *ratelimit.Set, calls *Calls) (*cip.Client, error) {
 	maxAttempts := cc.MaxAttempts
 	if maxAttempts <= 0 {
 		maxAttempts = 10
@@ -122,8 +124,9 @@ func NewCognitoClient(ctx context.Context, cc ClientConfig, limits *ratelimit.Se
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if awsCfg.Region == "" {
-		return nil, &Problem{Kind: KindUsage, Msg: "no AWS region: pass --region or set AWS_REGION"}
+		return nil, fault.Usagef("no AWS region: pass --region or set AWS_REGION")
 	}
+	awsCfg.Credentials = fault.MarkCredentials(awsCfg.Credentials)
 	return cip.NewFromConfig(awsCfg, func(o *cip.Options) {
 		if cc.HTTPClient != nil {
 			o.HTTPClient = cc.HTTPClient
@@ -217,7 +220,7 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in middleware.Fi
 	}
 	out, md, err := next.HandleFinalize(callCtx, in)
 	now := time.Now()
-	if err != nil && classify(err) == KindThrottled {
+	if err != nil && fault.Classify(err) == fault.Throttled {
 		lim.Throttled(now)
 		if m.calls != nil {
 			m.calls.throttles.Add(1)
@@ -246,3 +249,23 @@ var attemptCounter = middleware.FinalizeMiddlewareFunc("CognitoExportAttemptCoun
 	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		return next.HandleFinalize(middleware.WithStackValue(ctx, attemptKey{}, new(int)), in)
 	})
+
+// ListGroups returns every group of the pool, in ListGroups order.
+func ListGroups(ctx context.Context, client interface {
+	ListGroups(ctx context.Context, in *cip.ListGroupsInput, optFns ...func(*cip.Options)) (*cip.ListGroupsOutput, error)
+}, poolID string) ([]types.GroupType, error) {
+	var groups []types.GroupType
+	var token *string
+	for {
+		resp, err := client.ListGroups(ctx, &cip.ListGroupsInput{
+			UserPoolId: aws.String(poolID), Limit: aws.Int32(MaxPageSize), NextToken: token,
+		})
+		if err != nil {
+			return nil, Explain("ListGroups", err)
+		}
+		groups = append(groups, resp.Groups...)
+		if token = resp.NextToken; token == nil || *token == "" {
+			return groups, nil
+		}
+	}
+}

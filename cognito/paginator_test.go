@@ -1,4 +1,4 @@
-package export_test
+package cognito_test
 
 import (
 	"context"
@@ -7,7 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 )
 
@@ -43,7 +44,7 @@ func TestGroupsPaginatorMatchesBotocoreSemantics(t *testing.T) {
 				if hops > len(want)+2 {
 					t.Fatalf("page %d max %d: resume chain does not end", pageSize, maxItems)
 				}
-				p, err := export.NewGroupsPaginator(env.client, env.pool.ID(), user, export.PaginationConfig{
+				p, err := cognito.NewGroupsPaginator(env.client, env.pool.ID(), user, cognito.PaginationConfig{
 					PageSize: pageSize, MaxItems: maxItems, StartingToken: token,
 				})
 				if err != nil {
@@ -85,9 +86,9 @@ func TestGroupsPaginatorTruncatesMidPageAndResumesThere(t *testing.T) {
 	user, want := wideUser(t, env.pool)
 	ctx := context.Background()
 
-	collect := func(cfg export.PaginationConfig) ([]string, string) {
+	collect := func(cfg cognito.PaginationConfig) ([]string, string) {
 		t.Helper()
-		p, err := export.NewGroupsPaginator(env.client, env.pool.ID(), user, cfg)
+		p, err := cognito.NewGroupsPaginator(env.client, env.pool.ID(), user, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,20 +105,20 @@ func TestGroupsPaginatorTruncatesMidPageAndResumesThere(t *testing.T) {
 	}
 	// 3 items into the first page of 10: the token is the first page's
 	// (null) service token with boto_truncate_amount 3.
-	first, tok := collect(export.PaginationConfig{PageSize: 10, MaxItems: 3})
+	first, tok := collect(cognito.PaginationConfig{PageSize: 10, MaxItems: 3})
 	if !slices.Equal(first, want[:3]) || tok != "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAzfQ==" {
 		t.Fatalf("first cut: %v, token %s", first, tok)
 	}
 	// Resume inside the same page twice, then across pages.
-	second, tok := collect(export.PaginationConfig{PageSize: 10, MaxItems: 4, StartingToken: tok})
+	second, tok := collect(cognito.PaginationConfig{PageSize: 10, MaxItems: 4, StartingToken: tok})
 	if !slices.Equal(second, want[3:7]) || tok != "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiA3fQ==" {
 		t.Fatalf("second cut: %v, token %s", second, tok)
 	}
-	third, tok := collect(export.PaginationConfig{PageSize: 10, MaxItems: 25, StartingToken: tok})
+	third, tok := collect(cognito.PaginationConfig{PageSize: 10, MaxItems: 25, StartingToken: tok})
 	if !slices.Equal(third, want[7:32]) || tok == "" {
 		t.Fatalf("third cut: %v", third)
 	}
-	rest, tok := collect(export.PaginationConfig{PageSize: 10, StartingToken: tok})
+	rest, tok := collect(cognito.PaginationConfig{PageSize: 10, StartingToken: tok})
 	if !slices.Equal(rest, want[32:]) || tok != "" {
 		t.Fatalf("rest: %d groups, token %q", len(rest), tok)
 	}
@@ -125,24 +126,24 @@ func TestGroupsPaginatorTruncatesMidPageAndResumesThere(t *testing.T) {
 
 func TestGroupsPaginatorRejectsBadInput(t *testing.T) {
 	env := startEmulator(t, cognitoemu.PoolSpec{Users: 10, Groups: 3, Seed: 1}, cognitoemu.Options{})
-	for name, cfg := range map[string]export.PaginationConfig{
+	for name, cfg := range map[string]cognito.PaginationConfig{
 		"page size 61":   {PageSize: 61},
 		"negative max":   {MaxItems: -1},
 		"garbage token":  {StartingToken: "not-a-token"},
 		"foreign token":  {StartingToken: "eyJNYXJrZXIiOiAiYSJ9"},
 		"negative trunc": {StartingToken: "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAtMX0="},
 	} {
-		if _, err := export.NewGroupsPaginator(env.client, env.pool.ID(), "u", cfg); err == nil {
+		if _, err := cognito.NewGroupsPaginator(env.client, env.pool.ID(), "u", cfg); err == nil {
 			t.Errorf("%s: want an error", name)
 		}
 	}
 	// A well-formed token whose service token the server rejects.
 	bad := "eyJOZXh0VG9rZW4iOiAiYm9ndXMifQ==" // {"NextToken": "bogus"}
-	p, err := export.NewGroupsPaginator(env.client, env.pool.ID(), env.pool.User(0).Username, export.PaginationConfig{StartingToken: bad})
+	p, err := cognito.NewGroupsPaginator(env.client, env.pool.ID(), env.pool.User(0).Username, cognito.PaginationConfig{StartingToken: bad})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.NextPage(context.Background()); err == nil || export.KindOf(err) != export.KindUsage {
-		t.Fatalf("bogus service token: err = %v (kind %v), want InvalidParameterException", err, export.KindOf(err))
+	if _, err := p.NextPage(context.Background()); err == nil || fault.KindOf(err) != fault.Usage {
+		t.Fatalf("bogus service token: err = %v (kind %v), want InvalidParameterException", err, fault.KindOf(err))
 	}
 }
