@@ -39,14 +39,14 @@ type groupReader interface {
 type byGroupJob struct {
 	cfg       Config
 	client    groupReader
-	out       output
+	out       Output
 	store     *checkpoint.Store
 	state     *checkpoint.State
 	restarted atomic.Bool // some member list or the ListUsers pass started again
 	members   []uint64    // users with groups, once the group phase is done
 }
 
-func newByGroupJob(cfg Config, client groupReader, out output, store *checkpoint.Store, st *checkpoint.State) *byGroupJob {
+func newByGroupJob(cfg Config, client groupReader, out Output, store *checkpoint.Store, st *checkpoint.State) *byGroupJob {
 	return &byGroupJob{cfg: cfg, client: client, out: out, store: store, state: st}
 }
 

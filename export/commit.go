@@ -18,7 +18,7 @@ import (
 type committer struct {
 	cfg        Config
 	log        *slog.Logger
-	out        output
+	out        Output
 	store      *checkpoint.Store
 	state      *checkpoint.State
 	writer     *sink.Writer
@@ -48,7 +48,7 @@ var (
 	doneMembers = hashKind{"_members", func(st *checkpoint.State) *[]string { return &st.MemberFiles }}
 )
 
-func newCommitter(cfg Config, out output, store *checkpoint.Store, st *checkpoint.State, kind hashKind) *committer {
+func newCommitter(cfg Config, out Output, store *checkpoint.Store, st *checkpoint.State, kind hashKind) *committer {
 	w, _ := sink.NewWriter(out, sink.WriterOptions{
 		Format: cfg.Format, Compression: cfg.Compression, PartRows: cfg.PartRows, PartBytes: cfg.PartBytes,
 		FirstPart: len(st.Parts),

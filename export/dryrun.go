@@ -3,14 +3,12 @@ package export
 import (
 	"cmp"
 	"context"
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
-	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
@@ -41,33 +39,26 @@ const (
 // with the smallest request there is. Then it estimates the run's calls and
 // duration. Nothing is left behind, and no checkpoint is read or written.
 func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
-	if err := cfg.Validate(); err != nil {
-		return DryRunReport{}, err
-	}
-	if cfg.Limits == nil {
-		cfg.Limits = ratelimit.NewSet(nil, 1)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	log := cfg.Logger.With("phase", "plan")
-	rep := DryRunReport{Output: cfg.Output}
-	s3opts := cfg.s3Options()
-	out, err := openOutput(ctx, cfg.Output, s3opts)
+	e, err := Open(ctx, cfg)
 	if err != nil {
-		return rep, err
+		return DryRunReport{Output: cfg.Output}, err
 	}
-	manifest, err := out.Get(ctx, sink.ManifestName)
+	return e.DryRun(ctx)
+}
+
+// DryRun is the dry run of the Env's pool, with the Env's client: its calls
+// are counted like a run's.
+func (e *Env) DryRun(ctx context.Context) (DryRunReport, error) {
+	cfg, client := e.cfg, e.client
+	log := e.log.With("phase", "plan")
+	rep := DryRunReport{Output: cfg.Output}
+	manifest, err := e.out.Get(ctx, sink.ManifestName)
 	if err != nil {
 		return rep, err
 	}
 	rep.AlreadyComplete = manifest != nil
 	log.Info("dry run: output is writable", "output", cfg.Output, "already_complete", rep.AlreadyComplete)
 
-	client, err := cognito.NewClient(ctx, cfg.Client, cfg.Limits, nil)
-	if err != nil {
-		return rep, err
-	}
 	pool := aws.String(cfg.UserPoolID)
 	user, group := probeUser, probeGroup
 	checks := []struct {
@@ -123,7 +114,7 @@ func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
 	if len(rep.Denied) > 0 {
 		return rep, nil
 	}
-	if rep.Estimate, err = EstimateCost(ctx, cfg); err != nil {
+	if rep.Estimate, err = e.EstimateCost(ctx); err != nil {
 		return rep, err
 	}
 	return rep, nil

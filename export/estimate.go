@@ -76,19 +76,27 @@ type estimator interface {
 	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
 }
 
-// EstimateCost connects to Cognito and estimates both strategies for cfg's
-// pool, without exporting anything.
+// EstimateCost estimates both strategies for cfg's pool without exporting
+// anything: Open, then Env.EstimateCost.
 func EstimateCost(ctx context.Context, cfg Config) (Estimate, error) {
-	if cfg.Limits == nil {
-		cfg.Limits = ratelimit.NewSet(nil, 1)
-	}
-	calls := &cognito.Calls{}
-	client, err := cognito.NewClient(ctx, cfg.Client, cfg.Limits, calls)
+	e, err := Open(ctx, cfg)
 	if err != nil {
 		return Estimate{}, err
 	}
-	est, err := estimate(ctx, client, cfg)
-	est.SampleCalls = calls.ByOperation()
+	return e.EstimateCost(ctx)
+}
+
+// EstimateCost estimates both strategies with the Env's client; SampleCalls
+// are the calls the estimate made.
+func (e *Env) EstimateCost(ctx context.Context) (Estimate, error) {
+	before := e.calls.ByOperation()
+	est, err := estimate(ctx, e.client, e.cfg)
+	est.SampleCalls = e.calls.ByOperation()
+	for op, n := range before {
+		if est.SampleCalls[op] -= n; est.SampleCalls[op] == 0 {
+			delete(est.SampleCalls, op)
+		}
+	}
 	return est, err
 }
 

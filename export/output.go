@@ -14,8 +14,8 @@ import (
 	"github.com/cognito-export/cognito-export/sink"
 )
 
-// output is where an export goes: parts, the manifest and small state files.
-type output interface {
+// Output is where an export goes: parts, the manifest and small state files.
+type Output interface {
 	sink.Destination
 	checkpoint.Blob
 	// Prune removes what this tool wrote earlier and keep does not name,
@@ -58,7 +58,7 @@ func (c *Config) s3Options() sink.S3Options {
 }
 
 // openOutput opens a local directory or an S3 prefix and proves it writable.
-func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (output, error) {
+func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (Output, error) {
 	if isS3(location) {
 		d, err := sink.OpenS3(ctx, location, s3opts)
 		if err != nil {
@@ -75,7 +75,7 @@ func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (ou
 
 // openCheckpoint returns the checkpoint store: CheckpointName under the
 // output, or the file or S3 object named by --checkpoint.
-func openCheckpoint(ctx context.Context, location string, out output, s3opts sink.S3Options) (*checkpoint.Store, error) {
+func openCheckpoint(ctx context.Context, location string, out Output, s3opts sink.S3Options) (*checkpoint.Store, error) {
 	if location == "" {
 		return checkpoint.NewStore(out, CheckpointName, fmt.Sprintf("%s/%s", strings.TrimSuffix(fmt.Sprint(out), "/"), CheckpointName)), nil
 	}

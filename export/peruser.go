@@ -72,7 +72,7 @@ type userResult struct {
 
 // newUserListJob returns the pipeline over the ListUsers pages; rowsOf is
 // set by the strategy.
-func newUserListJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
+func newUserListJob(cfg Config, client cognitoReader, out Output, store *checkpoint.Store, st *checkpoint.State) *job {
 	// The committer stops reading results while the encoder flushes a
 	// batch (~13 ms for 8,192 Parquet rows); the extra pages in flight and
 	// the results buffer (see run) keep the workers busy meanwhile.
@@ -88,7 +88,7 @@ func newUserListJob(cfg Config, client cognitoReader, out output, store *checkpo
 const resultsBuffer = 512
 
 // newPerUserJob asks AdminListGroupsForUser for the groups of every user.
-func newPerUserJob(cfg Config, client cognitoReader, out output, store *checkpoint.Store, st *checkpoint.State) *job {
+func newPerUserJob(cfg Config, client cognitoReader, out Output, store *checkpoint.Store, st *checkpoint.State) *job {
 	j := newUserListJob(cfg, client, out, store, st)
 	j.rowsOf = j.exportUser
 	return j

@@ -2,11 +2,8 @@ package export
 
 import (
 	"cmp"
-	"context"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/cognito-export/cognito-export/cognito"
 )
 
@@ -90,22 +87,4 @@ func (p *Progress) estimated(est Estimate) {
 	}
 	p.estUsers.Store(est.Users)
 	p.estRows.Store(est.Rows)
-}
-
-// EstimateUsers asks DescribeUserPool for the pool's EstimatedNumberOfUsers,
-// for an ETA. A run with the auto strategy learns it from its estimate; this
-// is the one call for a run whose strategy is given.
-func (p *Progress) EstimateUsers(ctx context.Context, cfg Config) error {
-	client, err := cognito.NewClient(ctx, cfg.Client, cfg.Limits, nil)
-	if err != nil {
-		return err
-	}
-	d, err := client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(cfg.UserPoolID)})
-	if err != nil {
-		return cognito.Explain("DescribeUserPool", err)
-	}
-	if d.UserPool != nil && p != nil {
-		p.estUsers.Store(int64(d.UserPool.EstimatedNumberOfUsers))
-	}
-	return nil
 }

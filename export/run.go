@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
-	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
-	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
@@ -52,148 +50,170 @@ func (s Summary) TotalCalls() int64 {
 	return n
 }
 
-// Run exports one pool, resuming from its checkpoint when there is one. It
-// returns a Summary even on failure, with what was committed until then; the
-// manifest is written only when every user was exported.
-func Run(ctx context.Context, cfg Config) (Summary, error) {
-	start := time.Now()
-	if err := cfg.Validate(); err != nil {
-		return Summary{}, err
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Limits == nil {
-		cfg.Limits = ratelimit.NewSet(nil, 1)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.StopTimeout == 0 {
-		cfg.StopTimeout = DefaultStopTimeout
-	}
-	if cfg.Format != "parquet" {
-		cfg.Compression = ""
-	}
-	log := cfg.Logger.With("phase", "plan")
-	s3opts := cfg.s3Options()
-	out, err := openOutput(ctx, cfg.Output, s3opts)
-	if err != nil {
-		return Summary{}, err
-	}
-	store, err := openCheckpoint(ctx, cfg.Checkpoint, out, s3opts)
-	if err != nil {
-		return Summary{}, err
-	}
-	sum := Summary{Output: cfg.Output}
+// Run exports the pool, resuming from its checkpoint when there is one, in
+// four steps: resume (what is already done), plan (which strategy),
+// execute, finish (the manifest). It returns a Summary even on failure,
+// with what was committed until then; the manifest is written only when
+// every user was exported.
+func (e *Env) Run(ctx context.Context) (Summary, error) {
+	r := &run{Env: e, start: time.Now(), sum: Summary{Output: e.cfg.Output}}
+	err := r.steps(ctx)
+	return r.summary(), err
+}
 
-	if manifest, err := out.Get(ctx, sink.ManifestName); err != nil {
-		return sum, fmt.Errorf("check output for a complete export: %w", err)
-	} else if manifest != nil && !cfg.Fresh {
-		log.Info("export already complete; nothing to do (pass --fresh to export again)", "output", cfg.Output)
-		sum.Complete, sum.AlreadyComplete = true, true
-		return sum, nil
+// run is one Env.Run: its state as it goes through the steps.
+type run struct {
+	*Env
+	start time.Time
+	sum   Summary
+	state *checkpoint.State // nil until resume knows it
+}
+
+func (r *run) steps(ctx context.Context) error {
+	done, err := r.resume(ctx)
+	if err != nil || done {
+		return err
 	}
-	state, err := store.Load(ctx)
+	if err := r.plan(ctx); err != nil {
+		return err
+	}
+	err = r.execute(ctx)
+	r.collectCalls()
 	if err != nil {
-		return sum, fault.New(fault.Fatal, "", err)
+		return err
 	}
-	if cfg.Fresh && state != nil {
-		log.Info("discarding the checkpoint of an earlier run (--fresh)", "checkpoint", store.String())
-		if err := store.Delete(ctx); err != nil {
-			return sum, err
+	if err := r.finish(ctx); err != nil {
+		return err
+	}
+	r.sum.Complete = true
+	return nil
+}
+
+// resume finds what earlier runs did: a complete export (done), or a
+// checkpoint whose parameters must match this run's. A resume keeps the
+// checkpoint's strategy.
+func (r *run) resume(ctx context.Context) (done bool, err error) {
+	log := r.log.With("phase", "plan")
+	if manifest, err := r.out.Get(ctx, sink.ManifestName); err != nil {
+		return false, fmt.Errorf("check output for a complete export: %w", err)
+	} else if manifest != nil && !r.cfg.Fresh {
+		log.Info("export already complete; nothing to do (pass --fresh to export again)", "output", r.cfg.Output)
+		r.sum.Complete, r.sum.AlreadyComplete = true, true
+		return true, nil
+	}
+	state, err := r.store.Load(ctx)
+	if err != nil {
+		return false, fault.New(fault.Fatal, "", err)
+	}
+	if r.cfg.Fresh && state != nil {
+		log.Info("discarding the checkpoint of an earlier run (--fresh)", "checkpoint", r.store.String())
+		if err := r.store.Delete(ctx); err != nil {
+			return false, err
 		}
 		state = nil
 	}
-	calls := cfg.Progress.callCounter()
-	client, err := cognito.NewClient(ctx, cfg.Client, cfg.Limits, calls)
-	if err != nil {
-		return sum, err
-	}
-	if cfg.Strategy == "" {
-		cfg.Strategy = StrategyAuto
-	}
-	if cfg.Strategy == StrategyAuto && state != nil {
-		// A resume finishes the export the way it began.
-		cfg.Strategy = cmp.Or(state.Params["strategy"], StrategyPerUser)
-	}
-	if state != nil {
-		if diff := checkpoint.Mismatch(state.Params, cfg.params()); diff != "" {
-			return sum, fault.Usagef(fmt.Sprintf(
-				"checkpoint %s was made with other parameters (%s): rerun with the same ones, or pass --fresh to start over", store, diff))
-		}
-		sum.Resumed = true
-		log.Info("resuming from checkpoint", "checkpoint", store.String(), "strategy", cfg.Strategy, "committed_pages", state.Pages,
-			"committed_users", state.Users, "committed_rows", state.Rows, "parts", len(state.Parts))
-	}
-	if cfg.Strategy == StrategyAuto {
-		est, err := estimate(ctx, client, cfg)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return sum, context.Cause(ctx)
-		case err != nil && fault.Denied(err):
-			// A policy written for per-user (ListUsers and
-			// AdminListGroupsForUser only) still exports.
-			log.Warn("cannot estimate the strategies; exporting per-user, which needs only ListUsers and AdminListGroupsForUser (grant DescribeUserPool and ListGroups for auto, or pass --strategy)",
-				"error", err.Error())
-			cfg.Strategy = StrategyPerUser
-		case err != nil:
-			return sum, fmt.Errorf("estimate the cost of each strategy: %w", err)
-		default:
-			cfg.Strategy = est.Chosen
-			sum.Estimate = &est
-			cfg.Progress.estimated(est)
-			logEstimate(log, est)
-		}
-	}
-	sum.Strategy = cfg.Strategy
-	cfg.Progress.decided(cfg.Strategy)
 	if state == nil {
-		state = &checkpoint.State{Params: cfg.params(), Started: cfg.Now().UTC()}
+		return false, nil
 	}
-	// Whatever the checkpoint does not name is an orphan of a killed run.
-	if err := out.Prune(ctx, keepSet(state, cfg.Checkpoint)); err != nil {
-		return sum, fmt.Errorf("remove files left by an interrupted run: %w", err)
+	if r.cfg.Strategy == StrategyAuto {
+		// A resume finishes the export the way it began.
+		r.cfg.Strategy = cmp.Or(state.Params["strategy"], StrategyPerUser)
 	}
+	if diff := checkpoint.Mismatch(state.Params, r.cfg.params()); diff != "" {
+		return false, fault.Usagef(fmt.Sprintf(
+			"checkpoint %s was made with other parameters (%s): rerun with the same ones, or pass --fresh to start over", r.store, diff))
+	}
+	r.state, r.sum.Resumed = state, true
+	log.Info("resuming from checkpoint", "checkpoint", r.store.String(), "strategy", r.cfg.Strategy, "committed_pages", state.Pages,
+		"committed_users", state.Users, "committed_rows", state.Rows, "parts", len(state.Parts))
+	return false, nil
+}
 
-	cfg.Progress.written(state.Users, state.Rows, state.Skipped)
-	if cfg.Strategy == StrategyByGroup {
-		j := newByGroupJob(cfg, client, out, store, state) // logs its own phases: groups, users
-		err = j.run(ctx)
-		sum.RestartedList = j.restarted.Load()
-	} else {
-		perUser := cfg
-		perUser.Logger = cfg.Logger.With("phase", "export")
-		j := newPerUserJob(perUser, client, out, store, state)
-		err = j.run(ctx)
-		sum.RestartedList = j.restarted
-	}
-	sum.Calls, sum.Throttles, sum.Retries = calls.ByOperation(), calls.Throttles(), calls.Retries()
-	sum.Rates = map[string]float64{}
-	for c, r := range cfg.Limits.Rates() {
-		if !math.IsInf(r, 1) {
-			sum.Rates[string(c)] = math.Round(r*10) / 10
+// plan settles the strategy (auto estimates both) and starts the state of
+// a run that resumes nothing.
+func (r *run) plan(ctx context.Context) error {
+	if r.cfg.Strategy == StrategyAuto {
+		if err := r.chooseStrategy(ctx); err != nil {
+			return err
 		}
 	}
-	fill := func() Summary {
-		sum.Users, sum.Rows, sum.Skipped, sum.Parts = state.Users, state.Rows, state.Skipped, len(state.Parts)
-		sum.Bytes = 0
-		for _, p := range state.Parts {
+	r.sum.Strategy = r.cfg.Strategy
+	r.cfg.Progress.decided(r.cfg.Strategy)
+	if r.state == nil {
+		r.state = &checkpoint.State{Params: r.cfg.params(), Started: r.cfg.Now().UTC()}
+	}
+	return nil
+}
+
+// chooseStrategy estimates both strategies and takes the quicker. Without
+// the permissions the estimate needs, it exports per-user.
+func (r *run) chooseStrategy(ctx context.Context) error {
+	log := r.log.With("phase", "plan")
+	est, err := estimate(ctx, r.client, r.cfg)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return context.Cause(ctx)
+	case err != nil && fault.Denied(err):
+		// A policy written for per-user (ListUsers and
+		// AdminListGroupsForUser only) still exports.
+		log.Warn("cannot estimate the strategies; exporting per-user, which needs only ListUsers and AdminListGroupsForUser (grant DescribeUserPool and ListGroups for auto, or pass --strategy)",
+			"error", err.Error())
+		r.cfg.Strategy = StrategyPerUser
+	case err != nil:
+		return fmt.Errorf("estimate the cost of each strategy: %w", err)
+	default:
+		r.cfg.Strategy = est.Chosen
+		r.sum.Estimate = &est
+		r.cfg.Progress.estimated(est)
+		logEstimate(log, est)
+	}
+	return nil
+}
+
+// execute removes the orphans of a killed run and runs the strategy.
+func (r *run) execute(ctx context.Context) error {
+	// Whatever the checkpoint does not name is an orphan of a killed run.
+	if err := r.out.Prune(ctx, keepSet(r.state, r.cfg.Checkpoint)); err != nil {
+		return fmt.Errorf("remove files left by an interrupted run: %w", err)
+	}
+	r.cfg.Progress.written(r.state.Users, r.state.Rows, r.state.Skipped)
+	if r.cfg.Strategy == StrategyByGroup {
+		j := newByGroupJob(r.cfg, r.client, r.out, r.store, r.state) // logs its own phases: groups, users
+		err := j.run(ctx)
+		r.sum.RestartedList = j.restarted.Load()
+		return err
+	}
+	perUser := r.cfg
+	perUser.Logger = r.log.With("phase", "export")
+	j := newPerUserJob(perUser, r.client, r.out, r.store, r.state)
+	err := j.run(ctx)
+	r.sum.RestartedList = j.restarted
+	return err
+}
+
+// collectCalls records what this run asked of Cognito, and the limiters'
+// rates after any slow-down.
+func (r *run) collectCalls() {
+	r.sum.Calls, r.sum.Throttles, r.sum.Retries = r.calls.ByOperation(), r.calls.Throttles(), r.calls.Retries()
+	r.sum.Rates = map[string]float64{}
+	for c, rate := range r.cfg.Limits.Rates() {
+		if !math.IsInf(rate, 1) {
+			r.sum.Rates[string(c)] = math.Round(rate*10) / 10
+		}
+	}
+}
+
+// summary is the Summary with the export's totals as committed.
+func (r *run) summary() Summary {
+	sum := r.sum
+	if st := r.state; st != nil {
+		sum.Users, sum.Rows, sum.Skipped, sum.Parts = st.Users, st.Rows, st.Skipped, len(st.Parts)
+		for _, p := range st.Parts {
 			sum.Bytes += p.Bytes
 		}
-		sum.Elapsed = time.Since(start)
-		return sum
 	}
-	if err != nil {
-		return fill(), err
-	}
-	finishCfg := cfg
-	finishCfg.Logger = cfg.Logger.With("phase", "finish")
-	if err := finish(ctx, finishCfg, out, store, state); err != nil {
-		return fill(), err
-	}
-	sum.Complete = true
-	return fill(), nil
+	sum.Elapsed = time.Since(r.start)
+	return sum
 }
 
 // keepSet names what a resume keeps: the committed parts, their done files
@@ -214,7 +234,8 @@ func keepSet(st *checkpoint.State, checkpointOverride string) map[string]bool {
 
 // finish writes the manifest, which makes the export complete, and then
 // removes the resume state it no longer needs.
-func finish(ctx context.Context, cfg Config, out output, store *checkpoint.Store, st *checkpoint.State) error {
+func (r *run) finish(ctx context.Context) error {
+	cfg, out, store, st := r.cfg, r.out, r.store, r.state
 	m := sink.Manifest{
 		Format: cfg.Format, StartedAt: st.Started, FinishedAt: cfg.Now().UTC(),
 		Totals:     sink.Totals{Users: st.Users, Rows: st.Rows, Skipped: st.Skipped, Parts: len(st.Parts)},
@@ -237,7 +258,7 @@ func finish(ctx context.Context, cfg Config, out output, store *checkpoint.Store
 	}
 	errs = append(errs, store.Delete(ctx))
 	if err := errors.Join(errs...); err != nil {
-		cfg.Logger.Warn("export complete, but resume state could not be removed", "error", err)
+		r.log.Warn("export complete, but resume state could not be removed", "phase", "finish", "error", err)
 	}
 	return nil
 }

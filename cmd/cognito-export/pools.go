@@ -18,6 +18,7 @@ import (
 type poolRun struct {
 	cfg   export.Config
 	prog  *export.Progress
+	env   *export.Env // nil until the pool's output and client are open
 	state atomic.Int32 // poolWaiting, poolRunning, ...
 }
 
@@ -108,10 +109,16 @@ func exportPool(ctx context.Context, pr *poolRun, run runOptions, con *console, 
 	plan.Info("export starting", "output", cfg.Output, "format", cfg.Format, "strategy", cfg.Strategy, "concurrency", cfg.Concurrency)
 	pr.state.Store(poolRunning)
 	started := time.Now()
+	env, err := export.Open(ctx, cfg)
+	if err != nil {
+		pr.state.Store(poolFailed)
+		return err // the output or the client could not be had: no summary.json either
+	}
+	pr.env = env
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	finishWatch := watch(watchCtx, con, cfg.Logger.With("phase", "export"), pr, run.progressInterval, useBar)
-	sum, err := export.Run(ctx, cfg)
+	sum, err := env.Run(ctx)
 	stopWatch()
 	finishWatch(err == nil && sum.Complete)
 	if err == nil {
@@ -129,7 +136,7 @@ func exportPool(ctx context.Context, pr *poolRun, run runOptions, con *console, 
 		"skipped", sum.Skipped, "calls", sum.TotalCalls(), "throttles", sum.Throttles, "retries", sum.Retries,
 		"strategy", sum.Strategy, "parts", sum.Parts, "bytes", sum.Bytes, "elapsed", sum.Elapsed.Round(time.Millisecond).String(),
 		slog.Any("calls_by_operation", sum.Calls), slog.Any("rates", sum.Rates))
-	if werr := writeSummary(ctx, cfg, run.runID, started, sum, err); werr != nil {
+	if werr := writeSummary(ctx, env, run.runID, started, sum, err); werr != nil {
 		fin.Warn("summary.json not written", "error", werr.Error())
 	}
 	if err != nil {

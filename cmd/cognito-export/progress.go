@@ -116,7 +116,7 @@ func estimateUsers(ctx context.Context, pr *poolRun, log *slog.Logger) {
 	if pr.cfg.Strategy == export.StrategyAuto || pr.cfg.Strategy == "" {
 		return
 	}
-	if err := pr.prog.EstimateUsers(ctx, pr.cfg); err != nil && ctx.Err() == nil {
+	if err := pr.env.EstimateUsers(ctx); err != nil && ctx.Err() == nil {
 		log.Warn("no ETA: the pool's size is unknown", "error", err.Error())
 	}
 }

@@ -33,12 +33,12 @@ const summaryWriteTimeout = 5 * time.Second
 
 // writeSummary writes summary.json beside the manifest. A run stopped by a
 // bad setting (exit 2) never reached its output and writes none.
-func writeSummary(ctx context.Context, cfg export.Config, runID string, started time.Time, sum export.Summary, runErr error) error {
+func writeSummary(ctx context.Context, env *export.Env, runID string, started time.Time, sum export.Summary, runErr error) error {
 	if runErr != nil && fault.KindOf(runErr) == fault.Usage {
 		return nil
 	}
 	s := runSummary{
-		RunID: runID, UserPoolID: cfg.UserPoolID, Status: "complete",
+		RunID: runID, UserPoolID: env.Config().UserPoolID, Status: "complete",
 		Note:      "manifest.json was written: the export is complete",
 		StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), Summary: sum,
 	}
@@ -58,5 +58,5 @@ func writeSummary(ctx context.Context, cfg export.Config, runID string, started 
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryWriteTimeout)
 	defer cancel()
-	return export.WriteOutputFile(wctx, cfg, export.SummaryName, append(data, '\n'))
+	return env.WriteFile(wctx, export.SummaryName, append(data, '\n'))
 }

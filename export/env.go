@@ -1,0 +1,121 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/ratelimit"
+)
+
+// Env is everything one pool's run works with, built once by Open: the
+// validated configuration, the one Cognito client (every call it makes is
+// counted in the run's progress and summary), the Output and the checkpoint
+// store. The run, the dry run, the ETA's estimate and summary.json all use
+// it, so nothing is opened or connected twice.
+type Env struct {
+	cfg    Config
+	log    *slog.Logger
+	client *cip.Client
+	calls  *cognito.Calls
+	out    Output
+	store  *checkpoint.Store
+}
+
+// Open checks cfg, proves the Output writable and builds the Cognito
+// client. A bad setting or Output fails here, before any Cognito call.
+func Open(ctx context.Context, cfg Config) (*Env, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	out, err := openOutput(ctx, cfg.Output, cfg.s3Options())
+	if err != nil {
+		return nil, err
+	}
+	return OpenOn(ctx, cfg, out)
+}
+
+// OpenOn is Open with the Output already open: tests pass an in-memory
+// destination. cfg.Output then only names it in messages and the manifest.
+func OpenOn(ctx context.Context, cfg Config, out Output) (*Env, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	store, err := openCheckpoint(ctx, cfg.Checkpoint, out, cfg.s3Options())
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{cfg: cfg, log: cfg.Logger, out: out, store: store, calls: cfg.Progress.callCounter()}
+	if e.client, err = cognito.NewClient(ctx, cfg.Client, cfg.Limits, e.calls); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// setDefaults fills what a caller may leave unset.
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Limits == nil {
+		c.Limits = ratelimit.NewSet(nil, 1) // Cognito's default quotas
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = DefaultStopTimeout
+	}
+	if c.Strategy == "" {
+		c.Strategy = StrategyAuto
+	}
+	if c.Format != "parquet" {
+		c.Compression = ""
+	}
+}
+
+// Config is the configuration the run uses, defaults filled in.
+func (e *Env) Config() Config { return e.cfg }
+
+// WriteFile writes a small file, such as the run summary, into the Output,
+// atomically.
+func (e *Env) WriteFile(ctx context.Context, name string, data []byte) error {
+	if err := e.out.Put(ctx, name, data); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// EstimateUsers asks DescribeUserPool for the pool's EstimatedNumberOfUsers
+// and records it in the run's Progress, for an ETA. A run with the auto
+// strategy learns it from its estimate; this is the one call for a run
+// whose strategy is given. The call is the run's: paced and counted.
+func (e *Env) EstimateUsers(ctx context.Context) error {
+	if e.cfg.Progress == nil {
+		return nil // no one watches
+	}
+	d, err := e.client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(e.cfg.UserPoolID)})
+	if err != nil {
+		return cognito.Explain("DescribeUserPool", err)
+	}
+	if d.UserPool != nil {
+		e.cfg.Progress.estUsers.Store(int64(d.UserPool.EstimatedNumberOfUsers))
+	}
+	return nil
+}
+
+// Run exports one pool: Open, then Env.Run.
+func Run(ctx context.Context, cfg Config) (Summary, error) {
+	e, err := Open(ctx, cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	return e.Run(ctx)
+}
