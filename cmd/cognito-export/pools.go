@@ -18,7 +18,7 @@ import (
 type poolRun struct {
 	cfg   export.Config
 	prog  *export.Progress
-	env   *export.Env // nil until the pool's output and client are open
+	env   *export.Env  // nil until the pool's output and client are open
 	state atomic.Int32 // poolWaiting, poolRunning, ...
 }
 
