@@ -2,7 +2,6 @@ package export
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -132,11 +131,8 @@ func (j *byGroupJob) groupPhase(ctx context.Context) error {
 	c.dirty = len(plan) != len(j.state.Groups)
 	// Read now: once pages flow, the committer owns the state.
 	files := slices.Clone(j.state.MemberFiles)
-	pages := make(chan groupPage, 2*j.cfg.Concurrency)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer close(pages)
-		lists, lctx := errgroup.WithContext(gctx)
+	produce := func(ctx context.Context, pages chan<- groupPage) error {
+		lists, lctx := errgroup.WithContext(ctx)
 		lists.SetLimit(j.cfg.Concurrency)
 		for i, cur := range plan {
 			if cur.Done {
@@ -145,18 +141,14 @@ func (j *byGroupJob) groupPhase(ctx context.Context) error {
 			lists.Go(func() error { return j.exportGroup(lctx, c.committer, files, i, cur, meta[cur.Name], pages) })
 		}
 		return lists.Wait()
-	})
-	g.Go(func() error { return c.run(gctx, pages) })
-	err = g.Wait()
-	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.cfg.StopTimeout)
-	defer cancel()
-	if cerr := c.final(final, err == nil, func() error { return j.finishGroups(final, c) }); cerr != nil {
-		return errors.Join(err, cerr)
 	}
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
+	final := func(ctx context.Context, complete bool) error {
+		if err := c.commitCursors(ctx); err != nil || !complete {
+			return err
+		}
+		return j.finishGroups(ctx, c)
 	}
-	return err
+	return pipeline(ctx, c.committer, 2*j.cfg.Concurrency, produce, c.add, final)
 }
 
 // finishGroups is the group phase's last commit: it counts the users that
@@ -210,34 +202,31 @@ func (j *byGroupJob) committedMembers(ctx context.Context, files []string, group
 // files are the members files committed before this run.
 func (j *byGroupJob) exportGroup(ctx context.Context, c *committer, files []string, idx int, cur checkpoint.GroupCursor, group *types.GroupType, out chan<- groupPage) error {
 	name := cur.Name
-	var skip map[uint64]struct{}
-	var err error
+	list := &resumedList{}
+	if cur.Token != "" {
+		list.token = aws.String(cur.Token)
+	}
+	committed := func(ctx context.Context) (map[uint64]struct{}, error) { return j.committedMembers(ctx, files, name) }
 	if cur.Restarted {
-		if skip, err = j.committedMembers(ctx, files, name); err != nil {
+		// Listed again from the start by an earlier run: its committed
+		// members are still to be skipped.
+		skip, err := committed(ctx)
+		if err != nil {
 			return err
 		}
+		list.skip = skip
 	}
-	var token *string
-	if cur.Token != "" {
-		token = aws.String(cur.Token)
-	}
-	restarted, first := cur.Restarted, true
 	for {
 		resp, err := j.client.ListUsersInGroup(ctx, &cip.ListUsersInGroupInput{
 			UserPoolId: aws.String(j.cfg.UserPoolID), GroupName: aws.String(name),
-			Limit: aws.Int32(j.cfg.PageSize), NextToken: token,
+			Limit: aws.Int32(j.cfg.PageSize), NextToken: list.token,
 		})
+		again, err := list.restart(ctx, err, j.cfg.Logger.With("phase", "groups", "group", name),
+			"the saved ListUsersInGroup token was rejected; listing the group again and skipping committed members", committed)
+		restarted := list.skip != nil
 		switch {
-		case err != nil && first && token != nil && fault.KindOf(err) == fault.Usage:
-			// Cognito rejected the saved token (they expire): list the
-			// group again and skip the members already committed.
-			j.cfg.Logger.Warn("the saved ListUsersInGroup token was rejected; listing the group again and skipping committed members",
-				"phase", "groups", "group", name, "error", err.Error())
-			if skip, err = j.committedMembers(ctx, files, name); err != nil {
-				return err
-			}
+		case again:
 			j.restarted.Store(true)
-			restarted, token, first = true, nil, false
 			continue
 		case err != nil && fault.NotFound(err):
 			j.cfg.Logger.Warn("group deleted during the export; its remaining members are not exported", "phase", "groups", "group", name)
@@ -248,14 +237,13 @@ func (j *byGroupJob) exportGroup(ctx context.Context, c *committer, files []stri
 			}
 			return fmt.Errorf("list users in group %q: %w", name, cognito.Explain("ListUsersInGroup", err))
 		}
-		first = false
 		p := groupPage{group: idx, restarted: restarted, next: resp.NextToken}
 		if p.next != nil && *p.next == "" {
 			p.next = nil
 		}
 		for i := range resp.Users {
 			u := &resp.Users[i]
-			if _, done := skip[checkpoint.UserHash(aws.ToString(u.Username))]; done {
+			if list.committed(aws.ToString(u.Username)) {
 				continue
 			}
 			p.rows = append(p.rows, withGroup(userRow(j.cfg.UserPoolID, u, c.exportedAt), group))
@@ -266,7 +254,7 @@ func (j *byGroupJob) exportGroup(ctx context.Context, c *committer, files []stri
 		if p.next == nil {
 			return nil
 		}
-		token = p.next
+		list.token = p.next
 	}
 }
 
@@ -277,23 +265,6 @@ type groupCommitter struct {
 	*committer
 	plan  []checkpoint.GroupCursor
 	dirty bool // pages written since the last checkpoint
-}
-
-func (c *groupCommitter) run(ctx context.Context, in <-chan groupPage) error {
-	for {
-		select {
-		case p, ok := <-in:
-			if !ok {
-				return nil
-			}
-			if err := c.add(ctx, p); err != nil {
-				c.fail()
-				return err
-			}
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-	}
 }
 
 func (c *groupCommitter) add(ctx context.Context, p groupPage) error {
@@ -323,21 +294,4 @@ func (c *groupCommitter) commitCursors(ctx context.Context) error {
 		c.dirty = false
 	}
 	return err
-}
-
-// final commits what is written when the phase ends; complete says every
-// group's member list was written, and then finish makes the last commit.
-func (c *groupCommitter) final(ctx context.Context, complete bool, finish func() error) error {
-	if c.failed {
-		return nil // the checkpoint stays at the last good commit
-	}
-	err := c.commitCursors(ctx)
-	if err == nil && complete {
-		err = finish()
-	}
-	if err != nil {
-		c.writer.Abort()
-		return fmt.Errorf("final checkpoint: %w", err)
-	}
-	return nil
 }

@@ -2,12 +2,14 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/sink"
+	"golang.org/x/sync/errgroup"
 )
 
 // committer owns the sink writer and the commit protocol that every strategy
@@ -117,6 +119,54 @@ func (c *committer) commit(ctx context.Context, advance func(*checkpoint.State))
 	return nil
 }
 
+// pipeline runs a strategy's producers beside the committer loop that
+// feeds each of their results to add, and then, whatever stopped them (the
+// end, a signal or a failure), makes the final commit. The job's context
+// may be cancelled by then, so the final commit gets a bounded context of
+// its own. produce returns when it will send no more.
+func pipeline[T any](ctx context.Context, c *committer, buffer int,
+	produce func(ctx context.Context, out chan<- T) error,
+	add func(ctx context.Context, v T) error,
+	final func(ctx context.Context, complete bool) error,
+) error {
+	g, gctx := errgroup.WithContext(ctx)
+	results := make(chan T, buffer)
+	g.Go(func() error {
+		defer close(results)
+		return produce(gctx, results)
+	})
+	g.Go(func() error {
+		for {
+			select {
+			case v, ok := <-results:
+				if !ok {
+					return nil
+				}
+				if err := add(gctx, v); err != nil {
+					c.fail()
+					return err
+				}
+			case <-gctx.Done():
+				return context.Cause(gctx)
+			}
+		}
+	})
+	err := g.Wait()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.StopTimeout)
+	defer cancel()
+	if !c.failed { // else the checkpoint stays at the last good commit
+		if ferr := final(fctx, err == nil); ferr != nil {
+			c.writer.Abort()
+			return errors.Join(err, fmt.Errorf("final checkpoint: %w", ferr))
+		}
+	}
+	if ctx.Err() != nil {
+		// Stopped from outside: say why, not which call noticed first.
+		return context.Cause(ctx)
+	}
+	return err
+}
+
 // readHashes reads the hash files named.
 func readHashes(ctx context.Context, from checkpoint.Blob, files []string, each func(data []byte) error) error {
 	for _, name := range files {
@@ -139,6 +189,7 @@ func readHashes(ctx context.Context, from checkpoint.Blob, files []string, each 
 // page boundaries, so that the watermark is simply the next page's token.
 type pageCommitter struct {
 	*committer
+	slots    <-chan struct{} // the lister's pages in flight: one is freed per page written
 	pending  map[int64]*pendingPage
 	next     int64 // seq of the oldest page not yet written
 	lastDone *page // newest page written since the last checkpoint
@@ -149,28 +200,11 @@ type pendingPage struct {
 	results []userResult
 }
 
-func newPageCommitter(c *committer) *pageCommitter {
-	return &pageCommitter{committer: c, pending: map[int64]*pendingPage{}, next: c.state.Pages}
+func newPageCommitter(c *committer, slots <-chan struct{}) *pageCommitter {
+	return &pageCommitter{committer: c, slots: slots, pending: map[int64]*pendingPage{}, next: c.state.Pages}
 }
 
-func (c *pageCommitter) run(ctx context.Context, in <-chan userResult, slots <-chan struct{}) error {
-	for {
-		select {
-		case res, ok := <-in:
-			if !ok {
-				return nil
-			}
-			if err := c.add(ctx, res, slots); err != nil {
-				c.fail()
-				return err
-			}
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-	}
-}
-
-func (c *pageCommitter) add(ctx context.Context, res userResult, slots <-chan struct{}) error {
+func (c *pageCommitter) add(ctx context.Context, res userResult) error {
 	pp := c.pending[res.page.seq]
 	if pp == nil {
 		pp = &pendingPage{page: res.page}
@@ -184,7 +218,7 @@ func (c *pageCommitter) add(ctx context.Context, res userResult, slots <-chan st
 		}
 		delete(c.pending, c.next)
 		c.next++
-		<-slots // the lister may start another page
+		<-c.slots // the lister may start another page
 		if err := c.writePage(ctx, pp); err != nil {
 			return err
 		}
@@ -245,18 +279,10 @@ func (c *pageCommitter) commitPages(ctx context.Context, listed bool) error {
 	return err
 }
 
-// final commits what is finished when the job ends. complete says the
+// final commits the pages written when the job ends. complete says the
 // listing ended and every page was written.
 func (c *pageCommitter) final(ctx context.Context, complete bool) error {
-	if c.failed {
-		return nil // the checkpoint stays at the last good commit
-	}
-	complete = complete && len(c.pending) == 0
-	if err := c.commitPages(ctx, complete); err != nil {
-		c.writer.Abort()
-		return fmt.Errorf("final checkpoint: %w", err)
-	}
-	return nil
+	return c.commitPages(ctx, complete && len(c.pending) == 0)
 }
 
 // loadDone reads the users that the done files name, for a listing that

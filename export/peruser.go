@@ -2,10 +2,8 @@ package export
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,10 +75,11 @@ func newUserListJob(cfg Config, client cognitoReader, out Output, store *checkpo
 	// batch (~13 ms for 8,192 Parquet rows); the extra pages in flight and
 	// the results buffer (see run) keep the workers busy meanwhile.
 	inFlight := 8 + (2*cfg.Concurrency+int(cfg.PageSize)-1)/int(cfg.PageSize)
+	slots := make(chan struct{}, inFlight)
 	return &job{
 		cfg: cfg, log: cfg.Logger, client: client,
-		commit: newPageCommitter(newCommitter(cfg, out, store, st, doneUsers)),
-		slots:  make(chan struct{}, inFlight),
+		commit: newPageCommitter(newCommitter(cfg, out, store, st, doneUsers), slots),
+		slots:  slots,
 	}
 }
 
@@ -98,44 +97,22 @@ func (j *job) run(ctx context.Context) error {
 	if j.commit.state.Listed {
 		return nil // a run was killed between its last checkpoint and the manifest
 	}
+	return pipeline(ctx, j.commit.committer, resultsBuffer, j.produce, j.commit.add, j.commit.final)
+}
+
+// produce lists the users and fans them out to the workers, whose results
+// go to the committer.
+func (j *job) produce(ctx context.Context, results chan<- userResult) error {
 	g, gctx := errgroup.WithContext(ctx)
 	users := make(chan work, 2*j.cfg.Concurrency)
-	results := make(chan userResult, resultsBuffer)
-
 	g.Go(func() error {
 		defer close(users)
 		return j.listUsers(gctx, users)
 	})
-	// Workers belong to g, so that the first failure cancels everything at
-	// once; the last one to finish closes results.
-	var working sync.WaitGroup
-	working.Add(j.cfg.Concurrency)
 	for range j.cfg.Concurrency {
-		g.Go(func() error {
-			defer working.Done()
-			return j.work(gctx, users, results)
-		})
+		g.Go(func() error { return j.work(gctx, users, results) })
 	}
-	g.Go(func() error {
-		working.Wait()
-		close(results)
-		return nil
-	})
-	g.Go(func() error { return j.commit.run(gctx, results, j.slots) })
-	err := g.Wait()
-	// Commit every finished page, whatever stopped the job: a signal, a
-	// fatal error or the end. The job's context may be cancelled, so the
-	// final commit gets a bounded context of its own.
-	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.cfg.StopTimeout)
-	defer cancel()
-	if cerr := j.commit.final(final, err == nil); cerr != nil {
-		return errors.Join(err, cerr)
-	}
-	if ctx.Err() != nil {
-		// Stopped from outside: say why, not which call noticed first.
-		err = context.Cause(ctx)
-	}
-	return err
+	return g.Wait()
 }
 
 func (j *job) listUsers(ctx context.Context, out chan<- work) error {
@@ -146,11 +123,11 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 	} else if st.Pages > 0 {
 		return fmt.Errorf("%w: %d pages committed but no watermark to continue from: pass --fresh to start over", checkpoint.ErrCorrupt, st.Pages)
 	}
-	var done map[uint64]struct{}
 	// The lister reads the committer's state only here, before any page of
 	// this run exists: later the committer is writing it.
-	first, committedUsers, doneFiles := st.Pages, st.Users+st.Skipped, st.DoneFiles
-	seq := first
+	committedUsers, doneFiles := st.Users+st.Skipped, st.DoneFiles
+	list := &resumedList{token: token}
+	seq := st.Pages
 	for {
 		select {
 		case j.slots <- struct{}{}:
@@ -160,20 +137,15 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 		resp, err := j.client.ListUsers(ctx, &cip.ListUsersInput{
 			UserPoolId:      aws.String(j.cfg.UserPoolID),
 			Limit:           aws.Int32(j.cfg.PageSize),
-			PaginationToken: token,
+			PaginationToken: list.token,
 		})
-		if err != nil && token != nil && done == nil && seq == first && fault.KindOf(err) == fault.Usage {
-			// Cognito rejected the saved token (they expire): list again
-			// from the start and skip the users already committed. Only on
-			// the first call of a resumed run, when nothing is in flight,
-			// is the committed set all there is.
-			j.log.Warn("the saved ListUsers token was rejected; restarting the listing and skipping committed users",
-				"committed_users", committedUsers, "error", err.Error())
-			if done, err = j.commit.loadDone(ctx, doneFiles, committedUsers); err != nil {
-				return err
-			}
+		again, err := list.restart(ctx, err, j.log.With("committed_users", committedUsers),
+			"the saved ListUsers token was rejected; restarting the listing and skipping committed users",
+			func(ctx context.Context) (map[uint64]struct{}, error) {
+				return j.commit.loadDone(ctx, doneFiles, committedUsers)
+			})
+		if again {
 			j.restarted = true
-			token = nil
 			<-j.slots
 			continue
 		}
@@ -185,10 +157,10 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 			next = nil
 		}
 		todo := resp.Users
-		if done != nil {
+		if list.skip != nil {
 			todo = todo[:0:0]
 			for _, u := range resp.Users {
-				if _, ok := done[checkpoint.UserHash(aws.ToString(u.Username))]; !ok {
+				if !list.committed(aws.ToString(u.Username)) {
 					todo = append(todo, u)
 				}
 			}
@@ -207,7 +179,7 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 		if next == nil {
 			return nil
 		}
-		token, seq = next, seq+1
+		list.token, seq = next, seq+1
 	}
 }
 
