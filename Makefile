@@ -29,6 +29,7 @@ lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) test -count=1 ./internal/archtest
 
 # The image's build stage is checked without Docker by
 # TestDockerfileBuildsLikeMake (same go build line, same binary).

@@ -151,10 +151,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if cfg.Limits, err = f.limits(); err != nil {
+	if cfg.Limits, err = f.limits.build(); err != nil {
 		return err
 	}
-	if len(f.rates) == 0 {
+	if len(f.limits.rates) == 0 {
 		// The emulator on loopback has no quotas; pacing it at Cognito's
 		// would make the demo take minutes for nothing.
 		cfg.Limits = ratelimit.Unlimited()

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cognito-export/cognito-export/cognito"
@@ -17,11 +15,10 @@ import (
 
 // exportFlags binds the flags of export (and demo) to a Config.
 type exportFlags struct {
-	cfg       export.Config
-	pageSize  int
-	rates     rateFlags
-	rateShare float64
-	run       runOptions
+	cfg      export.Config
+	pageSize int
+	limits   limitFlags
+	run      runOptions
 }
 
 // runOptions are the settings of the whole process, shared by every pool.
@@ -57,8 +54,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.cfg.Client.EndpointURL, "endpoint-url", "", "Cognito endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER)")
 	fs.IntVar(&f.cfg.Client.MaxAttempts, "max-attempts", 10, "attempts per Cognito call, retries included")
 	fs.DurationVar(&f.cfg.Client.CallTimeout, "call-timeout", 30*time.Second, "time limit of one attempt")
-	fs.Var(&f.rates, "rate", "requests/second of a quota category, e.g. UserResourceRead=100 (repeatable or comma-separated; 0 = unlimited)")
-	fs.Float64Var(&f.rateShare, "rate-share", 1, "share of Cognito's default quotas to use, e.g. 0.8 to leave head-room")
+	f.limits.bind(fs)
 	fs.StringVar(&f.run.logFormat, "log-format", "", "json or text (default: text on a terminal, json otherwise)")
 	fs.StringVar(&f.run.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at this address while the job runs, e.g. 127.0.0.1:9090")
 	fs.DurationVar(&f.run.progressInterval, "progress-interval", 30*time.Second, "off a terminal, log a progress line this often (0: never)")
@@ -70,27 +66,6 @@ func bindRunFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.run.config, "config", "", "YAML file of settings, keys named like the flags; may list several pools (see configs/example.yaml)")
 	fs.IntVar(&f.run.parallelPools, "parallel-pools", 1, "pools of the config file exported at once, under the shared rate limits")
 	fs.BoolVar(&f.run.dryRun, "dry-run", false, "check credentials, permissions and the output, print the estimated calls and duration, and export nothing")
-}
-
-// limits builds the rate limiters from --rate and --rate-share.
-func (f *exportFlags) limits() (*ratelimit.Set, error) {
-	if f.rateShare <= 0 || f.rateShare > 1 {
-		return nil, usageError{fmt.Sprintf("--rate-share %g: must be in (0, 1]", f.rateShare)}
-	}
-	rates := map[ratelimit.Category]float64{}
-	for _, r := range f.rates {
-		name, value, ok := strings.Cut(r, "=")
-		rps, err := strconv.ParseFloat(value, 64)
-		if !ok || err != nil || rps < 0 {
-			return nil, usageError{fmt.Sprintf("--rate %q: want CATEGORY=RPS, e.g. UserResourceRead=100", r)}
-		}
-		c, err := ratelimit.ParseCategory(name)
-		if err != nil {
-			return nil, usageError{"--rate: " + err.Error()}
-		}
-		rates[c] = rps
-	}
-	return ratelimit.NewSet(rates, f.rateShare), nil
 }
 
 // poolConfig turns the parsed flags into one pool's Config, placeholders in
@@ -168,7 +143,7 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 			if p.run.runID == "" {
 				p.run.runID = export.NewRunID(now)
 			}
-			if p.limits, err = f.limits(); err != nil {
+			if p.limits, err = f.limits.build(); err != nil {
 				return nil, err
 			}
 			if p.run.parallelPools < 1 {

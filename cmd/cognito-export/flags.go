@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+
+	"github.com/cognito-export/cognito-export/ratelimit"
 )
 
 // errHelp means -h was asked for and the usage was printed.
@@ -54,4 +57,37 @@ func (r *rateFlags) Set(v string) error {
 		}
 	}
 	return nil
+}
+
+// limitFlags are --rate and --rate-share: the limiters every command that
+// calls Cognito paces its calls with.
+type limitFlags struct {
+	rates rateFlags
+	share float64
+}
+
+func (l *limitFlags) bind(fs *flag.FlagSet) {
+	fs.Var(&l.rates, "rate", "requests/second of a quota category, e.g. UserResourceRead=100 (repeatable or comma-separated; 0 = unlimited)")
+	fs.Float64Var(&l.share, "rate-share", 1, "share of Cognito's default quotas to use, e.g. 0.8 to leave head-room")
+}
+
+// build makes the rate limiters from the flags.
+func (l *limitFlags) build() (*ratelimit.Set, error) {
+	if l.share <= 0 || l.share > 1 {
+		return nil, usageError{fmt.Sprintf("--rate-share %g: must be in (0, 1]", l.share)}
+	}
+	rates := map[ratelimit.Category]float64{}
+	for _, r := range l.rates {
+		name, value, ok := strings.Cut(r, "=")
+		rps, err := strconv.ParseFloat(value, 64)
+		if !ok || err != nil || rps < 0 {
+			return nil, usageError{fmt.Sprintf("--rate %q: want CATEGORY=RPS, e.g. UserResourceRead=100", r)}
+		}
+		c, err := ratelimit.ParseCategory(name)
+		if err != nil {
+			return nil, usageError{"--rate: " + err.Error()}
+		}
+		rates[c] = rps
+	}
+	return ratelimit.NewSet(rates, l.share), nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-export/cognito-export/cognito"
-	"github.com/cognito-export/cognito-export/ratelimit"
 )
 
 // cliGroup is a GroupType as the AWS CLI prints it, fields in the same order.
@@ -36,6 +35,7 @@ func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer)
 		poolID, username, token string
 		pageSize, maxItems      int
 		cc                      cognito.Config
+		limits                  limitFlags
 	)
 	fs.StringVar(&poolID, "user-pool-id", "", "the user pool (required)")
 	fs.StringVar(&username, "username", "", "the user whose groups to list (required)")
@@ -44,6 +44,7 @@ func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.StringVar(&token, "starting-token", "", "a NextToken printed by this command, boto3 or the AWS CLI")
 	fs.StringVar(&cc.Region, "region", "", "AWS region")
 	fs.StringVar(&cc.EndpointURL, "endpoint-url", "", "Cognito endpoint")
+	limits.bind(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,7 +58,13 @@ func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case maxItems < 0:
 		return usageError{fmt.Sprintf("--max-items %d: must not be negative", maxItems)}
 	}
-	client, err := cognito.NewClient(ctx, cc, ratelimit.NewSet(nil, 1), nil)
+	// Paced like export, so that a script calling it in a loop stays
+	// within the quota it shares with everything else in the account.
+	lim, err := limits.build()
+	if err != nil {
+		return err
+	}
+	client, err := cognito.NewClient(ctx, cc, lim, nil)
 	if err != nil {
 		return err
 	}

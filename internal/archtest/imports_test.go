@@ -1,0 +1,165 @@
+package archtest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/cognito-export/cognito-export/"
+
+type layer struct {
+	pkg     string
+	imports []string
+}
+
+func layerOf(pkg string) (layer, bool) {
+	i := slices.IndexFunc(layers, func(l layer) bool { return l.pkg == pkg })
+	if i < 0 {
+		return layer{}, false
+	}
+	return layers[i], true
+}
+
+// layers says which of the module's packages each package may import, by
+// path under the module; a path ending in "/..." covers its subpackages.
+// A package missing from the table fails the test: a new package takes its
+// place in the graph on purpose, not by accident.
+var layers = []layer{
+	{"cmd/cognito-export", []string{"export", "cognito", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu"}},
+	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
+	{"export", []string{"cognito", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
+	{"cognito", []string{"ratelimit", "fault"}},
+	{"checkpoint", []string{"fault"}},
+	{"sink", []string{"fault"}},
+	{"sink/localdest", []string{"sink", "fault"}},
+	{"sink/memdest", []string{"sink", "fault"}},
+	{"sink/s3dest", []string{"sink", "fault"}},
+	{"ratelimit", []string{"fault"}},
+	{"fault", nil},
+	// The emulator is a product feature (demo, emulate), not a test peer.
+	{"internal/cognitoemu", nil},
+	{"internal/archtest", nil},
+	// Test helpers: imported only by tests.
+	{"sink/desttest", []string{"sink", "fault"}},
+	{"checkpoint/storetest", []string{"checkpoint"}},
+	{"internal/peer", nil},
+	{"internal/s3server", []string{"internal/peer"}},
+	{"internal/duckdb", []string{"internal/peer"}},
+	{"internal/cognitolocal", []string{"internal/peer"}},
+	{"internal/boto", []string{"internal/peer"}},
+	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
+}
+
+// testOnly are packages no production package may import: the peers and
+// helpers that tests start and use.
+var testOnly = []string{
+	"internal/peer", "internal/s3server", "internal/duckdb", "internal/cognitolocal", "internal/boto",
+	"internal/exportcheck", "sink/desttest", "checkpoint/storetest",
+}
+
+// awsServices says which packages may import which AWS service clients:
+// only the S3 destination talks to S3, and only Cognito access and the job
+// (for Cognito's types) to Cognito.
+var awsServices = map[string][]string{
+	"github.com/aws/aws-sdk-go-v2/service/s3":                      {"sink/s3dest", "internal/s3server"},
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider": {"cognito", "export", "cmd/cognito-export", "cmd/bench", "internal/cognitoemu"},
+}
+
+type goPackage struct {
+	ImportPath string
+	Imports    []string
+}
+
+func listPackages(t *testing.T) []goPackage {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", module+"...")
+	out, err := cmd.Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Fatalf("go list: %v\n%s", err, exit.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		p.ImportPath = strings.TrimPrefix(p.ImportPath, module)
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func allowed(patterns []string, pkg string) bool {
+	for _, p := range patterns {
+		if p == pkg || strings.HasSuffix(p, "/...") && strings.HasPrefix(pkg, strings.TrimSuffix(p, "...")) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestImportsPointOneWay checks the non-test imports of every package of
+// the module against the layers.
+func TestImportsPointOneWay(t *testing.T) {
+	pkgs := listPackages(t)
+	if len(pkgs) < 8 {
+		t.Fatalf("go list found %d packages: is the module root where it should be?", len(pkgs))
+	}
+	for _, p := range pkgs {
+		l, ok := layerOf(p.ImportPath)
+		if !ok {
+			t.Errorf("package %s has no place in the layers of %s: add it with what it may import", p.ImportPath, "internal/archtest")
+			continue
+		}
+		production := !slices.Contains(testOnly, p.ImportPath)
+		for _, imp := range p.Imports {
+			if users, ok := awsServices[imp]; ok && !slices.Contains(users, p.ImportPath) {
+				t.Errorf("%s imports %s: only %v may", p.ImportPath, imp, users)
+			}
+			own, ok := strings.CutPrefix(imp, module)
+			if !ok {
+				continue
+			}
+			if production && slices.Contains(testOnly, own) {
+				t.Errorf("%s imports the test peer %s: production code must not", p.ImportPath, own)
+			}
+			if !allowed(l.imports, own) {
+				t.Errorf("%s imports %s, against the layers (it may import %v)", p.ImportPath, own, l.imports)
+			}
+		}
+	}
+}
+
+// TestLayersCatchAViolation proves the check can fail: an import against
+// the direction, a test peer in production code and the S3 SDK outside its
+// destination are each caught by the same rules.
+func TestLayersCatchAViolation(t *testing.T) {
+	for _, tc := range []struct{ pkg, imp string }{
+		{"sink", module + "export"},
+		{"cognito", module + "export"},
+		{"export", module + "cmd/cognito-export"},
+	} {
+		l, _ := layerOf(tc.pkg)
+		if allowed(l.imports, strings.TrimPrefix(tc.imp, module)) {
+			t.Errorf("%s importing %s would pass", tc.pkg, tc.imp)
+		}
+	}
+	if !slices.Contains(testOnly, "internal/s3server") {
+		t.Error("the S3 test server is not marked test-only")
+	}
+	if slices.Contains(awsServices["github.com/aws/aws-sdk-go-v2/service/s3"], "sink") {
+		t.Error("sink itself may import the S3 SDK")
+	}
+}
