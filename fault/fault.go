@@ -7,8 +7,10 @@ package fault
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"slices"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -143,6 +145,15 @@ func Classify(err error) Kind {
 		return Transient
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
+		return Transient
+	}
+	switch {
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.EISDIR),
+		errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrExist):
+		// A path the user must change: not writable, or not a directory.
+		return Usage
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		// Space may be freed before the scheduler tries again.
 		return Transient
 	}
 	var netErr net.Error
