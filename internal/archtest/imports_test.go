@@ -30,9 +30,9 @@ func layerOf(pkg string) (layer, bool) {
 // A package missing from the table fails the test: a new package takes its
 // place in the graph on purpose, not by accident.
 var layers = []layer{
-	{"cmd/cognito-export", []string{"export", "cognito", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu"}},
+	{"cmd/cognito-export", []string{"export", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
-	{"export", []string{"cognito", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
+	{"export", []string{"cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", []string{"fault"}},
 	{"sink", []string{"fault"}},
@@ -46,6 +46,7 @@ var layers = []layer{
 	{"internal/archtest", nil},
 	// Test helpers: imported only by tests.
 	{"sink/desttest", []string{"sink", "fault"}},
+	{"identity", []string{"sink"}},
 	{"checkpoint/storetest", []string{"checkpoint"}},
 	{"internal/peer", nil},
 	{"internal/s3server", []string{"internal/peer"}},
@@ -67,7 +68,7 @@ var testOnly = []string{
 // (for Cognito's types) to Cognito.
 var awsServices = map[string][]string{
 	"github.com/aws/aws-sdk-go-v2/service/s3":                      {"sink/s3dest", "internal/s3server"},
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider": {"cognito", "export", "cmd/cognito-export", "cmd/bench", "internal/cognitoemu"},
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider": {"cognito", "export", "identity", "cmd/cognito-export", "cmd/bench", "internal/cognitoemu"},
 }
 
 type goPackage struct {
