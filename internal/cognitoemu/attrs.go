@@ -1,6 +1,7 @@
 package cognitoemu
 
 import (
+	"bytes"
 	"strconv"
 	"sync"
 )
@@ -50,6 +51,36 @@ var schema = []schemaAttribute{
 	{name: "custom:employee_id", dataType: "Number", mutable: true, minVal: "1", maxVal: "99999999"},
 	{name: "custom:level", dataType: "Number", mutable: true, minVal: "1", maxVal: "10"},
 	{name: "custom:start_date", dataType: "DateTime", mutable: true},
+}
+
+// appendSchemaAttribute writes a SchemaAttributeType with the members and
+// constraint strings a real pool's DescribeUserPool sends.
+func appendSchemaAttribute(buf *bytes.Buffer, a *schemaAttribute) {
+	buf.WriteString(`{"Name":`)
+	appendString(buf, a.name)
+	buf.WriteString(`,"AttributeDataType":"` + a.dataType + `","DeveloperOnlyAttribute":false,"Mutable":`)
+	buf.WriteString(strconv.FormatBool(a.mutable))
+	buf.WriteString(`,"Required":`)
+	buf.WriteString(strconv.FormatBool(a.required))
+	constraints := func(member, minKey, min, maxKey, max string) {
+		if min == "" && max == "" {
+			return
+		}
+		buf.WriteString(`,"` + member + `":{`)
+		if min != "" {
+			buf.WriteString(`"` + minKey + `":"` + min + `"`)
+		}
+		if max != "" {
+			if min != "" {
+				buf.WriteByte(',')
+			}
+			buf.WriteString(`"` + maxKey + `":"` + max + `"`)
+		}
+		buf.WriteByte('}')
+	}
+	constraints("NumberAttributeConstraints", "MinValue", a.minVal, "MaxValue", a.maxVal)
+	constraints("StringAttributeConstraints", "MinLength", a.minLen, "MaxLength", a.maxLen)
+	buf.WriteByte('}')
 }
 
 func inSchema(name string) bool {

@@ -377,36 +377,6 @@ func (s *Server) describe(pool *Pool, users int, buf *bytes.Buffer) *apiError {
 	return nil
 }
 
-// appendSchemaAttribute writes a SchemaAttributeType with the members and
-// constraint strings a real pool's DescribeUserPool sends.
-func appendSchemaAttribute(buf *bytes.Buffer, a *schemaAttribute) {
-	buf.WriteString(`{"Name":`)
-	appendString(buf, a.name)
-	buf.WriteString(`,"AttributeDataType":"` + a.dataType + `","DeveloperOnlyAttribute":false,"Mutable":`)
-	buf.WriteString(strconv.FormatBool(a.mutable))
-	buf.WriteString(`,"Required":`)
-	buf.WriteString(strconv.FormatBool(a.required))
-	constraints := func(member, minKey, min, maxKey, max string) {
-		if min == "" && max == "" {
-			return
-		}
-		buf.WriteString(`,"` + member + `":{`)
-		if min != "" {
-			buf.WriteString(`"` + minKey + `":"` + min + `"`)
-		}
-		if max != "" {
-			if min != "" {
-				buf.WriteByte(',')
-			}
-			buf.WriteString(`"` + maxKey + `":"` + max + `"`)
-		}
-		buf.WriteByte('}')
-	}
-	constraints("NumberAttributeConstraints", "MinValue", a.minVal, "MaxValue", a.maxVal)
-	constraints("StringAttributeConstraints", "MinLength", a.minLen, "MaxLength", a.maxLen)
-	buf.WriteByte('}')
-}
-
 // Tokens are opaque to clients: an offset and an HMAC over the operation,
 // pool and subject they continue, so a token replayed elsewhere is refused.
 func (s *Server) mac(op, pool, subject string, offset int) []byte {
