@@ -67,6 +67,25 @@ func TestResponsesMatchBotocoreModel(t *testing.T) {
 	for _, i := range []int{wide, none, 1, 2, 3, 4, 5, 6, 7} {
 		add(plain, "AdminListGroupsForUser", "", 20, map[string]any{"UserPoolId": id, "Username": user(i), "Limit": 10})
 	}
+	// Attributes, filters and a pool that signs in by email.
+	add(plain, "ListUsers", "", 10, map[string]any{"UserPoolId": id, "Limit": 60, "AttributesToGet": []string{"sub", "email"}})
+	add(plain, "ListUsers", "", 1, map[string]any{"UserPoolId": id, "AttributesToGet": []string{}})
+	add(plain, "ListUsers", "", 20, map[string]any{"UserPoolId": id, "Limit": 7, "Filter": `email ^= "a"`})
+	add(plain, "ListUsers", "", 10, map[string]any{"UserPoolId": id, "Limit": 25, "Filter": `status = "Disabled"`})
+	add(plain, "ListUsers", "", 1, map[string]any{"UserPoolId": id, "Filter": `cognito:user_status = "unconfirmed"`, "AttributesToGet": []string{"email"}})
+	add(plain, "ListUsers", "InvalidParameterException", 1, map[string]any{"UserPoolId": id, "AttributesToGet": []string{"custom:nope"}})
+	add(plain, "ListUsers", "InvalidParameterException", 1, map[string]any{"UserPoolId": id, "AttributesToGet": []string{strings.Repeat("a", 33)}})
+	add(plain, "ListUsers", "InvalidParameterException", 1, map[string]any{"UserPoolId": id, "Filter": `custom:department = "Sales"`})
+	add(plain, "ListUsers", "InvalidParameterException", 1, map[string]any{"UserPoolId": id, "Filter": `email == "a"`})
+	add(plain, "ListUsers", "InvalidParameterException", 1, map[string]any{"UserPoolId": id, "Filter": `email = "` + strings.Repeat("a", 260) + `"`})
+	byEmail := cognitoemu.NewPool(cognitoemu.PoolSpec{ID: "eu-west-1_ByEmail", Users: 120, Groups: 70, Seed: 6, EmailAsUsername: true})
+	hs := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, byEmail))
+	t.Cleanup(hs.Close)
+	add(hs.URL, "DescribeUserPool", "", 1, map[string]any{"UserPoolId": byEmail.ID()})
+	add(hs.URL, "ListUsers", "", 3, map[string]any{"UserPoolId": byEmail.ID()})
+	add(hs.URL, "AdminListGroupsForUser", "", 5, map[string]any{"UserPoolId": byEmail.ID(), "Username": byEmail.User(7).Username, "Limit": 10})
+	add(hs.URL, "AdminListGroupsForUser", "", 5, map[string]any{"UserPoolId": byEmail.ID(), "Username": byEmail.User(8).Email, "Limit": 10})
+	add(hs.URL, "ListUsersInGroup", "", 5, map[string]any{"UserPoolId": byEmail.ID(), "GroupName": byEmail.Groups()[0].Name})
 	// Errors a caller's input causes.
 	for _, op := range ops {
 		p := func(extra map[string]any) map[string]any {
@@ -129,6 +148,10 @@ func TestResponsesMatchBotocoreModel(t *testing.T) {
 	for k, r := range results {
 		c := checks[k]
 		for _, p := range r.Problems {
+			if realServiceDeviation(p) {
+				notes[p] = true
+				continue
+			}
 			t.Errorf("%s %v: %s", c.call.Op, c.call.Params, p)
 		}
 		if r.Error != c.want {
@@ -145,6 +168,15 @@ func TestResponsesMatchBotocoreModel(t *testing.T) {
 	if pages < 100 {
 		t.Fatalf("only %d responses checked", pages)
 	}
+}
+
+// realServiceDeviation reports whether a problem is one the real service
+// shows too: a real pool's DescribeUserPool lists phone_number_verified (21
+// characters) among its SchemaAttributes, whose Name the model types as
+// CustomAttributeNameType (at most 20), a constraint written for the names
+// AddCustomAttributes takes.
+func realServiceDeviation(problem string) bool {
+	return problem == "DescribeUserPool.UserPool.SchemaAttributes[17].Name: length 21 outside [1, 20] of CustomAttributeNameType"
 }
 
 var ops = []string{"ListUsers", "AdminListGroupsForUser", "ListGroups", "ListUsersInGroup", "DescribeUserPool"}

@@ -21,6 +21,10 @@ type PoolSpec struct {
 	MeanGroupsPerUser float64 // default 1.5
 	NoGroupShare      float64 // share of users without groups; default 0.2, negative for none
 	WideUsers         int     // users in more than 60 groups (needs Groups > 60); default Users/2000, at least 1
+	// EmailAsUsername makes email the pool's username attribute
+	// (UsernameAttributes ["email"]): usernames are then UUIDs, equal to
+	// the sub as Cognito makes them, and the email is the sign-in name.
+	EmailAsUsername bool
 }
 
 // User is one user as ListUsers returns it.
@@ -50,6 +54,8 @@ type Pool struct {
 
 	membersOnce sync.Once
 	members     [][]int32 // group → users, built on first ListUsersInGroup
+
+	universalState
 }
 
 const indexDigits = 8 // usernames carry their index in 8 digits; no style prefix has digits
@@ -203,6 +209,9 @@ func (p *Pool) NumUsers() int { return p.spec.Users }
 func (p *Pool) Groups() []Group { return p.groups }
 
 func (p *Pool) username(i int) string {
+	if p.spec.EmailAsUsername {
+		return p.uuid(i)
+	}
 	return fmt.Sprintf(userStyles[i%len(userStyles)], i)
 }
 
@@ -211,7 +220,7 @@ func (p *Pool) User(i int) User {
 	h := p.hash(10, i)
 	u := User{
 		Username: p.username(i),
-		Email:    fmt.Sprintf("u%08d@example.com", i),
+		Email:    p.email(i),
 		Status:   "CONFIRMED",
 		Enabled:  h%100 >= 3,
 		Created:  dateFrom(p.hash(11, i)),
@@ -225,6 +234,10 @@ func (p *Pool) User(i int) User {
 		u.Status = "EXTERNAL_PROVIDER"
 	}
 	u.Modified = u.Created.Add(time.Duration((h>>16)%(500*24*3600*1000)) * time.Millisecond)
+	if p.spec.EmailAsUsername {
+		u.Sub = u.Username
+		return u
+	}
 	s := p.hash(12, i)
 	s2 := p.hash(13, i)
 	u.Sub = fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", uint32(s), uint16(s>>32), uint16(s>>48)&0xfff, uint16(s2)&0x3fff|0x8000, s2>>16&0xffffffffffff)
@@ -242,9 +255,19 @@ func (p *Pool) UserGroups(i int, dst []int) []int {
 
 func (p *Pool) userGroups16(i int) []uint16 { return p.flat[p.offsets[i]:p.offsets[i+1]] }
 
-// Lookup finds a user by username: the index is in the name, and the name
-// is regenerated to check it, so no map of a million strings is needed.
+// Lookup finds a user by username (or, when email is the username
+// attribute, by email too, as Cognito's Admin operations accept an alias):
+// the index is in the name, and the name is regenerated to check it, so no
+// map of a million strings is needed.
 func (p *Pool) Lookup(username string) (int, bool) {
+	if p.spec.EmailAsUsername {
+		i, ok := p.uuidIndex(username)
+		if !ok {
+			i = emailIndex(username)
+			ok = i >= 0 && i < p.spec.Users && p.email(i) == username
+		}
+		return i, ok
+	}
 	run, start := 0, -1
 	for k := 0; k < len(username); k++ {
 		if c := username[k]; c >= '0' && c <= '9' {

@@ -143,7 +143,9 @@ type request struct {
 	Limit           *int    `json:"Limit"`
 	PaginationToken *string `json:"PaginationToken"`
 	NextToken       *string `json:"NextToken"`
-	Filter          string  `json:"Filter"`
+	Filter          *string `json:"Filter"`
+	// AttributesToGet is nil when absent; an empty list asks for no attributes.
+	AttributesToGet *[]string `json:"AttributesToGet"`
 }
 
 type apiError struct {
@@ -273,30 +275,9 @@ func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 	case "DescribeUserPool":
 		return s.describe(pool, s.present(pool), buf)
 	case "ListUsers":
-		if req.Filter != "" {
-			return invalid("Filter not supported by emulator")
-		}
-		from, aerr := s.offset(op, pool.ID(), "", req.PaginationToken)
-		if aerr != nil {
+		if aerr := s.listUsers(pool, req, limit, buf); aerr != nil {
 			return aerr
 		}
-		// A page covers limit users of the pool as it was; the removed
-		// ones leave it short, as Cognito's pages may be.
-		to := min(from+limit, pool.NumUsers())
-		buf.WriteString(`{"Users":[`)
-		n := 0
-		for i := from; i < to; i++ {
-			if s.removed(pool, i) {
-				continue
-			}
-			if n > 0 {
-				buf.WriteByte(',')
-			}
-			appendUser(buf, pool.User(i))
-			n++
-		}
-		buf.WriteByte(']')
-		s.appendToken(buf, "PaginationToken", op, pool.ID(), "", to, pool.NumUsers())
 	case "AdminListGroupsForUser":
 		if req.Username == nil || *req.Username == "" {
 			return invalid("1 validation error detected: Value null at 'username' failed to satisfy constraint: Member must not be null")
@@ -351,14 +332,18 @@ func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 		members := pool.membersOf(g)
 		buf.WriteString(`{"Users":[`)
 		k, n := from, 0
+		var attrs []Attribute
 		for ; k < len(members) && n < limit; k++ {
-			if s.Deleted(pool, int(members[k])) {
+			i := int(members[k])
+			if s.Deleted(pool, i) {
 				continue
 			}
 			if n > 0 {
 				buf.WriteByte(',')
 			}
-			appendUser(buf, pool.User(int(members[k])))
+			u := pool.User(i)
+			attrs = pool.userAttributes(i, &u, attrs[:0])
+			appendUser(buf, &u, attrs)
 			n++
 		}
 		buf.WriteByte(']')
@@ -377,6 +362,17 @@ func (s *Server) describe(pool *Pool, users int, buf *bytes.Buffer) *apiError {
 	appendTime(buf, pool.created)
 	buf.WriteString(`,"LastModifiedDate":`)
 	appendTime(buf, pool.created)
+	buf.WriteString(`,"SchemaAttributes":[`)
+	for k := range schema {
+		if k > 0 {
+			buf.WriteByte(',')
+		}
+		appendSchemaAttribute(buf, &schema[k])
+	}
+	buf.WriteByte(']')
+	if pool.spec.EmailAsUsername {
+		buf.WriteString(`,"UsernameAttributes":["email"]`)
+	}
 	buf.WriteString(`}}`)
 	return nil
 }
@@ -414,14 +410,21 @@ func (s *Server) offset(op, pool, subject string, token *string) (int, *apiError
 	return 0, invalid("Invalid pagination token")
 }
 
-func appendUser(buf *bytes.Buffer, u User) {
+func appendUser(buf *bytes.Buffer, u *User, attrs []Attribute) {
 	buf.WriteString(`{"Username":`)
 	appendString(buf, u.Username)
-	buf.WriteString(`,"Attributes":[{"Name":"sub","Value":`)
-	appendString(buf, u.Sub)
-	buf.WriteString(`},{"Name":"email","Value":`)
-	appendString(buf, u.Email)
-	buf.WriteString(`}],"UserCreateDate":`)
+	buf.WriteString(`,"Attributes":[`)
+	for k, a := range attrs {
+		if k > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"Name":`)
+		appendString(buf, a.Name)
+		buf.WriteString(`,"Value":`)
+		appendString(buf, a.Value)
+		buf.WriteByte('}')
+	}
+	buf.WriteString(`],"UserCreateDate":`)
 	appendTime(buf, u.Created)
 	buf.WriteString(`,"UserLastModifiedDate":`)
 	appendTime(buf, u.Modified)

@@ -54,6 +54,16 @@ func validateInput(req *request) *apiError {
 			return aerr
 		}
 	}
+	if req.Filter != nil && utf8.RuneCountInString(*req.Filter) > 256 {
+		return invalidMember(*req.Filter, "filter", "Member must have length less than or equal to 256")
+	}
+	if req.AttributesToGet != nil {
+		for k, name := range *req.AttributesToGet {
+			if aerr := check(fmt.Sprintf("attributesToGet.%d.member", k+1), &name, 1, 32, namePattern); aerr != nil {
+				return aerr
+			}
+		}
+	}
 	return nil
 }
 
