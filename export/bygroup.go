@@ -296,14 +296,16 @@ type groupCommitter struct {
 }
 
 func (c *groupCommitter) run(ctx context.Context, in <-chan groupPage) error {
+	sinkCtx, cancel := detach(ctx, c.cfg.StopTimeout)
+	defer cancel()
 	for {
 		select {
 		case p, ok := <-in:
 			if !ok {
 				return nil
 			}
-			if err := c.add(ctx, p); err != nil {
-				c.fail()
+			if err := c.add(sinkCtx, p); err != nil {
+				c.fail(sinkCtx)
 				return err
 			}
 		case <-ctx.Done():
@@ -352,7 +354,7 @@ func (c *groupCommitter) final(ctx context.Context, complete bool, finish func()
 		err = finish()
 	}
 	if err != nil {
-		c.writer.Abort()
+		c.writer.Abort(ctx)
 		return fmt.Errorf("final checkpoint: %w", err)
 	}
 	return nil

@@ -76,9 +76,21 @@ func (c *committer) due() bool {
 }
 
 // fail stops all commits: the checkpoint stays at the last good one.
-func (c *committer) fail() {
+func (c *committer) fail(ctx context.Context) {
 	c.failed = true
-	c.writer.Abort()
+	c.writer.Abort(ctx)
+}
+
+// detach returns the context the committer writes, flushes and checkpoints
+// under. It is not cancelled with ctx: a chunk upload under way when the
+// job stops (a signal, another goroutine's error) completes instead of
+// breaking the part, the stop is noticed between results, and the final
+// commit then commits the part. Once ctx is done, what is under way still
+// gets grace (the stop timeout) before it is cancelled too.
+func detach(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	d, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return d, func() { stop(); cancel() }
 }
 
 // commit makes everything written so far durable, then records it in the
@@ -154,14 +166,16 @@ func newPageCommitter(c *committer) *pageCommitter {
 }
 
 func (c *pageCommitter) run(ctx context.Context, in <-chan userResult, slots <-chan struct{}) error {
+	sinkCtx, cancel := detach(ctx, c.cfg.StopTimeout)
+	defer cancel()
 	for {
 		select {
 		case res, ok := <-in:
 			if !ok {
 				return nil
 			}
-			if err := c.add(ctx, res, slots); err != nil {
-				c.fail()
+			if err := c.add(sinkCtx, res, slots); err != nil {
+				c.fail(sinkCtx)
 				return err
 			}
 		case <-ctx.Done():
@@ -253,7 +267,7 @@ func (c *pageCommitter) final(ctx context.Context, complete bool) error {
 	}
 	complete = complete && len(c.pending) == 0
 	if err := c.commitPages(ctx, complete); err != nil {
-		c.writer.Abort()
+		c.writer.Abort(ctx)
 		return fmt.Errorf("final checkpoint: %w", err)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 )
@@ -54,8 +53,8 @@ func (d *LocalDir) Put(ctx context.Context, name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Write(data); err != nil {
-		p.Abort()
+	if err := p.Write(ctx, data); err != nil {
+		p.Abort(ctx)
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return p.Commit(ctx)
@@ -94,18 +93,22 @@ type localPart struct {
 	final string
 }
 
-func (p *localPart) Write(b []byte) (int, error) { return p.f.Write(b) }
+// Write appends to the temporary file; a local write is not cancelled.
+func (p *localPart) Write(_ context.Context, b []byte) error {
+	_, err := p.f.Write(b)
+	return err
+}
 
 // Commit makes the part durable before it becomes visible: fsync the data,
 // rename, then fsync the directory so the rename itself survives a crash.
 func (p *localPart) Commit(_ context.Context) error {
 	// CreateTemp makes owner-only files; the export is for its readers.
 	if err := p.f.Chmod(0o644); err != nil {
-		p.Abort()
+		p.Abort(context.Background())
 		return fmt.Errorf("chmod %s: %w", filepath.Base(p.final), err)
 	}
 	if err := p.f.Sync(); err != nil {
-		p.Abort()
+		p.Abort(context.Background())
 		return fmt.Errorf("sync %s: %w", filepath.Base(p.final), err)
 	}
 	if err := p.f.Close(); err != nil {
@@ -119,7 +122,8 @@ func (p *localPart) Commit(_ context.Context) error {
 	return syncDir(filepath.Dir(p.final))
 }
 
-func (p *localPart) Abort() {
+// Abort removes the temporary file; it needs no context.
+func (p *localPart) Abort(context.Context) {
 	p.f.Close()
 	os.Remove(p.f.Name())
 }
@@ -136,7 +140,7 @@ func syncDir(dir string) error {
 	return nil
 }
 
-var _ io.Writer = (*localPart)(nil)
+var _ Part = (*localPart)(nil)
 
 // Get reads a small file; a missing file is (nil, nil).
 func (d *LocalDir) Get(_ context.Context, name string) ([]byte, error) {

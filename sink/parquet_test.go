@@ -2,6 +2,7 @@ package sink
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -243,7 +244,7 @@ func TestParquetUnknownCompression(t *testing.T) {
 }
 
 func TestParquetFooterErrorIsReturned(t *testing.T) {
-	enc, err := newParquetEncoder(&fullDisk{left: 4}, "none") // room for the magic only
+	enc, err := newParquetEncoder(&partWriter{part: &fullDisk{left: 4}, ctx: context.Background()}, "none") // room for the magic only
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,20 +99,20 @@ func TestS3AbortLeavesNoOrphanUpload(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	part, _ := dest.Create(ctx, "part-00000.csv")
 	chunk := bytes.Repeat([]byte("x"), MinS3PartSize+1)
-	if _, err := part.Write(chunk); err != nil {
+	if err := part.Write(ctx, chunk); err != nil {
 		t.Fatal(err)
 	}
 	if n := openUploads(t, srv.Client(), bucket); n != 1 {
 		t.Fatalf("want one upload in progress, got %d", n)
 	}
 	cancel() // the job was stopped: the abort must still go through
-	part.Abort()
+	part.Abort(ctx)
 	if n := openUploads(t, srv.Client(), bucket); n != 0 {
 		t.Fatalf("%d multipart uploads left after abort", n)
 	}
 	// Prune also aborts uploads a killed process left.
 	part2, _ := dest.Create(context.Background(), "part-00001.csv")
-	part2.Write(chunk)
+	part2.Write(context.Background(), chunk)
 	if err := dest.Prune(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -141,5 +141,43 @@ func TestS3BadOutputsFailClearly(t *testing.T) {
 	}
 	if _, err := OpenS3(context.Background(), "s3://real/x/", S3Options{SSE: "rot13"}); err == nil || !strings.Contains(err.Error(), "--sse") {
 		t.Errorf("bad sse: %v", err)
+	}
+}
+
+// TestS3PartOutlivesTheContextItWasCreatedWith pins issue 13's defect 1: a
+// part created under the workers' context, which is cancelled when they
+// finish, must still upload its remaining chunks and complete under the
+// flush's own context.
+func TestS3PartOutlivesTheContextItWasCreatedWith(t *testing.T) {
+	srv := s3server.Start(t)
+	bucket := srv.Bucket(t, "outlive")
+	dest, err := openTestS3(t, srv, "s3://outlive/p/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers, stop := context.WithCancel(context.Background())
+	w, _ := NewWriter(dest, WriterOptions{Format: "csv"})
+	rows := 0
+	for w.cur == nil || w.cur.count.n < 2*MinS3PartSize+MinS3PartSize/2 {
+		batch := make([]Row, 1000)
+		for i := range batch {
+			batch[i] = hostileRow(rows % 50)
+			rows++
+		}
+		if err := w.Write(workers, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop() // the workers are done; the committer flushes on its own context
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatalf("flush after the creating context ended: %v", err)
+	}
+	p := w.Parts()[0]
+	data := getObject(t, srv.Client(), bucket, "p/"+p.Name)
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != p.SHA256 {
+		t.Fatalf("%s differs from what was written", p.Name)
+	}
+	if n := openUploads(t, srv.Client(), bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left open", n)
 	}
 }

@@ -168,7 +168,7 @@ func TestAbortLeavesNoVisiblePart(t *testing.T) {
 	if err := w.Write(context.Background(), []Row{hostileRow(0)}); err != nil {
 		t.Fatal(err)
 	}
-	w.Abort()
+	w.Abort(context.Background())
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 0 {
 		t.Fatalf("after abort the directory holds %v", entries)
@@ -204,17 +204,16 @@ func TestUnknownFormat(t *testing.T) {
 // fullDisk is a part that fails after its budget of bytes, like a disk that fills up.
 type fullDisk struct{ left int }
 
-func (f *fullDisk) Write(b []byte) (int, error) {
+func (f *fullDisk) Write(_ context.Context, b []byte) error {
 	if len(b) > f.left {
-		n := f.left
 		f.left = 0
-		return n, errors.New("no space left on device")
+		return errors.New("no space left on device")
 	}
 	f.left -= len(b)
-	return len(b), nil
+	return nil
 }
 func (f *fullDisk) Commit(context.Context) error { return nil }
-func (f *fullDisk) Abort()                       {}
+func (f *fullDisk) Abort(context.Context)        {}
 
 type fullDest struct{ part *fullDisk }
 

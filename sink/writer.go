@@ -10,11 +10,17 @@ import (
 	"io"
 )
 
-// Part is a file being written; it becomes part of the output only on Commit.
+// Part is a file being written; it becomes part of the output only on
+// Commit. Every call takes the context it runs under: a part never keeps the
+// context it was created with, so a write or commit is cancelled only by its
+// own caller.
 type Part interface {
-	io.Writer
+	Write(ctx context.Context, p []byte) error
 	Commit(ctx context.Context) error
-	Abort()
+	// Abort discards the part. It must work even when ctx is cancelled (an
+	// S3 part must still abort its multipart upload), so implementations
+	// detach from ctx's cancellation and bound the call with a timeout.
+	Abort(ctx context.Context)
 }
 
 // Destination is where parts go.
@@ -62,6 +68,7 @@ type Writer struct {
 type openPart struct {
 	name  string
 	part  Part
+	out   *partWriter
 	buf   *bufio.Writer
 	count *countingHash
 	enc   encoder
@@ -99,6 +106,7 @@ func (w *Writer) Write(ctx context.Context, rows []Row) error {
 				return err
 			}
 		}
+		w.cur.out.ctx = ctx
 		if err := w.cur.enc.Encode(&rows[i]); err != nil {
 			return fmt.Errorf("encode row into %s: %w", w.cur.name, err)
 		}
@@ -128,7 +136,8 @@ func (w *Writer) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	count := &countingHash{w: part, h: sha256.New()}
+	out := &partWriter{part: part, ctx: ctx}
+	count := &countingHash{w: out, h: sha256.New()}
 	buf := bufio.NewWriterSize(count, 256<<10)
 	var enc encoder
 	if w.opts.Format == "parquet" {
@@ -137,10 +146,10 @@ func (w *Writer) open(ctx context.Context) error {
 		enc, err = newCSVEncoder(buf)
 	}
 	if err != nil {
-		part.Abort()
+		part.Abort(ctx)
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	w.cur = &openPart{name: name, part: part, buf: buf, count: count, enc: enc}
+	w.cur = &openPart{name: name, part: part, out: out, buf: buf, count: count, enc: enc}
 	return nil
 }
 
@@ -153,12 +162,15 @@ func (w *Writer) Flush(ctx context.Context) error {
 		return nil
 	}
 	w.cur = nil
+	// What the footer and the flush write (a full chunk is uploaded on the
+	// way) runs under the flush's context.
+	c.out.ctx = ctx
 	if err := c.enc.Close(); err != nil {
-		c.part.Abort()
+		c.part.Abort(ctx)
 		return fmt.Errorf("finish %s: %w", c.name, err)
 	}
 	if err := c.buf.Flush(); err != nil {
-		c.part.Abort()
+		c.part.Abort(ctx)
 		return fmt.Errorf("write %s: %w", c.name, err)
 	}
 	if err := c.part.Commit(ctx); err != nil {
@@ -170,16 +182,31 @@ func (w *Writer) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Abort discards the part being written.
-func (w *Writer) Abort() {
+// Abort discards the part being written, even when ctx is cancelled.
+func (w *Writer) Abort(ctx context.Context) {
 	if w.cur != nil {
-		w.cur.part.Abort()
+		w.cur.part.Abort(ctx)
 		w.cur = nil
 	}
 }
 
 // Parts are the parts this writer committed so far.
 func (w *Writer) Parts() []PartInfo { return w.committed }
+
+// partWriter is the io.Writer under the encoders: it hands each write to
+// the part with the context of the Writer call under way, which sets ctx
+// at its start.
+type partWriter struct {
+	part Part
+	ctx  context.Context
+}
+
+func (p *partWriter) Write(b []byte) (int, error) {
+	if err := p.part.Write(p.ctx, b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
 
 // countingHash counts and hashes what passes through to the part.
 type countingHash struct {
