@@ -34,24 +34,24 @@ type committer struct {
 	failed     bool // the sink failed: never commit after that
 }
 
-// hashKind names a family of hash files: what each 8-byte entry identifies
-// and which checkpoint list names the files.
+// hashKind names a family of hash files: what each 8-byte entry identifies,
+// how the files are named and which checkpoint list names them.
 type hashKind struct {
-	prefix string
-	files  func(*checkpoint.State) *[]string
+	name  func(seq int) string
+	files func(*checkpoint.State) *[]string
 }
 
 var (
 	// doneUsers: one hash per user committed from a ListUsers page.
-	doneUsers = hashKind{"_done", func(st *checkpoint.State) *[]string { return &st.DoneFiles }}
+	doneUsers = hashKind{doneName, func(st *checkpoint.State) *[]string { return &st.DoneFiles }}
 	// doneMembers: (group, user) hash pairs committed from member lists.
-	doneMembers = hashKind{"_members", func(st *checkpoint.State) *[]string { return &st.MemberFiles }}
+	doneMembers = hashKind{membersName, func(st *checkpoint.State) *[]string { return &st.MemberFiles }}
 )
 
 func newCommitter(cfg Config, out output, store *checkpoint.Store, st *checkpoint.State, kind hashKind) *committer {
 	w, _ := sink.NewWriter(out, sink.WriterOptions{
 		Format: cfg.Format, Compression: cfg.Compression, PartRows: cfg.PartRows, PartBytes: cfg.PartBytes,
-		FirstPart: len(st.Parts),
+		Name: partName(cfg.Format), FirstPart: len(st.Parts),
 	})
 	return &committer{
 		cfg: cfg, log: cfg.Logger, out: out, store: store, state: st, writer: w,
@@ -108,7 +108,7 @@ func (c *committer) commit(ctx context.Context, advance func(*checkpoint.State))
 	}
 	if len(c.hashes) > 0 {
 		files := c.hashKind.files(&st)
-		name := fmt.Sprintf("%s-%08d.bin", c.hashKind.prefix, len(*files))
+		name := c.hashKind.name(len(*files))
 		if err := c.out.Put(ctx, name, checkpoint.EncodeDone(c.hashes)); err != nil {
 			return fmt.Errorf("write done file: %w", err)
 		}

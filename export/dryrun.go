@@ -9,7 +9,6 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-export/cognito-export/ratelimit"
-	"github.com/cognito-export/cognito-export/sink"
 )
 
 // DryRunReport is what a dry run found.
@@ -55,7 +54,7 @@ func DryRun(ctx context.Context, cfg Config) (DryRunReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	manifest, err := out.Get(ctx, sink.ManifestName)
+	manifest, err := out.Get(ctx, ManifestName)
 	if err != nil {
 		return rep, err
 	}

@@ -17,13 +17,11 @@ import (
 type output interface {
 	sink.Destination
 	checkpoint.Blob
-	// Prune removes what this tool wrote earlier and keep does not name,
-	// and aborts unfinished uploads: orphans of a run that was killed.
-	Prune(ctx context.Context, keep map[string]bool) error
+	// Prune removes every file directly under the output that remove
+	// accepts, unfinished uploads and temporary files included: orphans
+	// of a run that was killed. The export decides which names are its.
+	Prune(ctx context.Context, remove func(name string) bool) error
 }
-
-// CheckpointName is the default checkpoint, under the output.
-const CheckpointName = "_checkpoint.json"
 
 // NewRunID names one run: sortable by time, unique across hosts.
 func NewRunID(now time.Time) string {

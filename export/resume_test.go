@@ -37,7 +37,7 @@ func runUntil(t *testing.T, cfg export.Config, d time.Duration) bool {
 	if !errors.Is(err, errStop) {
 		t.Fatalf("stopped run failed with %v, want the stop", err)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Output, sink.ManifestName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(cfg.Output, export.ManifestName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("an interrupted run left a manifest")
 	}
 	return false
@@ -97,7 +97,7 @@ func assertNoLeftovers(t *testing.T, dir string) {
 	t.Helper()
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if n := e.Name(); !strings.HasPrefix(n, "part-") && n != sink.ManifestName {
+		if n := e.Name(); !strings.HasPrefix(n, "part-") && n != export.ManifestName {
 			t.Errorf("left over in a complete export: %s", n)
 		}
 	}

@@ -85,7 +85,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	sum := Summary{Output: cfg.Output}
 
-	if manifest, err := out.Get(ctx, sink.ManifestName); err != nil {
+	if manifest, err := out.Get(ctx, ManifestName); err != nil {
 		return sum, fmt.Errorf("check output for a complete export: %w", err)
 	} else if manifest != nil && !cfg.Fresh {
 		log.Info("export already complete; nothing to do (pass --fresh to export again)", "output", cfg.Output)
@@ -150,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		state = &checkpoint.State{Params: cfg.params(), Started: cfg.Now().UTC()}
 	}
 	// Whatever the checkpoint does not name is an orphan of a killed run.
-	if err := out.Prune(ctx, keepSet(state, cfg.Checkpoint)); err != nil {
+	if err := out.Prune(ctx, orphans(keepSet(state, cfg.Checkpoint))); err != nil {
 		return sum, fmt.Errorf("remove files left by an interrupted run: %w", err)
 	}
 
@@ -225,7 +225,7 @@ func finish(ctx context.Context, cfg Config, out output, store *checkpoint.Store
 	if m.Parts == nil {
 		m.Parts = []sink.PartInfo{}
 	}
-	if err := sink.WriteManifest(ctx, out, m); err != nil {
+	if err := sink.WriteManifest(ctx, out, ManifestName, m); err != nil {
 		return err
 	}
 	// The export is complete from here on; leftovers are only clutter.

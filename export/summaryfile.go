@@ -3,12 +3,7 @@ package export
 import (
 	"context"
 	"fmt"
-
-	"github.com/cognito-export/cognito-export/sink"
 )
-
-// SummaryName is the run summary written beside the manifest.
-const SummaryName = sink.SummaryName
 
 // WriteOutputFile writes a small file, such as the run summary, into the
 // export's output (directory or S3 prefix), atomically.

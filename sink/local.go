@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // LocalDir writes parts and the manifest into a directory. Every file is
@@ -15,7 +16,12 @@ type LocalDir struct {
 	dir string
 }
 
-const tempPrefix = ".tmp-"
+// A file is written as tempPrefix + its name + "-" + random digits, then
+// renamed; the writability probe is probePrefix + random digits.
+const (
+	tempPrefix  = ".tmp-"
+	probePrefix = ".probe-"
+)
 
 // OpenLocalDir creates dir if needed and proves it is writable, so that a bad
 // output fails before any Cognito call is spent.
@@ -26,7 +32,7 @@ func OpenLocalDir(dir string) (*LocalDir, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output directory: %w", err)
 	}
-	probe, err := os.CreateTemp(dir, tempPrefix+"probe-")
+	probe, err := os.CreateTemp(dir, probePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("output directory %s is not writable: %w", dir, errors.Unwrap(err))
 	}
@@ -69,23 +75,44 @@ func (d *LocalDir) Exists(_ context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
-// Prune removes what earlier runs left and keep does not name: parts, the
-// manifest, state and temporary files. Files this tool did not write are
-// left alone.
-func (d *LocalDir) Prune(_ context.Context, keep map[string]bool) error {
+// Prune removes the files directly in the directory that remove accepts,
+// and the temporary files of writes that never committed (a killed run's)
+// whose final name remove accepts, or a probe's.
+func (d *LocalDir) Prune(_ context.Context, remove func(name string) bool) error {
 	entries, err := os.ReadDir(d.dir)
 	if err != nil {
 		return fmt.Errorf("list output directory: %w", err)
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if OwnedName(n) && !keep[n] {
+		if e.IsDir() {
+			continue
+		}
+		doomed := remove(n) || strings.HasPrefix(n, probePrefix)
+		if final, ok := tempFinal(n); ok {
+			doomed = remove(final)
+		}
+		if doomed {
 			if err := os.Remove(filepath.Join(d.dir, n)); err != nil {
 				return fmt.Errorf("remove %s: %w", n, err)
 			}
 		}
 	}
 	return nil
+}
+
+// tempFinal is the final name of a temporary file, which os.CreateTemp
+// names tempPrefix + name + "-" + random digits.
+func tempFinal(temp string) (string, bool) {
+	rest, ok := strings.CutPrefix(temp, tempPrefix)
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i < 0 {
+		return "", false
+	}
+	return rest[:i], true
 }
 
 type localPart struct {

@@ -91,7 +91,7 @@ func writeParquetDir(t *testing.T, opts WriterOptions, rows []Row) (string, *Wri
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Format = "parquet"
+	opts.Format, opts.Name = "parquet", testName("parquet")
 	w, err := NewWriter(dest, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestParquetUnknownCompression(t *testing.T) {
 			t.Errorf("error %q does not name %q", err, c)
 		}
 	}
-	if _, err := NewWriter(fullDest{&fullDisk{left: 1 << 20}}, WriterOptions{Format: "parquet", Compression: "brotli"}); err == nil || !strings.Contains(err.Error(), "brotli") {
+	if _, err := NewWriter(fullDest{&fullDisk{left: 1 << 20}}, WriterOptions{Format: "parquet", Name: testName("parquet"), Compression: "brotli"}); err == nil || !strings.Contains(err.Error(), "brotli") {
 		t.Fatalf("NewWriter err = %v", err)
 	}
 }

@@ -121,7 +121,7 @@ func (d *S3Prefix) probe(ctx context.Context) error {
 	}
 	var rnd [6]byte
 	rand.Read(rnd[:])
-	name := tempPrefix + "probe-" + hex.EncodeToString(rnd[:])
+	name := probePrefix + hex.EncodeToString(rnd[:])
 	if err := d.Put(ctx, name, nil); err != nil {
 		return err
 	}
@@ -188,12 +188,14 @@ func (d *S3Prefix) Exists(ctx context.Context, name string) (bool, error) {
 	return true, nil
 }
 
-// Prune removes what earlier runs left under the prefix and keep does not
-// name, and aborts every unfinished multipart upload of this tool's files:
-// those are always orphans of a run that was killed. Objects this tool did
-// not write are left alone.
-func (d *S3Prefix) Prune(ctx context.Context, keep map[string]bool) error {
-	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(d.prefix)})
+// Prune removes the objects directly under the prefix that remove accepts,
+// and aborts every unfinished multipart upload whose name it accepts: those
+// are orphans of a run that was killed, billed and invisible. Leftover
+// probe objects go too. Nothing else is touched.
+func (d *S3Prefix) Prune(ctx context.Context, remove func(name string) bool) error {
+	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
+		Bucket: &d.bucket, Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
+	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -201,7 +203,7 @@ func (d *S3Prefix) Prune(ctx context.Context, keep map[string]bool) error {
 		}
 		for _, o := range page.Contents {
 			name := strings.TrimPrefix(aws.ToString(o.Key), d.prefix)
-			if !OwnedName(name) || keep[name] {
+			if strings.Contains(name, "/") || !remove(name) && !strings.HasPrefix(name, probePrefix) {
 				continue
 			}
 			if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: o.Key}); err != nil {
@@ -209,10 +211,10 @@ func (d *S3Prefix) Prune(ctx context.Context, keep map[string]bool) error {
 			}
 		}
 	}
-	return d.abortUploads(ctx)
+	return d.abortUploads(ctx, remove)
 }
 
-func (d *S3Prefix) abortUploads(ctx context.Context) error {
+func (d *S3Prefix) abortUploads(ctx context.Context, remove func(name string) bool) error {
 	var keyMarker, idMarker *string
 	for {
 		out, err := d.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
@@ -222,7 +224,8 @@ func (d *S3Prefix) abortUploads(ctx context.Context) error {
 			return d.explain("list unfinished uploads in", err)
 		}
 		for _, u := range out.Uploads {
-			if !OwnedName(strings.TrimPrefix(aws.ToString(u.Key), d.prefix)) {
+			name := strings.TrimPrefix(aws.ToString(u.Key), d.prefix)
+			if strings.Contains(name, "/") || !remove(name) {
 				continue
 			}
 			if _, err := d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &d.bucket, Key: u.Key, UploadId: u.UploadId}); err != nil {

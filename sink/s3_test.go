@@ -50,7 +50,7 @@ func TestS3PartsStreamThroughMultipartUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	w, _ := NewWriter(dest, WriterOptions{Format: "csv", PartBytes: 12 << 20})
+	w, _ := NewWriter(dest, WriterOptions{Format: "csv", Name: testName("csv"), PartBytes: 12 << 20})
 	rows := 0
 	for w.Parts() == nil || len(w.Parts()) < 2 {
 		batch := make([]Row, 1000)
@@ -70,7 +70,7 @@ func TestS3PartsStreamThroughMultipartUploads(t *testing.T) {
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteManifest(ctx, dest, Manifest{Format: "csv", Parts: w.Parts()}); err != nil {
+	if err := WriteManifest(ctx, dest, "manifest.json", Manifest{Format: "csv", Parts: w.Parts()}); err != nil {
 		t.Fatal(err)
 	}
 	c := srv.Client()
@@ -113,7 +113,7 @@ func TestS3AbortLeavesNoOrphanUpload(t *testing.T) {
 	// Prune also aborts uploads a killed process left.
 	part2, _ := dest.Create(context.Background(), "part-00001.csv")
 	part2.Write(context.Background(), chunk)
-	if err := dest.Prune(context.Background(), nil); err != nil {
+	if err := dest.Prune(context.Background(), func(string) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
 	if n := openUploads(t, srv.Client(), bucket); n != 0 {
@@ -156,7 +156,7 @@ func TestS3PartOutlivesTheContextItWasCreatedWith(t *testing.T) {
 		t.Fatal(err)
 	}
 	workers, stop := context.WithCancel(context.Background())
-	w, _ := NewWriter(dest, WriterOptions{Format: "csv"})
+	w, _ := NewWriter(dest, WriterOptions{Format: "csv", Name: testName("csv")})
 	rows := 0
 	for w.cur == nil || w.cur.count.n < 2*MinS3PartSize+MinS3PartSize/2 {
 		batch := make([]Row, 1000)

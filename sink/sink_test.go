@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,11 @@ func hostileRow(i int) Row {
 		GroupCreationDate: time.Date(2019, 5, 6, 7, 8, 9, 1e6, time.UTC),
 		ExportedAt:        time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC),
 	}
+}
+
+// testName names parts as the export does.
+func testName(ext string) func(int) string {
+	return func(seq int) string { return fmt.Sprintf("part-%05d.%s", seq, ext) }
 }
 
 func TestCSVRoundTripsHostileStrings(t *testing.T) {
@@ -101,7 +107,7 @@ func TestWriterRollsPartsAndManifestDescribesThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWriter(dest, WriterOptions{Format: "csv", PartRows: 3})
+	w, err := NewWriter(dest, WriterOptions{Format: "csv", Name: testName("csv"), PartRows: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +131,11 @@ func TestWriterRollsPartsAndManifestDescribesThem(t *testing.T) {
 			t.Errorf("%s: sha/bytes in PartInfo do not match the file", p.Name)
 		}
 	}
-	if err := WriteManifest(ctx, dest, Manifest{Format: "csv", Parts: parts}); err != nil {
+	if err := WriteManifest(ctx, dest, "manifest.json", Manifest{Format: "csv", Parts: parts}); err != nil {
 		t.Fatal(err)
 	}
 	var m Manifest
-	data, _ := os.ReadFile(filepath.Join(dir, ManifestName))
+	data, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err := json.Unmarshal(data, &m); err != nil || len(m.Parts) != 3 || m.SchemaVersion != SchemaVersion {
 		t.Fatalf("manifest = %+v, err %v", m, err)
 	}
@@ -164,7 +170,7 @@ func writeRolling(t *testing.T, w *Writer, rows []Row) {
 func TestAbortLeavesNoVisiblePart(t *testing.T) {
 	dir := t.TempDir()
 	dest, _ := OpenLocalDir(dir)
-	w, _ := NewWriter(dest, WriterOptions{Format: "csv"})
+	w, _ := NewWriter(dest, WriterOptions{Format: "csv", Name: testName("csv")})
 	if err := w.Write(context.Background(), []Row{hostileRow(0)}); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +226,7 @@ type fullDest struct{ part *fullDisk }
 func (d fullDest) Create(context.Context, string) (Part, error) { return d.part, nil }
 
 func TestWriteErrorIsNeverSwallowed(t *testing.T) {
-	w, _ := NewWriter(fullDest{&fullDisk{left: 1000}}, WriterOptions{Format: "csv"})
+	w, _ := NewWriter(fullDest{&fullDisk{left: 1000}}, WriterOptions{Format: "csv", Name: testName("csv")})
 	ctx := context.Background()
 	var err error
 	for i := 0; i < 5000 && err == nil; i++ {

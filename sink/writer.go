@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -52,7 +53,9 @@ type WriterOptions struct {
 	Compression string // parquet only: one of Compressions; "" means snappy
 	PartRows    int64  // roll after this many rows; 0 means no row limit
 	PartBytes   int64  // roll once a part reaches this size; 0 means no size limit
-	FirstPart   int    // number of the first part written: a resume continues the numbering
+	// Name names part number seq; the export owns its file names.
+	Name      func(seq int) string
+	FirstPart int // number of the first part written: a resume continues the numbering
 }
 
 // Writer streams rows into numbered parts. The caller decides where a part
@@ -79,6 +82,9 @@ type openPart struct {
 func NewWriter(dest Destination, opts WriterOptions) (*Writer, error) {
 	if _, err := extension(opts.Format); err != nil {
 		return nil, err
+	}
+	if opts.Name == nil {
+		return nil, errors.New("writer options: no Name for the parts")
 	}
 	if opts.Format == "parquet" {
 		if _, err := parquetCodec(opts.Compression); err != nil {
@@ -130,8 +136,7 @@ func (w *Writer) Full() bool {
 }
 
 func (w *Writer) open(ctx context.Context) error {
-	ext, _ := extension(w.opts.Format)
-	name := fmt.Sprintf("part-%05d.%s", w.opts.FirstPart+len(w.committed), ext)
+	name := w.opts.Name(w.opts.FirstPart + len(w.committed))
 	part, err := w.dest.Create(ctx, name)
 	if err != nil {
 		return err
