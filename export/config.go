@@ -12,6 +12,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // Config is everything one export needs, built by the command line.
@@ -43,7 +44,7 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// StopTimeout bounds the final checkpoint after a stop signal.
 	StopTimeout time.Duration
-	S3          sink.S3Options
+	S3          s3dest.Options
 
 	Client ClientConfig
 	Limits *ratelimit.Set // nil means Cognito's default quotas

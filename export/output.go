@@ -11,6 +11,8 @@ import (
 
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/localdest"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // output is where an export goes: parts, the manifest and small state files.
@@ -46,7 +48,7 @@ func isS3(location string) bool { return strings.HasPrefix(location, "s3://") }
 
 // s3Options are the S3 settings of cfg: S3 is in Cognito's region unless
 // told otherwise.
-func (c *Config) s3Options() sink.S3Options {
+func (c *Config) s3Options() s3dest.Options {
 	o := c.S3
 	if o.Region == "" {
 		o.Region = c.Client.Region
@@ -55,15 +57,15 @@ func (c *Config) s3Options() sink.S3Options {
 }
 
 // openOutput opens a local directory or an S3 prefix and proves it writable.
-func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (output, error) {
+func openOutput(ctx context.Context, location string, s3opts s3dest.Options) (output, error) {
 	if isS3(location) {
-		d, err := sink.OpenS3(ctx, location, s3opts)
+		d, err := s3dest.Open(ctx, location, s3opts)
 		if err != nil {
 			return nil, &Problem{Kind: KindUsage, Msg: err.Error()}
 		}
 		return d, nil
 	}
-	d, err := sink.OpenLocalDir(location)
+	d, err := localdest.Open(location)
 	if err != nil {
 		return nil, &Problem{Kind: KindUsage, Msg: err.Error()}
 	}
@@ -72,7 +74,7 @@ func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (ou
 
 // openCheckpoint returns the checkpoint store: CheckpointName under the
 // output, or the file or S3 object named by --checkpoint.
-func openCheckpoint(ctx context.Context, location string, out output, s3opts sink.S3Options) (*checkpoint.Store, error) {
+func openCheckpoint(ctx context.Context, location string, out output, s3opts s3dest.Options) (*checkpoint.Store, error) {
 	if location == "" {
 		return checkpoint.NewStore(out, CheckpointName, fmt.Sprintf("%s/%s", strings.TrimSuffix(fmt.Sprint(out), "/"), CheckpointName)), nil
 	}
@@ -81,13 +83,13 @@ func openCheckpoint(ctx context.Context, location string, out output, s3opts sin
 		if i < len("s3://") || i == len(location)-1 {
 			return nil, &Problem{Kind: KindUsage, Msg: fmt.Sprintf("--checkpoint %q: want s3://bucket/path/name.json", location)}
 		}
-		d, err := sink.OpenS3(ctx, location[:i+1], s3opts)
+		d, err := s3dest.Open(ctx, location[:i+1], s3opts)
 		if err != nil {
 			return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint: " + err.Error()}
 		}
 		return checkpoint.NewStore(d, location[i+1:], location), nil
 	}
-	d, err := sink.OpenLocalDir(filepath.Dir(location))
+	d, err := localdest.Open(filepath.Dir(location))
 	if err != nil {
 		return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint: " + err.Error()}
 	}

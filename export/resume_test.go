@@ -18,7 +18,7 @@ import (
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/exportcheck"
 	"github.com/cognito-export/cognito-export/ratelimit"
-	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/localdest"
 )
 
 var errStop = errors.New("test stop")
@@ -188,7 +188,7 @@ func TestCheckpointWithoutWatermarkIsNeverListedAgain(t *testing.T) {
 	env := startEmulator(t, cognitoemu.PoolSpec{Users: 2000, Groups: 5, Seed: 6}, cognitoemu.Options{})
 	cfg := interruptedExport(t, env, 2000, 300*time.Millisecond, nil)
 	out := cfg.Output
-	dir, err := sink.OpenLocalDir(out)
+	dir, err := localdest.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}

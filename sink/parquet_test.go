@@ -87,7 +87,7 @@ var wantParquetTypes = []string{
 func writeParquetDir(t *testing.T, opts WriterOptions, rows []Row) (string, *Writer) {
 	t.Helper()
 	dir := t.TempDir()
-	dest, err := OpenLocalDir(dir)
+	dest, err := openTestDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

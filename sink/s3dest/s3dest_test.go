@@ -1,25 +1,69 @@
-package sink
+package s3dest_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/cognito-export/cognito-export/internal/s3server"
+	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/desttest"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
-func openTestS3(t *testing.T, srv *s3server.Server, url string) (*S3Prefix, error) {
+func openTestS3(t *testing.T, srv *s3server.Server, url string) (*s3dest.Prefix, error) {
 	t.Helper()
-	return OpenS3(context.Background(), url, S3Options{
-		Region: srv.Region, EndpointURL: srv.Endpoint, Credentials: srv.Credentials(), PartSize: MinS3PartSize,
+	return s3dest.Open(context.Background(), url, s3dest.Options{
+		Region: srv.Region, EndpointURL: srv.Endpoint, Credentials: srv.Credentials(), PartSize: s3dest.MinPartSize,
 	})
+}
+
+func TestContract(t *testing.T) {
+	srv := s3server.Start(t)
+	n := 0
+	desttest.Run(t, func(t *testing.T) desttest.Destination {
+		n++
+		bucket := srv.Bucket(t, fmt.Sprintf("contract-%d", n))
+		d, err := openTestS3(t, srv, "s3://"+bucket+"/cognito/pool=X/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			// Whatever the subtest did, no multipart upload is left open
+			// but those of parts it deliberately left unfinished, which
+			// Prune aborts.
+			if err := d.Prune(context.Background(), func(string) bool { return true }); err != nil {
+				t.Error(err)
+			}
+			if n := openUploads(t, srv.Client(), bucket); n != 0 {
+				t.Errorf("%d multipart uploads left open after prune", n)
+			}
+		})
+		return d
+	})
+}
+
+func testName(seq int) string { return fmt.Sprintf("part-%05d.csv", seq) }
+
+func hostileRow(i int) sink.Row {
+	desc := fmt.Sprintf("group, \"quoted\"\nline %d", i)
+	return sink.Row{
+		UserPoolID: "us-east-1_X", Username: fmt.Sprintf("user-%d", i), UserSub: "sub", UserStatus: "CONFIRMED",
+		UserEnabled: true, UserCreateDate: time.Unix(1700000000, 0), GroupName: fmt.Sprintf("g%d", i%7),
+		GroupDescription: &desc, ExportedAt: time.Unix(1700000000, 0),
+	}
 }
 
 func getObject(t *testing.T, c *s3.Client, bucket, key string) []byte {
@@ -50,10 +94,10 @@ func TestS3PartsStreamThroughMultipartUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	w, _ := NewWriter(dest, WriterOptions{Format: "csv", Name: testName("csv"), PartBytes: 12 << 20})
+	w, _ := sink.NewWriter(dest, sink.WriterOptions{Format: "csv", Name: testName, PartBytes: 12 << 20})
 	rows := 0
 	for w.Parts() == nil || len(w.Parts()) < 2 {
-		batch := make([]Row, 1000)
+		batch := make([]sink.Row, 1000)
 		for i := range batch {
 			batch[i] = hostileRow(rows % 50)
 			rows++
@@ -70,7 +114,7 @@ func TestS3PartsStreamThroughMultipartUploads(t *testing.T) {
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteManifest(ctx, dest, "manifest.json", Manifest{Format: "csv", Parts: w.Parts()}); err != nil {
+	if err := sink.WriteManifest(ctx, dest, "manifest.json", sink.Manifest{Format: "csv", Parts: w.Parts()}); err != nil {
 		t.Fatal(err)
 	}
 	c := srv.Client()
@@ -98,7 +142,7 @@ func TestS3AbortLeavesNoOrphanUpload(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	part, _ := dest.Create(ctx, "part-00000.csv")
-	chunk := bytes.Repeat([]byte("x"), MinS3PartSize+1)
+	chunk := bytes.Repeat([]byte("x"), s3dest.MinPartSize+1)
 	if err := part.Write(ctx, chunk); err != nil {
 		t.Fatal(err)
 	}
@@ -124,10 +168,26 @@ func TestS3AbortLeavesNoOrphanUpload(t *testing.T) {
 func TestS3BadOutputsFailClearly(t *testing.T) {
 	srv := s3server.Start(t)
 	srv.Bucket(t, "real")
-	if _, err := openTestS3(t, srv, "s3://missing-bucket/x/"); err == nil || !strings.Contains(err.Error(), `bucket "missing-bucket" does not exist`) {
+	_, err := openTestS3(t, srv, "s3://missing-bucket/x/")
+	if err == nil || !strings.Contains(err.Error(), `bucket "missing-bucket" does not exist`) {
 		t.Errorf("missing bucket: %v", err)
 	}
-	_, err := OpenS3(context.Background(), "s3://real/x/", S3Options{
+	// The message is one line of advice; the SDK's error stays the cause.
+	var api smithy.APIError
+	var s3err *s3dest.Error
+	if !errors.As(err, &api) || api.ErrorCode() != "NoSuchBucket" || !errors.As(err, &s3err) {
+		t.Errorf("missing bucket: the cause is not kept in the chain: %#v", err)
+	}
+	_, err = s3dest.Open(context.Background(), "s3://real/x/", s3dest.Options{
+		Region: srv.Region, EndpointURL: srv.Endpoint,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{}, errors.New("no credentials in this test")
+		}),
+	})
+	if err == nil || !strings.Contains(err.Error(), "no AWS credentials found") || !strings.Contains(fmt.Sprint(errors.Unwrap(err)), "no credentials in this test") {
+		t.Errorf("no credentials: %v", err)
+	}
+	_, err = s3dest.Open(context.Background(), "s3://real/x/", s3dest.Options{
 		Region: srv.Region, EndpointURL: srv.Endpoint,
 		Credentials: credentials.NewStaticCredentialsProvider(srv.AccessKey, "wrong-secret", ""),
 	})
@@ -135,11 +195,11 @@ func TestS3BadOutputsFailClearly(t *testing.T) {
 		t.Errorf("wrong credentials: %v", err)
 	}
 	for _, bad := range []string{"s3://", "http://x/y", "s3:///nobucket"} {
-		if _, _, err := ParseS3URL(bad); err == nil {
-			t.Errorf("ParseS3URL(%q): want an error", bad)
+		if _, _, err := s3dest.ParseURL(bad); err == nil {
+			t.Errorf("ParseURL(%q): want an error", bad)
 		}
 	}
-	if _, err := OpenS3(context.Background(), "s3://real/x/", S3Options{SSE: "rot13"}); err == nil || !strings.Contains(err.Error(), "--sse") {
+	if _, err := s3dest.Open(context.Background(), "s3://real/x/", s3dest.Options{SSE: "rot13"}); err == nil || !strings.Contains(err.Error(), "--sse") {
 		t.Errorf("bad sse: %v", err)
 	}
 }
@@ -156,10 +216,10 @@ func TestS3PartOutlivesTheContextItWasCreatedWith(t *testing.T) {
 		t.Fatal(err)
 	}
 	workers, stop := context.WithCancel(context.Background())
-	w, _ := NewWriter(dest, WriterOptions{Format: "csv", Name: testName("csv")})
+	w, _ := sink.NewWriter(dest, sink.WriterOptions{Format: "csv", Name: testName, PartBytes: 2*s3dest.MinPartSize + s3dest.MinPartSize/2})
 	rows := 0
-	for w.cur == nil || w.cur.count.n < 2*MinS3PartSize+MinS3PartSize/2 {
-		batch := make([]Row, 1000)
+	for !w.Full() {
+		batch := make([]sink.Row, 1000)
 		for i := range batch {
 			batch[i] = hostileRow(rows % 50)
 			rows++

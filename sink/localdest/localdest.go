@@ -1,4 +1,7 @@
-package sink
+// Package localdest writes an export's files into a local directory, each
+// made durable and then renamed into place, so a reader never sees a
+// half-written file under its final name.
+package localdest
 
 import (
 	"context"
@@ -7,12 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cognito-export/cognito-export/sink"
 )
 
-// LocalDir writes parts and the manifest into a directory. Every file is
-// written under a temporary name and renamed when complete, so a reader
-// never sees a half-written file under a final name.
-type LocalDir struct {
+// Dir writes parts and small files into a directory. Every file is written
+// under a temporary name and renamed when complete.
+type Dir struct {
 	dir string
 }
 
@@ -23,9 +27,9 @@ const (
 	probePrefix = ".probe-"
 )
 
-// OpenLocalDir creates dir if needed and proves it is writable, so that a bad
+// Open creates dir if needed and proves it is writable, so that a bad
 // output fails before any Cognito call is spent.
-func OpenLocalDir(dir string) (*LocalDir, error) {
+func Open(dir string) (*Dir, error) {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return nil, fmt.Errorf("output %s is a file, not a directory: choose a directory path", dir)
 	}
@@ -38,14 +42,14 @@ func OpenLocalDir(dir string) (*LocalDir, error) {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	return &LocalDir{dir: dir}, nil
+	return &Dir{dir: dir}, nil
 }
 
 // String is the directory, for logs and messages.
-func (d *LocalDir) String() string { return d.dir }
+func (d *Dir) String() string { return d.dir }
 
 // Create opens a part that becomes visible under name only on Commit.
-func (d *LocalDir) Create(_ context.Context, name string) (Part, error) {
+func (d *Dir) Create(_ context.Context, name string) (sink.Part, error) {
 	f, err := os.CreateTemp(d.dir, tempPrefix+name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
@@ -54,7 +58,7 @@ func (d *LocalDir) Create(_ context.Context, name string) (Part, error) {
 }
 
 // Put writes a small file, such as the manifest, atomically.
-func (d *LocalDir) Put(ctx context.Context, name string, data []byte) error {
+func (d *Dir) Put(ctx context.Context, name string, data []byte) error {
 	p, err := d.Create(ctx, name)
 	if err != nil {
 		return err
@@ -66,19 +70,10 @@ func (d *LocalDir) Put(ctx context.Context, name string, data []byte) error {
 	return p.Commit(ctx)
 }
 
-// Exists reports whether name is present under its final name.
-func (d *LocalDir) Exists(_ context.Context, name string) (bool, error) {
-	_, err := os.Stat(filepath.Join(d.dir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // Prune removes the files directly in the directory that remove accepts,
 // and the temporary files of writes that never committed (a killed run's)
 // whose final name remove accepts, or a probe's.
-func (d *LocalDir) Prune(_ context.Context, remove func(name string) bool) error {
+func (d *Dir) Prune(_ context.Context, remove func(name string) bool) error {
 	entries, err := os.ReadDir(d.dir)
 	if err != nil {
 		return fmt.Errorf("list output directory: %w", err)
@@ -167,10 +162,10 @@ func syncDir(dir string) error {
 	return nil
 }
 
-var _ Part = (*localPart)(nil)
+var _ sink.Part = (*localPart)(nil)
 
 // Get reads a small file; a missing file is (nil, nil).
-func (d *LocalDir) Get(_ context.Context, name string) ([]byte, error) {
+func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 	data, err := os.ReadFile(filepath.Join(d.dir, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -182,7 +177,7 @@ func (d *LocalDir) Get(_ context.Context, name string) ([]byte, error) {
 }
 
 // Delete removes a file; a missing file is not an error.
-func (d *LocalDir) Delete(_ context.Context, name string) error {
+func (d *Dir) Delete(_ context.Context, name string) error {
 	err := os.Remove(filepath.Join(d.dir, name))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

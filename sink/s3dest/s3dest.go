@@ -1,4 +1,20 @@
-package sink
+// Package s3dest writes an export's files under an S3 prefix, streaming
+// each part through a multipart upload that becomes visible only when it
+// completes. It is the only destination that imports the S3 SDK.
+//
+// The upload is ours, not the SDK's transfer manager
+// (feature/s3/transfermanager, or the older feature/s3/manager). Their
+// UploadObject pulls from an io.Reader under one context for the whole
+// object, while the sink's encoders push bytes through Write calls that
+// each carry their own context: using it would need an io.Pipe, a
+// goroutine per part and a single context held across every write, which is
+// the shape of issue 13's defect 1 (a part that kept its creator's context).
+// Its memory is bounded too, but at Concurrency+1 part buffers (48 MiB at
+// the defaults) against one chunk here, and transfermanager is still v0.x.
+// A part here holds one chunk (Options.PartSize) and uploads it
+// sequentially when it fills; what we give up is parallel chunk uploads
+// within a part, which a job bound by Cognito's quotas does not need.
+package s3dest
 
 import (
 	"bytes"
@@ -17,10 +33,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cognito-export/cognito-export/sink"
 )
 
-// S3Options says how to reach and write the bucket.
-type S3Options struct {
+// Options says how to reach and write the bucket.
+type Options struct {
 	Region      string
 	EndpointURL string // default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3
 	SSE         string // "", "AES256" or "aws:kms"
@@ -31,22 +49,26 @@ type S3Options struct {
 	Credentials aws.CredentialsProvider
 }
 
-// MinS3PartSize is S3's smallest allowed multipart chunk (but the last).
-const MinS3PartSize = 5 << 20
+// MinPartSize is S3's smallest allowed multipart chunk (but the last).
+const MinPartSize = 5 << 20
 
-// S3Prefix writes parts and the manifest under s3://bucket/prefix/. Each part
+// probePrefix names the object Open writes and deletes to prove the prefix
+// writable; Prune removes one that a killed run left.
+const probePrefix = ".probe-"
+
+// Prefix writes parts and small files under s3://bucket/prefix/. Each part
 // streams through a multipart upload, one chunk in memory at a time; a part
 // becomes visible only when its upload completes, and a failed upload is
 // aborted so that no orphan parts are billed.
-type S3Prefix struct {
+type Prefix struct {
 	client *s3.Client
 	bucket string
 	prefix string // "" or ending in "/"
-	opts   S3Options
+	opts   Options
 }
 
-// ParseS3URL splits s3://bucket/prefix into bucket and a prefix ending in "/".
-func ParseS3URL(raw string) (bucket, prefix string, err error) {
+// ParseURL splits s3://bucket/prefix into bucket and a prefix ending in "/".
+func ParseURL(raw string) (bucket, prefix string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "s3" || u.Host == "" {
 		return "", "", fmt.Errorf("output %q: want s3://bucket/prefix/", raw)
@@ -58,11 +80,11 @@ func ParseS3URL(raw string) (bucket, prefix string, err error) {
 	return u.Host, prefix, nil
 }
 
-// OpenS3 checks that the bucket exists and that the prefix is writable (a
+// Open checks that the bucket exists and that the prefix is writable (a
 // probe object is written and deleted), so a bad output fails before any
 // Cognito call is spent.
-func OpenS3(ctx context.Context, rawURL string, opts S3Options) (*S3Prefix, error) {
-	bucket, prefix, err := ParseS3URL(rawURL)
+func Open(ctx context.Context, rawURL string, opts Options) (*Prefix, error) {
+	bucket, prefix, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +99,8 @@ func OpenS3(ctx context.Context, rawURL string, opts S3Options) (*S3Prefix, erro
 	if opts.PartSize == 0 {
 		opts.PartSize = 16 << 20
 	}
-	if opts.PartSize < MinS3PartSize {
-		return nil, fmt.Errorf("S3 upload chunk %d bytes: S3 needs at least %d", opts.PartSize, MinS3PartSize)
+	if opts.PartSize < MinPartSize {
+		return nil, fmt.Errorf("S3 upload chunk %d bytes: S3 needs at least %d", opts.PartSize, MinPartSize)
 	}
 	var loadOpts []func(*config.LoadOptions) error
 	if opts.Region != "" {
@@ -91,6 +113,9 @@ func OpenS3(ctx context.Context, rawURL string, opts S3Options) (*S3Prefix, erro
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration for S3: %w", err)
 	}
+	if cfg.Credentials != nil {
+		cfg.Credentials = credentialsSource{cfg.Credentials}
+	}
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS region for S3: pass --region or set AWS_REGION")
 	}
@@ -102,18 +127,18 @@ func OpenS3(ctx context.Context, rawURL string, opts S3Options) (*S3Prefix, erro
 		// bucket.host names; path-style works everywhere.
 		o.UsePathStyle = o.BaseEndpoint != nil
 	})
-	d := &S3Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}
+	d := &Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}
 	if err := d.probe(ctx); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-func (d *S3Prefix) String() string { return "s3://" + d.bucket + "/" + d.prefix }
+func (d *Prefix) String() string { return "s3://" + d.bucket + "/" + d.prefix }
 
-func (d *S3Prefix) key(name string) string { return d.prefix + name }
+func (d *Prefix) key(name string) string { return d.prefix + name }
 
-func (d *S3Prefix) probe(ctx context.Context) error {
+func (d *Prefix) probe(ctx context.Context) error {
 	// A GET, not HeadBucket: a HEAD answer has no body, so a bad signature
 	// and a denied permission would both read as a bare 403.
 	if _, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(d.prefix), MaxKeys: aws.Int32(1)}); err != nil {
@@ -131,27 +156,7 @@ func (d *S3Prefix) probe(ctx context.Context) error {
 	return nil
 }
 
-// explain names the S3 failure and what to check, in one line.
-func (d *S3Prefix) explain(doing string, err error) error {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "NoSuchBucket", "NotFound":
-			return fmt.Errorf("%s %s: bucket %q does not exist (check --output)", doing, d, d.bucket)
-		case "AccessDenied", "Forbidden", "AllAccessDisabled":
-			return fmt.Errorf("%s %s: access denied: the credentials need s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on this prefix", doing, d)
-		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
-			return fmt.Errorf("%s %s: S3 rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", doing, d, api.ErrorCode())
-		}
-		return fmt.Errorf("%s %s: %s: %s", doing, d, api.ErrorCode(), api.ErrorMessage())
-	}
-	if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "failed to refresh cached credentials") {
-		return fmt.Errorf("%s %s: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role", doing, d)
-	}
-	return fmt.Errorf("%s %s: %w", doing, d, err)
-}
-
-func (d *S3Prefix) sse() (types.ServerSideEncryption, *string) {
+func (d *Prefix) sse() (types.ServerSideEncryption, *string) {
 	var kms *string
 	if d.opts.KMSKeyID != "" {
 		kms = aws.String(d.opts.KMSKeyID)
@@ -160,7 +165,7 @@ func (d *S3Prefix) sse() (types.ServerSideEncryption, *string) {
 }
 
 // Put writes a small object, such as the manifest, with a single PUT.
-func (d *S3Prefix) Put(ctx context.Context, name string, data []byte) error {
+func (d *Prefix) Put(ctx context.Context, name string, data []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	sse, kms := d.sse()
@@ -175,24 +180,11 @@ func (d *S3Prefix) Put(ctx context.Context, name string, data []byte) error {
 	return nil
 }
 
-// Exists reports whether an object is present.
-func (d *S3Prefix) Exists(ctx context.Context, name string) (bool, error) {
-	_, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))})
-	var api smithy.APIError
-	if errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey") {
-		return false, nil
-	}
-	if err != nil {
-		return false, d.explain("look for "+name+" in", err)
-	}
-	return true, nil
-}
-
 // Prune removes the objects directly under the prefix that remove accepts,
 // and aborts every unfinished multipart upload whose name it accepts: those
 // are orphans of a run that was killed, billed and invisible. Leftover
 // probe objects go too. Nothing else is touched.
-func (d *S3Prefix) Prune(ctx context.Context, remove func(name string) bool) error {
+func (d *Prefix) Prune(ctx context.Context, remove func(name string) bool) error {
 	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
 		Bucket: &d.bucket, Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
 	})
@@ -214,7 +206,7 @@ func (d *S3Prefix) Prune(ctx context.Context, remove func(name string) bool) err
 	return d.abortUploads(ctx, remove)
 }
 
-func (d *S3Prefix) abortUploads(ctx context.Context, remove func(name string) bool) error {
+func (d *Prefix) abortUploads(ctx context.Context, remove func(name string) bool) error {
 	var keyMarker, idMarker *string
 	for {
 		out, err := d.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
@@ -242,7 +234,7 @@ func (d *S3Prefix) abortUploads(ctx context.Context, remove func(name string) bo
 // Create starts a part. The multipart upload begins with the first full
 // chunk; a part smaller than one chunk is sent with a single PUT on Commit.
 // The part keeps no context: each Write, Commit and Abort runs under its own.
-func (d *S3Prefix) Create(_ context.Context, name string) (Part, error) {
+func (d *Prefix) Create(_ context.Context, name string) (sink.Part, error) {
 	return &s3Part{d: d, name: name, buf: make([]byte, 0, d.opts.PartSize)}, nil
 }
 
@@ -259,7 +251,7 @@ const callTimeout = 2 * time.Minute
 const abortTimeout = 30 * time.Second
 
 type s3Part struct {
-	d        *S3Prefix
+	d        *Prefix
 	name     string
 	buf      []byte
 	uploadID *string
@@ -360,7 +352,7 @@ func (p *s3Part) Abort(ctx context.Context) {
 }
 
 // Get reads a small object; a missing object is (nil, nil).
-func (d *S3Prefix) Get(ctx context.Context, name string) ([]byte, error) {
+func (d *Prefix) Get(ctx context.Context, name string) ([]byte, error) {
 	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))})
 	var api smithy.APIError
 	if errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound") {
@@ -381,7 +373,7 @@ func (d *S3Prefix) Get(ctx context.Context, name string) ([]byte, error) {
 }
 
 // Delete removes an object; S3 does not mind a missing one.
-func (d *S3Prefix) Delete(ctx context.Context, name string) error {
+func (d *Prefix) Delete(ctx context.Context, name string) error {
 	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))}); err != nil {
 		return d.explain("delete "+name+" from", err)
 	}

@@ -1,0 +1,75 @@
+package s3dest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
+)
+
+// Error is a failed S3 call: what was being done, where, and in one line
+// what to check. The SDK's error stays in the chain (Unwrap), so callers
+// can still classify it by its type or API code.
+type Error struct {
+	Doing string // e.g. "upload chunk 3 of part-00000.csv to"
+	Where string // the s3:// prefix
+	Hint  string // what to check; "" when the cause says it all
+	Err   error
+}
+
+func (e *Error) Error() string {
+	if e.Hint == "" {
+		return fmt.Sprintf("%s %s: %v", e.Doing, e.Where, e.Err)
+	}
+	return fmt.Sprintf("%s %s: %s", e.Doing, e.Where, e.Hint)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// explain names the S3 failure and what to check, in one line, keeping err.
+func (d *Prefix) explain(doing string, err error) error {
+	e := &Error{Doing: doing, Where: d.String(), Err: err}
+	var api smithy.APIError
+	var signing *v4.SigningError
+	var noCreds *credentialsError
+	switch {
+	case errors.As(err, &api):
+		switch api.ErrorCode() {
+		case "NoSuchBucket", "NotFound":
+			e.Hint = fmt.Sprintf("bucket %q does not exist (check --output)", d.bucket)
+		case "AccessDenied", "Forbidden", "AllAccessDisabled":
+			e.Hint = "access denied: the credentials need s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on this prefix"
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
+			e.Hint = fmt.Sprintf("S3 rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", api.ErrorCode())
+		default:
+			e.Hint = api.ErrorCode() + ": " + api.ErrorMessage()
+		}
+	case errors.As(err, &noCreds), errors.As(err, &signing):
+		// The credentials chain found nothing, or the request could not
+		// be signed with what it found.
+		e.Hint = "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role"
+	}
+	return e
+}
+
+// credentialsError marks a failure of the credentials chain. The SDK wraps
+// it in plain fmt errors ("get identity: get credentials: ..."), so Open
+// wraps the chain to know it by type rather than by message.
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string { return e.err.Error() }
+func (e *credentialsError) Unwrap() error { return e.err }
+
+// credentialsSource is a credentials chain whose failures are typed.
+type credentialsSource struct{ aws.CredentialsProvider }
+
+func (s credentialsSource) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := s.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return c, &credentialsError{err}
+	}
+	return c, nil
+}
