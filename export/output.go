@@ -61,13 +61,13 @@ func openOutput(ctx context.Context, location string, s3opts s3dest.Options) (ou
 	if isS3(location) {
 		d, err := s3dest.Open(ctx, location, s3opts)
 		if err != nil {
-			return nil, &Problem{Kind: KindUsage, Msg: err.Error()}
+			return nil, &Problem{Kind: KindUsage, Err: err}
 		}
 		return d, nil
 	}
 	d, err := localdest.Open(location)
 	if err != nil {
-		return nil, &Problem{Kind: KindUsage, Msg: err.Error()}
+		return nil, &Problem{Kind: KindUsage, Err: err}
 	}
 	return d, nil
 }
@@ -85,13 +85,13 @@ func openCheckpoint(ctx context.Context, location string, out output, s3opts s3d
 		}
 		d, err := s3dest.Open(ctx, location[:i+1], s3opts)
 		if err != nil {
-			return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint: " + err.Error()}
+			return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint", Err: err}
 		}
 		return checkpoint.NewStore(d, location[i+1:], location), nil
 	}
 	d, err := localdest.Open(filepath.Dir(location))
 	if err != nil {
-		return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint: " + err.Error()}
+		return nil, &Problem{Kind: KindUsage, Msg: "--checkpoint", Err: err}
 	}
 	return checkpoint.NewStore(d, filepath.Base(location), location), nil
 }
