@@ -34,7 +34,6 @@ type chunkEnv struct {
 	pool   *cognitoemu.Pool
 	srv    *cognitoemu.Server
 	s3     *s3server.Server
-	url    string
 	dir    string // the prefix in versitygw's posix backend
 	args   []string
 	env    []string
