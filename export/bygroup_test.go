@@ -15,7 +15,7 @@ import (
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/exportcheck"
 	"github.com/cognito-export/cognito-export/ratelimit"
-	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/localdest"
 )
 
 var emulatedOperations = []string{"ListUsers", "AdminListGroupsForUser", "ListGroups", "ListUsersInGroup", "DescribeUserPool"}
@@ -206,7 +206,7 @@ func stopUntil(t *testing.T, cfg export.Config, reached func(*checkpoint.State) 
 
 func loadCheckpoint(t *testing.T, dir string) *checkpoint.State {
 	t.Helper()
-	d, err := sink.OpenLocalDir(dir)
+	d, err := localdest.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,24 +36,24 @@ type committer struct {
 	failed     bool // the sink failed: never commit after that
 }
 
-// hashKind names a family of hash files: what each 8-byte entry identifies
-// and which checkpoint list names the files.
+// hashKind names a family of hash files: what each 8-byte entry identifies,
+// how the files are named and which checkpoint list names them.
 type hashKind struct {
-	prefix string
-	files  func(*checkpoint.State) *[]string
+	name  func(seq int) string
+	files func(*checkpoint.State) *[]string
 }
 
 var (
 	// doneUsers: one hash per user committed from a ListUsers page.
-	doneUsers = hashKind{"_done", func(st *checkpoint.State) *[]string { return &st.DoneFiles }}
+	doneUsers = hashKind{doneName, func(st *checkpoint.State) *[]string { return &st.DoneFiles }}
 	// doneMembers: (group, user) hash pairs committed from member lists.
-	doneMembers = hashKind{"_members", func(st *checkpoint.State) *[]string { return &st.MemberFiles }}
+	doneMembers = hashKind{membersName, func(st *checkpoint.State) *[]string { return &st.MemberFiles }}
 )
 
 func newCommitter(cfg Config, out Output, store *checkpoint.Store, st *checkpoint.State, kind hashKind) *committer {
 	w, _ := sink.NewWriter(out, sink.WriterOptions{
 		Format: cfg.Format, Compression: cfg.Compression, PartRows: cfg.PartRows, PartBytes: cfg.PartBytes,
-		FirstPart: len(st.Parts),
+		Name: partName(cfg.Format), FirstPart: len(st.Parts),
 	})
 	return &committer{
 		cfg: cfg, log: cfg.Logger, out: out, store: store, state: st, writer: w,
@@ -78,9 +78,21 @@ func (c *committer) due() bool {
 }
 
 // fail stops all commits: the checkpoint stays at the last good one.
-func (c *committer) fail() {
+func (c *committer) fail(ctx context.Context) {
 	c.failed = true
-	c.writer.Abort()
+	c.writer.Abort(ctx)
+}
+
+// detach returns the context the committer writes, flushes and checkpoints
+// under. It is not cancelled with ctx: a chunk upload under way when the
+// job stops (a signal, another goroutine's error) completes instead of
+// breaking the part, the stop is noticed between results, and the final
+// commit then commits the part. Once ctx is done, what is under way still
+// gets grace (the stop timeout) before it is cancelled too.
+func detach(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	d, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return d, func() { stop(); cancel() }
 }
 
 // commit makes everything written so far durable, then records it in the
@@ -98,7 +110,7 @@ func (c *committer) commit(ctx context.Context, advance func(*checkpoint.State))
 	}
 	if len(c.hashes) > 0 {
 		files := c.hashKind.files(&st)
-		name := fmt.Sprintf("%s-%08d.bin", c.hashKind.prefix, len(*files))
+		name := c.hashKind.name(len(*files))
 		if err := c.out.Put(ctx, name, checkpoint.EncodeDone(c.hashes)); err != nil {
 			return fmt.Errorf("write done file: %w", err)
 		}
@@ -136,14 +148,16 @@ func pipeline[T any](ctx context.Context, c *committer, buffer int,
 		return produce(gctx, results)
 	})
 	g.Go(func() error {
+		sinkCtx, cancel := detach(gctx, c.cfg.StopTimeout)
+		defer cancel()
 		for {
 			select {
 			case v, ok := <-results:
 				if !ok {
 					return nil
 				}
-				if err := add(gctx, v); err != nil {
-					c.fail()
+				if err := add(sinkCtx, v); err != nil {
+					c.fail(sinkCtx)
 					return err
 				}
 			case <-gctx.Done():
@@ -156,7 +170,7 @@ func pipeline[T any](ctx context.Context, c *committer, buffer int,
 	defer cancel()
 	if !c.failed { // else the checkpoint stays at the last good commit
 		if ferr := final(fctx, err == nil); ferr != nil {
-			c.writer.Abort()
+			c.writer.Abort(fctx)
 			return errors.Join(err, fmt.Errorf("final checkpoint: %w", ferr))
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // Config is everything one export needs, built by the command line.
@@ -45,7 +46,7 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// StopTimeout bounds the final checkpoint after a stop signal.
 	StopTimeout time.Duration
-	S3          sink.S3Options
+	S3          s3dest.Options
 
 	Client cognito.Config
 	Limits *ratelimit.Set // nil means Cognito's default quotas

@@ -9,7 +9,6 @@ import (
 
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
-	"github.com/cognito-export/cognito-export/sink"
 )
 
 // DryRunReport is what a dry run found.
@@ -52,7 +51,7 @@ func (e *Env) DryRun(ctx context.Context) (DryRunReport, error) {
 	cfg, client := e.cfg, e.client
 	log := e.log.With("phase", "plan")
 	rep := DryRunReport{Output: cfg.Output}
-	manifest, err := e.out.Get(ctx, sink.ManifestName)
+	manifest, err := e.out.Get(ctx, ManifestName)
 	if err != nil {
 		return rep, err
 	}

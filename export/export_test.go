@@ -86,7 +86,7 @@ func key(rec []string) string {
 // readExport reads every part named by the manifest.
 func readExport(t *testing.T, dir string) (sink.Manifest, map[string]int, int) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, sink.ManifestName))
+	data, err := os.ReadFile(filepath.Join(dir, export.ManifestName))
 	if err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
@@ -273,7 +273,7 @@ func TestCompleteExportIsNotRedoneWithoutFresh(t *testing.T) {
 	if _, err := export.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.ReadFile(filepath.Join(out, sink.ManifestName))
+	before, _ := os.ReadFile(filepath.Join(out, export.ManifestName))
 	calls := env.srv.Calls("ListUsers")
 	sum, err := export.Run(context.Background(), cfg)
 	if err != nil || !sum.AlreadyComplete || !sum.Complete || env.srv.Calls("ListUsers") != calls {
@@ -284,7 +284,7 @@ func TestCompleteExportIsNotRedoneWithoutFresh(t *testing.T) {
 	if _, err := export.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := os.ReadFile(filepath.Join(out, sink.ManifestName))
+	after, _ := os.ReadFile(filepath.Join(out, export.ManifestName))
 	if string(before) == string(after) {
 		t.Fatal("--fresh did not replace the export")
 	}
@@ -301,7 +301,7 @@ func TestCancelledExportLeavesNoManifest(t *testing.T) {
 	if err == nil {
 		t.Fatal("a cancelled export reported success")
 	}
-	if _, err := os.Stat(filepath.Join(out, sink.ManifestName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(out, export.ManifestName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("manifest after cancel: %v", err)
 	}
 }

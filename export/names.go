@@ -1,6 +1,62 @@
 package export
 
-import "github.com/cognito-export/cognito-export/sink"
+import (
+	"fmt"
+	"strings"
+)
 
-// SummaryName is the run summary written beside the manifest.
-const SummaryName = sink.SummaryName
+// The export owns the names of its files; the sink and the destinations
+// know none of them. owned lists them all, so that a resume removes every
+// file an interrupted run left and no checkpoint names.
+const (
+	// ManifestName marks a complete export: it is written last, and only
+	// on success.
+	ManifestName = "manifest.json"
+	// SummaryName is what a run did, written beside the manifest at the
+	// end of a run, failed ones included. It never marks completion (the
+	// manifest does), and a new run removes the old one first, so a
+	// summary of an earlier run never sits beside an unfinished export.
+	SummaryName = "summary.json"
+	// CheckpointName is the default checkpoint, under the output.
+	CheckpointName = "_checkpoint.json"
+)
+
+// partName numbers the parts of an export in the format's extension:
+// part-00000.parquet, part-00001.parquet, ...
+func partName(format string) func(seq int) string {
+	return func(seq int) string { return fmt.Sprintf("part-%05d.%s", seq, format) }
+}
+
+// Hash files, one per commit: the users committed from ListUsers pages
+// (doneName) and the (group, user) pairs committed from member lists
+// (membersName).
+func doneName(seq int) string    { return fmt.Sprintf("_done-%08d.bin", seq) }
+func membersName(seq int) string { return fmt.Sprintf("_members-%08d.bin", seq) }
+
+// owned reports whether name is one the export writes under its output.
+func owned(name string) bool {
+	switch name {
+	case ManifestName, SummaryName, CheckpointName:
+		return true
+	}
+	return numbered(name, "part-", 5, ".parquet") || numbered(name, "part-", 5, ".csv") ||
+		numbered(name, "_done-", 8, ".bin") || numbered(name, "_members-", 8, ".bin")
+}
+
+// numbered matches prefix, at least digits decimal digits, then suffix.
+func numbered(name, prefix string, digits int, suffix string) bool {
+	num, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return false
+	}
+	if num, ok = strings.CutSuffix(num, suffix); !ok || len(num) < digits {
+		return false
+	}
+	return strings.Trim(num, "0123456789") == ""
+}
+
+// orphans returns the remove function of a prune: every file the export
+// owns that keep does not name.
+func orphans(keep map[string]bool) func(name string) bool {
+	return func(name string) bool { return owned(name) && !keep[name] }
+}

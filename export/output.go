@@ -12,19 +12,19 @@ import (
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/localdest"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // Output is where an export goes: parts, the manifest and small state files.
 type Output interface {
 	sink.Destination
 	checkpoint.Blob
-	// Prune removes what this tool wrote earlier and keep does not name,
-	// and aborts unfinished uploads: orphans of a run that was killed.
-	Prune(ctx context.Context, keep map[string]bool) error
+	// Prune removes every file directly under the output that remove
+	// accepts, unfinished uploads and temporary files included: orphans
+	// of a run that was killed. The export decides which names are its.
+	Prune(ctx context.Context, remove func(name string) bool) error
 }
-
-// CheckpointName is the default checkpoint, under the output.
-const CheckpointName = "_checkpoint.json"
 
 // NewRunID names one run: sortable by time, unique across hosts.
 func NewRunID(now time.Time) string {
@@ -49,7 +49,7 @@ func isS3(location string) bool { return strings.HasPrefix(location, "s3://") }
 
 // s3Options are the S3 settings of cfg: S3 is in Cognito's region unless
 // told otherwise.
-func (c *Config) s3Options() sink.S3Options {
+func (c *Config) s3Options() s3dest.Options {
 	o := c.S3
 	if o.Region == "" {
 		o.Region = c.Client.Region
@@ -57,25 +57,27 @@ func (c *Config) s3Options() sink.S3Options {
 	return o
 }
 
-// openOutput opens a local directory or an S3 prefix and proves it writable.
-func openOutput(ctx context.Context, location string, s3opts sink.S3Options) (Output, error) {
+// openOutput opens a local directory or an S3 prefix and proves it
+// writable. Its errors keep their cause, so that fault tells what the user
+// must change (exit 2) from what a retry may fix (exit 1).
+func openOutput(ctx context.Context, location string, s3opts s3dest.Options) (Output, error) {
 	if isS3(location) {
-		d, err := sink.OpenS3(ctx, location, s3opts)
+		d, err := s3dest.Open(ctx, location, s3opts)
 		if err != nil {
-			return nil, fault.Usagef(err.Error())
+			return nil, err
 		}
 		return d, nil
 	}
-	d, err := sink.OpenLocalDir(location)
+	d, err := localdest.Open(location)
 	if err != nil {
-		return nil, fault.Usagef(err.Error())
+		return nil, err
 	}
 	return d, nil
 }
 
 // openCheckpoint returns the checkpoint store: CheckpointName under the
 // output, or the file or S3 object named by --checkpoint.
-func openCheckpoint(ctx context.Context, location string, out Output, s3opts sink.S3Options) (*checkpoint.Store, error) {
+func openCheckpoint(ctx context.Context, location string, out Output, s3opts s3dest.Options) (*checkpoint.Store, error) {
 	if location == "" {
 		return checkpoint.NewStore(out, CheckpointName, fmt.Sprintf("%s/%s", strings.TrimSuffix(fmt.Sprint(out), "/"), CheckpointName)), nil
 	}
@@ -84,15 +86,15 @@ func openCheckpoint(ctx context.Context, location string, out Output, s3opts sin
 		if i < len("s3://") || i == len(location)-1 {
 			return nil, fault.Usagef(fmt.Sprintf("--checkpoint %q: want s3://bucket/path/name.json", location))
 		}
-		d, err := sink.OpenS3(ctx, location[:i+1], s3opts)
+		d, err := s3dest.Open(ctx, location[:i+1], s3opts)
 		if err != nil {
-			return nil, fault.Usagef("--checkpoint: " + err.Error())
+			return nil, fmt.Errorf("--checkpoint: %w", err)
 		}
 		return checkpoint.NewStore(d, location[i+1:], location), nil
 	}
-	d, err := sink.OpenLocalDir(filepath.Dir(location))
+	d, err := localdest.Open(filepath.Dir(location))
 	if err != nil {
-		return nil, fault.Usagef("--checkpoint: " + err.Error())
+		return nil, fmt.Errorf("--checkpoint: %w", err)
 	}
 	return checkpoint.NewStore(d, filepath.Base(location), location), nil
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/exportcheck"
 	"github.com/cognito-export/cognito-export/ratelimit"
-	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/localdest"
 )
 
 var errStop = errors.New("test stop")
@@ -38,7 +38,7 @@ func runUntil(t *testing.T, cfg export.Config, d time.Duration) bool {
 	if !errors.Is(err, errStop) {
 		t.Fatalf("stopped run failed with %v, want the stop", err)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Output, sink.ManifestName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(cfg.Output, export.ManifestName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("an interrupted run left a manifest")
 	}
 	return false
@@ -98,7 +98,7 @@ func assertNoLeftovers(t *testing.T, dir string) {
 	t.Helper()
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if n := e.Name(); !strings.HasPrefix(n, "part-") && n != sink.ManifestName {
+		if n := e.Name(); !strings.HasPrefix(n, "part-") && n != export.ManifestName {
 			t.Errorf("left over in a complete export: %s", n)
 		}
 	}
@@ -189,7 +189,7 @@ func TestCheckpointWithoutWatermarkIsNeverListedAgain(t *testing.T) {
 	env := startEmulator(t, cognitoemu.PoolSpec{Users: 2000, Groups: 5, Seed: 6}, cognitoemu.Options{})
 	cfg := interruptedExport(t, env, 2000, 300*time.Millisecond, nil)
 	out := cfg.Output
-	dir, err := sink.OpenLocalDir(out)
+	dir, err := localdest.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}

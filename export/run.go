@@ -94,7 +94,7 @@ func (r *run) steps(ctx context.Context) error {
 // checkpoint's strategy.
 func (r *run) resume(ctx context.Context) (done bool, err error) {
 	log := r.log.With("phase", "plan")
-	if manifest, err := r.out.Get(ctx, sink.ManifestName); err != nil {
+	if manifest, err := r.out.Get(ctx, ManifestName); err != nil {
 		return false, fmt.Errorf("check output for a complete export: %w", err)
 	} else if manifest != nil && !r.cfg.Fresh {
 		log.Info("export already complete; nothing to do (pass --fresh to export again)", "output", r.cfg.Output)
@@ -173,7 +173,7 @@ func (r *run) chooseStrategy(ctx context.Context) error {
 // execute removes the orphans of a killed run and runs the strategy.
 func (r *run) execute(ctx context.Context) error {
 	// Whatever the checkpoint does not name is an orphan of a killed run.
-	if err := r.out.Prune(ctx, keepSet(r.state, r.cfg.Checkpoint)); err != nil {
+	if err := r.out.Prune(ctx, orphans(keepSet(r.state, r.cfg.Checkpoint))); err != nil {
 		return fmt.Errorf("remove files left by an interrupted run: %w", err)
 	}
 	r.cfg.Progress.written(r.state.Users, r.state.Rows, r.state.Skipped)
@@ -248,7 +248,7 @@ func (r *run) finish(ctx context.Context) error {
 	if m.Parts == nil {
 		m.Parts = []sink.PartInfo{}
 	}
-	if err := sink.WriteManifest(ctx, out, m); err != nil {
+	if err := sink.WriteManifest(ctx, out, ManifestName, m); err != nil {
 		return err
 	}
 	// The export is complete from here on; leftovers are only clutter.

@@ -4,18 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
-
-// ManifestName marks a complete export: it is written last, and only on success.
-const ManifestName = "manifest.json"
-
-// SummaryName is what a run did, written beside the manifest at the end of
-// a run, failed ones included. It never marks completion (the manifest
-// does), and a new run removes the old one first, so a summary of an
-// earlier run never sits beside an unfinished export.
-const SummaryName = "summary.json"
 
 // Manifest lists the parts of a finished export with what produced them.
 type Manifest struct {
@@ -43,25 +33,16 @@ type Putter interface {
 	Put(ctx context.Context, name string, data []byte) error
 }
 
-// WriteManifest writes m as the last file of an export.
-func WriteManifest(ctx context.Context, dest Putter, m Manifest) error {
+// WriteManifest writes m, as name, as the last file of an export.
+func WriteManifest(ctx context.Context, dest Putter, name string, m Manifest) error {
 	m.SchemaVersion = SchemaVersion
 	m.Columns = Columns
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	if err := dest.Put(ctx, ManifestName, append(data, '\n')); err != nil {
+	if err := dest.Put(ctx, name, append(data, '\n')); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	return nil
-}
-
-// OwnedName reports whether a file name under an output is one this tool
-// writes (parts, manifest, temporary files, the checkpoint and its
-// done-user files), and so may be removed when an earlier run left it over.
-func OwnedName(name string) bool {
-	return !strings.Contains(name, "/") &&
-		(strings.HasPrefix(name, "part-") || strings.HasPrefix(name, tempPrefix) ||
-			strings.HasPrefix(name, "_checkpoint") || strings.HasPrefix(name, "_done-") || name == ManifestName || name == SummaryName)
 }

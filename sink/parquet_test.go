@@ -2,6 +2,7 @@ package sink
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -86,11 +87,11 @@ var wantParquetTypes = []string{
 func writeParquetDir(t *testing.T, opts WriterOptions, rows []Row) (string, *Writer) {
 	t.Helper()
 	dir := t.TempDir()
-	dest, err := OpenLocalDir(dir)
+	dest, err := openTestDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Format = "parquet"
+	opts.Format, opts.Name = "parquet", testName("parquet")
 	w, err := NewWriter(dest, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -237,13 +238,13 @@ func TestParquetUnknownCompression(t *testing.T) {
 			t.Errorf("error %q does not name %q", err, c)
 		}
 	}
-	if _, err := NewWriter(fullDest{&fullDisk{left: 1 << 20}}, WriterOptions{Format: "parquet", Compression: "brotli"}); err == nil || !strings.Contains(err.Error(), "brotli") {
+	if _, err := NewWriter(fullDest{&fullDisk{left: 1 << 20}}, WriterOptions{Format: "parquet", Name: testName("parquet"), Compression: "brotli"}); err == nil || !strings.Contains(err.Error(), "brotli") {
 		t.Fatalf("NewWriter err = %v", err)
 	}
 }
 
 func TestParquetFooterErrorIsReturned(t *testing.T) {
-	enc, err := newParquetEncoder(&fullDisk{left: 4}, "none") // room for the magic only
+	enc, err := newParquetEncoder(&partWriter{part: &fullDisk{left: 4}, ctx: context.Background()}, "none") // room for the magic only
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,7 @@
 // Package sink turns membership rows into part files and a manifest: the row
-// schema, the encoders and the destinations the parts are written to.
+// schema, the encoders, the part-rolling Writer and the manifest type. The
+// destinations the parts go to live in their own packages (localdest,
+// s3dest, memdest) and all pass the contract in desttest.
 package sink
 
 import "time"

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,11 @@ func hostileRow(i int) Row {
 		GroupCreationDate: time.Date(2019, 5, 6, 7, 8, 9, 1e6, time.UTC),
 		ExportedAt:        time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC),
 	}
+}
+
+// testName names parts as the export does.
+func testName(ext string) func(int) string {
+	return func(seq int) string { return fmt.Sprintf("part-%05d.%s", seq, ext) }
 }
 
 func TestCSVRoundTripsHostileStrings(t *testing.T) {
@@ -97,11 +103,11 @@ func TestCSVKeepsLineBreaksInsideValues(t *testing.T) {
 
 func TestWriterRollsPartsAndManifestDescribesThem(t *testing.T) {
 	dir := t.TempDir()
-	dest, err := OpenLocalDir(dir)
+	dest, err := openTestDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWriter(dest, WriterOptions{Format: "csv", PartRows: 3})
+	w, err := NewWriter(dest, WriterOptions{Format: "csv", Name: testName("csv"), PartRows: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,17 +131,17 @@ func TestWriterRollsPartsAndManifestDescribesThem(t *testing.T) {
 			t.Errorf("%s: sha/bytes in PartInfo do not match the file", p.Name)
 		}
 	}
-	if err := WriteManifest(ctx, dest, Manifest{Format: "csv", Parts: parts}); err != nil {
+	if err := WriteManifest(ctx, dest, "manifest.json", Manifest{Format: "csv", Parts: parts}); err != nil {
 		t.Fatal(err)
 	}
 	var m Manifest
-	data, _ := os.ReadFile(filepath.Join(dir, ManifestName))
+	data, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err := json.Unmarshal(data, &m); err != nil || len(m.Parts) != 3 || m.SchemaVersion != SchemaVersion {
 		t.Fatalf("manifest = %+v, err %v", m, err)
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
 			t.Errorf("temporary file left behind: %s", e.Name())
 		}
 	}
@@ -163,34 +169,15 @@ func writeRolling(t *testing.T, w *Writer, rows []Row) {
 
 func TestAbortLeavesNoVisiblePart(t *testing.T) {
 	dir := t.TempDir()
-	dest, _ := OpenLocalDir(dir)
-	w, _ := NewWriter(dest, WriterOptions{Format: "csv"})
+	dest, _ := openTestDir(dir)
+	w, _ := NewWriter(dest, WriterOptions{Format: "csv", Name: testName("csv")})
 	if err := w.Write(context.Background(), []Row{hostileRow(0)}); err != nil {
 		t.Fatal(err)
 	}
-	w.Abort()
+	w.Abort(context.Background())
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 0 {
 		t.Fatalf("after abort the directory holds %v", entries)
-	}
-}
-
-func TestOpenLocalDirRejectsBadOutputs(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "file")
-	os.WriteFile(file, nil, 0o644)
-	if _, err := OpenLocalDir(file); err == nil || !strings.Contains(err.Error(), "is a file") {
-		t.Errorf("file as output: err = %v", err)
-	}
-	if os.Geteuid() != 0 { // root writes anywhere
-		ro := filepath.Join(dir, "ro")
-		os.Mkdir(ro, 0o555)
-		if _, err := OpenLocalDir(ro); err == nil || !strings.Contains(err.Error(), "not writable") {
-			t.Errorf("read-only output: err = %v", err)
-		}
-	}
-	if _, err := OpenLocalDir("/proc/cognito-export-test"); err == nil {
-		t.Error("output under /proc: want an error")
 	}
 }
 
@@ -204,24 +191,23 @@ func TestUnknownFormat(t *testing.T) {
 // fullDisk is a part that fails after its budget of bytes, like a disk that fills up.
 type fullDisk struct{ left int }
 
-func (f *fullDisk) Write(b []byte) (int, error) {
+func (f *fullDisk) Write(_ context.Context, b []byte) error {
 	if len(b) > f.left {
-		n := f.left
 		f.left = 0
-		return n, errors.New("no space left on device")
+		return errors.New("no space left on device")
 	}
 	f.left -= len(b)
-	return len(b), nil
+	return nil
 }
 func (f *fullDisk) Commit(context.Context) error { return nil }
-func (f *fullDisk) Abort()                       {}
+func (f *fullDisk) Abort(context.Context)        {}
 
 type fullDest struct{ part *fullDisk }
 
 func (d fullDest) Create(context.Context, string) (Part, error) { return d.part, nil }
 
 func TestWriteErrorIsNeverSwallowed(t *testing.T) {
-	w, _ := NewWriter(fullDest{&fullDisk{left: 1000}}, WriterOptions{Format: "csv"})
+	w, _ := NewWriter(fullDest{&fullDisk{left: 1000}}, WriterOptions{Format: "csv", Name: testName("csv")})
 	ctx := context.Background()
 	var err error
 	for i := 0; i < 5000 && err == nil; i++ {

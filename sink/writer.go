@@ -5,16 +5,23 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 )
 
-// Part is a file being written; it becomes part of the output only on Commit.
+// Part is a file being written; it becomes part of the output only on
+// Commit. Every call takes the context it runs under: a part never keeps the
+// context it was created with, so a write or commit is cancelled only by its
+// own caller.
 type Part interface {
-	io.Writer
+	Write(ctx context.Context, p []byte) error
 	Commit(ctx context.Context) error
-	Abort()
+	// Abort discards the part. It must work even when ctx is cancelled (an
+	// S3 part must still abort its multipart upload), so implementations
+	// detach from ctx's cancellation and bound the call with a timeout.
+	Abort(ctx context.Context)
 }
 
 // Destination is where parts go.
@@ -46,7 +53,9 @@ type WriterOptions struct {
 	Compression string // parquet only: one of Compressions; "" means snappy
 	PartRows    int64  // roll after this many rows; 0 means no row limit
 	PartBytes   int64  // roll once a part reaches this size; 0 means no size limit
-	FirstPart   int    // number of the first part written: a resume continues the numbering
+	// Name names part number seq; the export owns its file names.
+	Name      func(seq int) string
+	FirstPart int // number of the first part written: a resume continues the numbering
 }
 
 // Writer streams rows into numbered parts. The caller decides where a part
@@ -62,6 +71,7 @@ type Writer struct {
 type openPart struct {
 	name  string
 	part  Part
+	out   *partWriter
 	buf   *bufio.Writer
 	count *countingHash
 	enc   encoder
@@ -72,6 +82,9 @@ type openPart struct {
 func NewWriter(dest Destination, opts WriterOptions) (*Writer, error) {
 	if _, err := extension(opts.Format); err != nil {
 		return nil, err
+	}
+	if opts.Name == nil {
+		return nil, errors.New("writer options: no Name for the parts")
 	}
 	if opts.Format == "parquet" {
 		if _, err := parquetCodec(opts.Compression); err != nil {
@@ -99,6 +112,7 @@ func (w *Writer) Write(ctx context.Context, rows []Row) error {
 				return err
 			}
 		}
+		w.cur.out.ctx = ctx
 		if err := w.cur.enc.Encode(&rows[i]); err != nil {
 			return fmt.Errorf("encode row into %s: %w", w.cur.name, err)
 		}
@@ -122,13 +136,13 @@ func (w *Writer) Full() bool {
 }
 
 func (w *Writer) open(ctx context.Context) error {
-	ext, _ := extension(w.opts.Format)
-	name := fmt.Sprintf("part-%05d.%s", w.opts.FirstPart+len(w.committed), ext)
+	name := w.opts.Name(w.opts.FirstPart + len(w.committed))
 	part, err := w.dest.Create(ctx, name)
 	if err != nil {
 		return err
 	}
-	count := &countingHash{w: part, h: sha256.New()}
+	out := &partWriter{part: part, ctx: ctx}
+	count := &countingHash{w: out, h: sha256.New()}
 	buf := bufio.NewWriterSize(count, 256<<10)
 	var enc encoder
 	if w.opts.Format == "parquet" {
@@ -137,10 +151,10 @@ func (w *Writer) open(ctx context.Context) error {
 		enc, err = newCSVEncoder(buf)
 	}
 	if err != nil {
-		part.Abort()
+		part.Abort(ctx)
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	w.cur = &openPart{name: name, part: part, buf: buf, count: count, enc: enc}
+	w.cur = &openPart{name: name, part: part, out: out, buf: buf, count: count, enc: enc}
 	return nil
 }
 
@@ -153,12 +167,15 @@ func (w *Writer) Flush(ctx context.Context) error {
 		return nil
 	}
 	w.cur = nil
+	// What the footer and the flush write (a full chunk is uploaded on the
+	// way) runs under the flush's context.
+	c.out.ctx = ctx
 	if err := c.enc.Close(); err != nil {
-		c.part.Abort()
+		c.part.Abort(ctx)
 		return fmt.Errorf("finish %s: %w", c.name, err)
 	}
 	if err := c.buf.Flush(); err != nil {
-		c.part.Abort()
+		c.part.Abort(ctx)
 		return fmt.Errorf("write %s: %w", c.name, err)
 	}
 	if err := c.part.Commit(ctx); err != nil {
@@ -170,16 +187,31 @@ func (w *Writer) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Abort discards the part being written.
-func (w *Writer) Abort() {
+// Abort discards the part being written, even when ctx is cancelled.
+func (w *Writer) Abort(ctx context.Context) {
 	if w.cur != nil {
-		w.cur.part.Abort()
+		w.cur.part.Abort(ctx)
 		w.cur = nil
 	}
 }
 
 // Parts are the parts this writer committed so far.
 func (w *Writer) Parts() []PartInfo { return w.committed }
+
+// partWriter is the io.Writer under the encoders: it hands each write to
+// the part with the context of the Writer call under way, which sets ctx
+// at its start.
+type partWriter struct {
+	part Part
+	ctx  context.Context
+}
+
+func (p *partWriter) Write(b []byte) (int, error) {
+	if err := p.part.Write(p.ctx, b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
 
 // countingHash counts and hashes what passes through to the part.
 type countingHash struct {

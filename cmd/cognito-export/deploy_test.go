@@ -210,7 +210,7 @@ func TestIAMPolicyHasExactlyThePermissionsUsed(t *testing.T) {
 	for _, op := range sdkCalls(t, "cip", "export") {
 		want = append(want, "cognito-idp:"+op)
 	}
-	for _, op := range sdkCalls(t, "s3", "sink", "checkpoint") {
+	for _, op := range sdkCalls(t, "s3", "sink", "sink/s3dest", "checkpoint") {
 		perm, ok := s3Permission[op]
 		if !ok {
 			t.Fatalf("the code calls S3 %s: add its permission to configs/iam-policy.json and to this test", op)

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,5 +102,41 @@ func TestFullDiskFailsClearly(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); !os.IsNotExist(err) {
 		t.Fatalf("manifest on a full disk: %v", err)
+	}
+}
+
+// Defect 4 of issue 13: every failure to open the output was exit 2 ("fix
+// your input"), so a scheduler never retried an S3 endpoint that was down
+// for a minute. Exit 2 is for what the user must change; a refused
+// connection or a 503 after the SDK's retries may pass: exit 1. Nothing is
+// written and no Cognito call is made either way.
+func TestOutputFailuresThatMayPassOnARetryExitOne(t *testing.T) {
+	pool, url := startEmu(t, 100, cognitoemu.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>Please reduce your request rate.</Message></Error>`)
+	}))
+	defer unavailable.Close()
+	for _, tt := range []struct {
+		name, endpoint, msg string
+	}{
+		{"connection refused", refused, "connection refused"},
+		{"503 after the retries", unavailable.URL, "ServiceUnavailable"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := cleanEnv(append(creds(), "AWS_ENDPOINT_URL_S3="+tt.endpoint, "AWS_MAX_ATTEMPTS=2")...)
+			r := runCLI(t, env, "export", "--endpoint-url", url, "--user-pool-id", pool.ID(), "--output", "s3://exports/x/")
+			if r.code != 1 || !strings.Contains(lastLine(r.stderr), tt.msg) {
+				t.Fatalf("exit %d, last line %q; want exit 1 mentioning %q", r.code, lastLine(r.stderr), tt.msg)
+			}
+			t.Logf("%s", lastLine(r.stderr))
+		})
 	}
 }

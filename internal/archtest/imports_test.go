@@ -34,18 +34,18 @@ var layers = []layer{
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
 	{"export", []string{"cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
 	{"cognito", []string{"ratelimit", "fault"}},
-	{"checkpoint", []string{"fault"}},
-	{"sink", []string{"fault"}},
-	{"sink/localdest", []string{"sink", "fault"}},
-	{"sink/memdest", []string{"sink", "fault"}},
+	{"checkpoint", nil},
+	{"sink", nil},
+	{"sink/localdest", []string{"sink"}},
+	{"sink/memdest", []string{"sink"}},
 	{"sink/s3dest", []string{"sink", "fault"}},
-	{"ratelimit", []string{"fault"}},
+	{"ratelimit", nil},
 	{"fault", nil},
 	// The emulator is a product feature (demo, emulate), not a test peer.
 	{"internal/cognitoemu", nil},
 	{"internal/archtest", nil},
 	// Test helpers: imported only by tests.
-	{"sink/desttest", []string{"sink", "fault"}},
+	{"sink/desttest", []string{"sink"}},
 	{"identity", []string{"sink"}},
 	{"checkpoint/storetest", []string{"checkpoint"}},
 	{"internal/peer", nil},
@@ -162,5 +162,24 @@ func TestLayersCatchAViolation(t *testing.T) {
 	}
 	if slices.Contains(awsServices["github.com/aws/aws-sdk-go-v2/service/s3"], "sink") {
 		t.Error("sink itself may import the S3 SDK")
+	}
+}
+
+// withoutTheSDK build without any AWS package, even indirectly: the rows,
+// the encoders, the local and in-memory destinations and the checkpoint
+// do not need it, and must not grow a dependency on it through a helper.
+var withoutTheSDK = []string{"sink", "sink/localdest", "sink/memdest", "sink/desttest", "checkpoint", "checkpoint/storetest"}
+
+func TestOnlyTheS3DestinationNeedsTheSDKInSinkAndCheckpoint(t *testing.T) {
+	for _, pkg := range withoutTheSDK {
+		out, err := exec.Command("go", "list", "-deps", module+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "github.com/aws/") {
+				t.Errorf("%s depends on %s: only sink/s3dest may", pkg, dep)
+			}
+		}
 	}
 }

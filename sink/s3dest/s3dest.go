@@ -1,4 +1,20 @@
-package sink
+// Package s3dest writes an export's files under an S3 prefix, streaming
+// each part through a multipart upload that becomes visible only when it
+// completes. It is the only destination that imports the S3 SDK.
+//
+// The upload is ours, not the SDK's transfer manager
+// (feature/s3/transfermanager, or the older feature/s3/manager). Their
+// UploadObject pulls from an io.Reader under one context for the whole
+// object, while the sink's encoders push bytes through Write calls that
+// each carry their own context: using it would need an io.Pipe, a
+// goroutine per part and a single context held across every write, which is
+// the shape of issue 13's defect 1 (a part that kept its creator's context).
+// Its memory is bounded too, but at Concurrency+1 part buffers (48 MiB at
+// the defaults) against one chunk here, and transfermanager is still v0.x.
+// A part here holds one chunk (Options.PartSize) and uploads it
+// sequentially when it fills; what we give up is parallel chunk uploads
+// within a part, which a job bound by Cognito's quotas does not need.
+package s3dest
 
 import (
 	"bytes"
@@ -17,10 +33,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/sink"
 )
 
-// S3Options says how to reach and write the bucket.
-type S3Options struct {
+// Options says how to reach and write the bucket.
+type Options struct {
 	Region      string
 	EndpointURL string // default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3
 	SSE         string // "", "AES256" or "aws:kms"
@@ -31,25 +50,29 @@ type S3Options struct {
 	Credentials aws.CredentialsProvider
 }
 
-// MinS3PartSize is S3's smallest allowed multipart chunk (but the last).
-const MinS3PartSize = 5 << 20
+// MinPartSize is S3's smallest allowed multipart chunk (but the last).
+const MinPartSize = 5 << 20
 
-// S3Prefix writes parts and the manifest under s3://bucket/prefix/. Each part
+// probePrefix names the object Open writes and deletes to prove the prefix
+// writable; Prune removes one that a killed run left.
+const probePrefix = ".probe-"
+
+// Prefix writes parts and small files under s3://bucket/prefix/. Each part
 // streams through a multipart upload, one chunk in memory at a time; a part
 // becomes visible only when its upload completes, and a failed upload is
 // aborted so that no orphan parts are billed.
-type S3Prefix struct {
+type Prefix struct {
 	client *s3.Client
 	bucket string
 	prefix string // "" or ending in "/"
-	opts   S3Options
+	opts   Options
 }
 
-// ParseS3URL splits s3://bucket/prefix into bucket and a prefix ending in "/".
-func ParseS3URL(raw string) (bucket, prefix string, err error) {
+// ParseURL splits s3://bucket/prefix into bucket and a prefix ending in "/".
+func ParseURL(raw string) (bucket, prefix string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "s3" || u.Host == "" {
-		return "", "", fmt.Errorf("output %q: want s3://bucket/prefix/", raw)
+		return "", "", fault.Usagef(fmt.Sprintf("output %q: want s3://bucket/prefix/", raw))
 	}
 	prefix = strings.TrimPrefix(u.Path, "/")
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
@@ -58,27 +81,27 @@ func ParseS3URL(raw string) (bucket, prefix string, err error) {
 	return u.Host, prefix, nil
 }
 
-// OpenS3 checks that the bucket exists and that the prefix is writable (a
+// Open checks that the bucket exists and that the prefix is writable (a
 // probe object is written and deleted), so a bad output fails before any
 // Cognito call is spent.
-func OpenS3(ctx context.Context, rawURL string, opts S3Options) (*S3Prefix, error) {
-	bucket, prefix, err := ParseS3URL(rawURL)
+func Open(ctx context.Context, rawURL string, opts Options) (*Prefix, error) {
+	bucket, prefix, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	switch opts.SSE {
 	case "", "AES256", "aws:kms":
 	default:
-		return nil, fmt.Errorf("--sse %q: use AES256 or aws:kms", opts.SSE)
+		return nil, fault.Usagef(fmt.Sprintf("--sse %q: use AES256 or aws:kms", opts.SSE))
 	}
 	if opts.KMSKeyID != "" && opts.SSE != "aws:kms" {
-		return nil, errors.New("--sse-kms-key-id needs --sse aws:kms")
+		return nil, fault.Usagef("--sse-kms-key-id needs --sse aws:kms")
 	}
 	if opts.PartSize == 0 {
 		opts.PartSize = 16 << 20
 	}
-	if opts.PartSize < MinS3PartSize {
-		return nil, fmt.Errorf("S3 upload chunk %d bytes: S3 needs at least %d", opts.PartSize, MinS3PartSize)
+	if opts.PartSize < MinPartSize {
+		return nil, fault.Usagef(fmt.Sprintf("--s3-chunk-size %d: S3 needs at least %d bytes", opts.PartSize, MinPartSize))
 	}
 	var loadOpts []func(*config.LoadOptions) error
 	if opts.Region != "" {
@@ -91,8 +114,9 @@ func OpenS3(ctx context.Context, rawURL string, opts S3Options) (*S3Prefix, erro
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration for S3: %w", err)
 	}
+	cfg.Credentials = fault.MarkCredentials(cfg.Credentials)
 	if cfg.Region == "" {
-		return nil, errors.New("no AWS region for S3: pass --region or set AWS_REGION")
+		return nil, fault.Usagef("no AWS region for S3: pass --region or set AWS_REGION")
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if opts.EndpointURL != "" {
@@ -102,18 +126,18 @@ func OpenS3(ctx context.Context, rawURL string, opts S3Options) (*S3Prefix, erro
 		// bucket.host names; path-style works everywhere.
 		o.UsePathStyle = o.BaseEndpoint != nil
 	})
-	d := &S3Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}
+	d := &Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}
 	if err := d.probe(ctx); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-func (d *S3Prefix) String() string { return "s3://" + d.bucket + "/" + d.prefix }
+func (d *Prefix) String() string { return "s3://" + d.bucket + "/" + d.prefix }
 
-func (d *S3Prefix) key(name string) string { return d.prefix + name }
+func (d *Prefix) key(name string) string { return d.prefix + name }
 
-func (d *S3Prefix) probe(ctx context.Context) error {
+func (d *Prefix) probe(ctx context.Context) error {
 	// A GET, not HeadBucket: a HEAD answer has no body, so a bad signature
 	// and a denied permission would both read as a bare 403.
 	if _, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(d.prefix), MaxKeys: aws.Int32(1)}); err != nil {
@@ -121,7 +145,7 @@ func (d *S3Prefix) probe(ctx context.Context) error {
 	}
 	var rnd [6]byte
 	rand.Read(rnd[:])
-	name := tempPrefix + "probe-" + hex.EncodeToString(rnd[:])
+	name := probePrefix + hex.EncodeToString(rnd[:])
 	if err := d.Put(ctx, name, nil); err != nil {
 		return err
 	}
@@ -131,27 +155,7 @@ func (d *S3Prefix) probe(ctx context.Context) error {
 	return nil
 }
 
-// explain names the S3 failure and what to check, in one line.
-func (d *S3Prefix) explain(doing string, err error) error {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "NoSuchBucket", "NotFound":
-			return fmt.Errorf("%s %s: bucket %q does not exist (check --output)", doing, d, d.bucket)
-		case "AccessDenied", "Forbidden", "AllAccessDisabled":
-			return fmt.Errorf("%s %s: access denied: the credentials need s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on this prefix", doing, d)
-		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
-			return fmt.Errorf("%s %s: S3 rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", doing, d, api.ErrorCode())
-		}
-		return fmt.Errorf("%s %s: %s: %s", doing, d, api.ErrorCode(), api.ErrorMessage())
-	}
-	if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "failed to refresh cached credentials") {
-		return fmt.Errorf("%s %s: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role", doing, d)
-	}
-	return fmt.Errorf("%s %s: %w", doing, d, err)
-}
-
-func (d *S3Prefix) sse() (types.ServerSideEncryption, *string) {
+func (d *Prefix) sse() (types.ServerSideEncryption, *string) {
 	var kms *string
 	if d.opts.KMSKeyID != "" {
 		kms = aws.String(d.opts.KMSKeyID)
@@ -160,7 +164,9 @@ func (d *S3Prefix) sse() (types.ServerSideEncryption, *string) {
 }
 
 // Put writes a small object, such as the manifest, with a single PUT.
-func (d *S3Prefix) Put(ctx context.Context, name string, data []byte) error {
+func (d *Prefix) Put(ctx context.Context, name string, data []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	sse, kms := d.sse()
 	_, err := d.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: &d.bucket, Key: aws.String(d.key(name)), Body: bytes.NewReader(data),
@@ -173,25 +179,14 @@ func (d *S3Prefix) Put(ctx context.Context, name string, data []byte) error {
 	return nil
 }
 
-// Exists reports whether an object is present.
-func (d *S3Prefix) Exists(ctx context.Context, name string) (bool, error) {
-	_, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))})
-	var api smithy.APIError
-	if errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey") {
-		return false, nil
-	}
-	if err != nil {
-		return false, d.explain("look for "+name+" in", err)
-	}
-	return true, nil
-}
-
-// Prune removes what earlier runs left under the prefix and keep does not
-// name, and aborts every unfinished multipart upload of this tool's files:
-// those are always orphans of a run that was killed. Objects this tool did
-// not write are left alone.
-func (d *S3Prefix) Prune(ctx context.Context, keep map[string]bool) error {
-	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(d.prefix)})
+// Prune removes the objects directly under the prefix that remove accepts,
+// and aborts every unfinished multipart upload whose name it accepts: those
+// are orphans of a run that was killed, billed and invisible. Leftover
+// probe objects go too. Nothing else is touched.
+func (d *Prefix) Prune(ctx context.Context, remove func(name string) bool) error {
+	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
+		Bucket: &d.bucket, Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
+	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -199,7 +194,7 @@ func (d *S3Prefix) Prune(ctx context.Context, keep map[string]bool) error {
 		}
 		for _, o := range page.Contents {
 			name := strings.TrimPrefix(aws.ToString(o.Key), d.prefix)
-			if !OwnedName(name) || keep[name] {
+			if strings.Contains(name, "/") || !remove(name) && !strings.HasPrefix(name, probePrefix) {
 				continue
 			}
 			if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: o.Key}); err != nil {
@@ -207,10 +202,10 @@ func (d *S3Prefix) Prune(ctx context.Context, keep map[string]bool) error {
 			}
 		}
 	}
-	return d.abortUploads(ctx)
+	return d.abortUploads(ctx, remove)
 }
 
-func (d *S3Prefix) abortUploads(ctx context.Context) error {
+func (d *Prefix) abortUploads(ctx context.Context, remove func(name string) bool) error {
 	var keyMarker, idMarker *string
 	for {
 		out, err := d.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
@@ -220,7 +215,8 @@ func (d *S3Prefix) abortUploads(ctx context.Context) error {
 			return d.explain("list unfinished uploads in", err)
 		}
 		for _, u := range out.Uploads {
-			if !OwnedName(strings.TrimPrefix(aws.ToString(u.Key), d.prefix)) {
+			name := strings.TrimPrefix(aws.ToString(u.Key), d.prefix)
+			if strings.Contains(name, "/") || !remove(name) {
 				continue
 			}
 			if _, err := d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &d.bucket, Key: u.Key, UploadId: u.UploadId}); err != nil {
@@ -236,13 +232,25 @@ func (d *S3Prefix) abortUploads(ctx context.Context) error {
 
 // Create starts a part. The multipart upload begins with the first full
 // chunk; a part smaller than one chunk is sent with a single PUT on Commit.
-func (d *S3Prefix) Create(ctx context.Context, name string) (Part, error) {
-	return &s3Part{d: d, ctx: ctx, name: name, buf: make([]byte, 0, d.opts.PartSize)}, nil
+// The part keeps no context: each Write, Commit and Abort runs under its own.
+func (d *Prefix) Create(_ context.Context, name string) (sink.Part, error) {
+	return &s3Part{d: d, name: name, buf: make([]byte, 0, d.opts.PartSize)}, nil
 }
 
+// callTimeout bounds each S3 call of a part (start, one chunk, complete).
+// The committer writes under a context that a signal does not cancel, so
+// that a chunk upload under way when the job stops finishes instead of
+// poisoning the part; this bound keeps a hung connection from holding the
+// job forever. Two minutes carries a 16 MiB chunk over a link of ~1 Mbit/s,
+// retries of the SDK included.
+const callTimeout = 2 * time.Minute
+
+// abortTimeout bounds the abort of a multipart upload, which runs even
+// after the job's context is cancelled.
+const abortTimeout = 30 * time.Second
+
 type s3Part struct {
-	d        *S3Prefix
-	ctx      context.Context
+	d        *Prefix
 	name     string
 	buf      []byte
 	uploadID *string
@@ -250,26 +258,27 @@ type s3Part struct {
 	err      error
 }
 
-func (p *s3Part) Write(b []byte) (int, error) {
+func (p *s3Part) Write(ctx context.Context, b []byte) error {
 	if p.err != nil {
-		return 0, p.err
+		return p.err
 	}
-	written := 0
 	for len(b) > 0 {
 		n := min(len(b), cap(p.buf)-len(p.buf))
 		p.buf = append(p.buf, b[:n]...)
-		b, written = b[n:], written+n
+		b = b[n:]
 		if len(p.buf) == cap(p.buf) {
-			if p.err = p.uploadChunk(); p.err != nil {
-				return written, p.err
+			if p.err = p.uploadChunk(ctx); p.err != nil {
+				return p.err
 			}
 		}
 	}
-	return written, nil
+	return nil
 }
 
-func (p *s3Part) uploadChunk() error {
-	ctx, key := p.ctx, aws.String(p.d.key(p.name))
+func (p *s3Part) uploadChunk(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	key := aws.String(p.d.key(p.name))
 	if p.uploadID == nil {
 		sse, kms := p.d.sse()
 		out, err := p.d.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
@@ -297,36 +306,43 @@ func (p *s3Part) uploadChunk() error {
 
 func (p *s3Part) Commit(ctx context.Context) error {
 	if p.err != nil {
-		p.Abort()
+		p.Abort(ctx)
 		return p.err
 	}
 	if p.uploadID == nil {
 		return p.d.Put(ctx, p.name, p.buf)
 	}
 	if len(p.buf) > 0 {
-		if err := p.uploadChunk(); err != nil {
-			p.Abort()
+		if err := p.uploadChunk(ctx); err != nil {
+			p.Abort(ctx)
 			return err
 		}
 	}
-	_, err := p.d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	_, err := p.d.client.CompleteMultipartUpload(cctx, &s3.CompleteMultipartUploadInput{
 		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: p.done},
 	})
 	if err != nil {
-		p.Abort()
+		p.Abort(ctx)
 		return p.d.explain("complete upload of "+p.name+" to", err)
 	}
+	p.uploadID = nil
 	return nil
 }
 
-// Abort ends the multipart upload even when the job's context is already
-// cancelled: a cancelled context must not leave orphan parts behind.
-func (p *s3Part) Abort() {
+// Abort ends the multipart upload even when ctx is already cancelled: a
+// stopped job must not leave orphan chunks behind, billed and invisible.
+func (p *s3Part) Abort(ctx context.Context) {
+	p.buf = nil // the chunk buffer is the part's memory
+	if p.err == nil {
+		p.err = fmt.Errorf("%s: the upload was aborted", p.name)
+	}
 	if p.uploadID == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
 	p.d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
@@ -335,7 +351,7 @@ func (p *s3Part) Abort() {
 }
 
 // Get reads a small object; a missing object is (nil, nil).
-func (d *S3Prefix) Get(ctx context.Context, name string) ([]byte, error) {
+func (d *Prefix) Get(ctx context.Context, name string) ([]byte, error) {
 	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))})
 	var api smithy.APIError
 	if errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound") {
@@ -356,7 +372,7 @@ func (d *S3Prefix) Get(ctx context.Context, name string) ([]byte, error) {
 }
 
 // Delete removes an object; S3 does not mind a missing one.
-func (d *S3Prefix) Delete(ctx context.Context, name string) error {
+func (d *Prefix) Delete(ctx context.Context, name string) error {
 	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))}); err != nil {
 		return d.explain("delete "+name+" from", err)
 	}

@@ -1,46 +1,56 @@
-package sink
+// Package localdest writes an export's files into a local directory, each
+// made durable and then renamed into place, so a reader never sees a
+// half-written file under its final name.
+package localdest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/cognito-export/cognito-export/sink"
 )
 
-// LocalDir writes parts and the manifest into a directory. Every file is
-// written under a temporary name and renamed when complete, so a reader
-// never sees a half-written file under a final name.
-type LocalDir struct {
+// Dir writes parts and small files into a directory. Every file is written
+// under a temporary name and renamed when complete.
+type Dir struct {
 	dir string
 }
 
-const tempPrefix = ".tmp-"
+// A file is written as tempPrefix + its name + "-" + random digits, then
+// renamed; the writability probe is probePrefix + random digits.
+const (
+	tempPrefix  = ".tmp-"
+	probePrefix = ".probe-"
+)
 
-// OpenLocalDir creates dir if needed and proves it is writable, so that a bad
+// Open creates dir if needed and proves it is writable, so that a bad
 // output fails before any Cognito call is spent.
-func OpenLocalDir(dir string) (*LocalDir, error) {
+func Open(dir string) (*Dir, error) {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-		return nil, fmt.Errorf("output %s is a file, not a directory: choose a directory path", dir)
+		return nil, notADirectory(dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output directory: %w", err)
 	}
-	probe, err := os.CreateTemp(dir, tempPrefix+"probe-")
+	probe, err := os.CreateTemp(dir, probePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("output directory %s is not writable: %w", dir, errors.Unwrap(err))
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	return &LocalDir{dir: dir}, nil
+	return &Dir{dir: dir}, nil
 }
 
 // String is the directory, for logs and messages.
-func (d *LocalDir) String() string { return d.dir }
+func (d *Dir) String() string { return d.dir }
 
 // Create opens a part that becomes visible under name only on Commit.
-func (d *LocalDir) Create(_ context.Context, name string) (Part, error) {
+func (d *Dir) Create(_ context.Context, name string) (sink.Part, error) {
 	f, err := os.CreateTemp(d.dir, tempPrefix+name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
@@ -49,38 +59,36 @@ func (d *LocalDir) Create(_ context.Context, name string) (Part, error) {
 }
 
 // Put writes a small file, such as the manifest, atomically.
-func (d *LocalDir) Put(ctx context.Context, name string, data []byte) error {
+func (d *Dir) Put(ctx context.Context, name string, data []byte) error {
 	p, err := d.Create(ctx, name)
 	if err != nil {
 		return err
 	}
-	if _, err := p.Write(data); err != nil {
-		p.Abort()
+	if err := p.Write(ctx, data); err != nil {
+		p.Abort(ctx)
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return p.Commit(ctx)
 }
 
-// Exists reports whether name is present under its final name.
-func (d *LocalDir) Exists(_ context.Context, name string) (bool, error) {
-	_, err := os.Stat(filepath.Join(d.dir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// Prune removes what earlier runs left and keep does not name: parts, the
-// manifest, state and temporary files. Files this tool did not write are
-// left alone.
-func (d *LocalDir) Prune(_ context.Context, keep map[string]bool) error {
+// Prune removes the files directly in the directory that remove accepts,
+// and the temporary files of writes that never committed (a killed run's)
+// whose final name remove accepts, or a probe's.
+func (d *Dir) Prune(_ context.Context, remove func(name string) bool) error {
 	entries, err := os.ReadDir(d.dir)
 	if err != nil {
 		return fmt.Errorf("list output directory: %w", err)
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if OwnedName(n) && !keep[n] {
+		if e.IsDir() {
+			continue
+		}
+		doomed := remove(n) || strings.HasPrefix(n, probePrefix)
+		if final, ok := tempFinal(n); ok {
+			doomed = remove(final)
+		}
+		if doomed {
 			if err := os.Remove(filepath.Join(d.dir, n)); err != nil {
 				return fmt.Errorf("remove %s: %w", n, err)
 			}
@@ -89,23 +97,41 @@ func (d *LocalDir) Prune(_ context.Context, keep map[string]bool) error {
 	return nil
 }
 
+// tempFinal is the final name of a temporary file, which os.CreateTemp
+// names tempPrefix + name + "-" + random digits.
+func tempFinal(temp string) (string, bool) {
+	rest, ok := strings.CutPrefix(temp, tempPrefix)
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i < 0 {
+		return "", false
+	}
+	return rest[:i], true
+}
+
 type localPart struct {
 	f     *os.File
 	final string
 }
 
-func (p *localPart) Write(b []byte) (int, error) { return p.f.Write(b) }
+// Write appends to the temporary file; a local write is not cancelled.
+func (p *localPart) Write(_ context.Context, b []byte) error {
+	_, err := p.f.Write(b)
+	return err
+}
 
 // Commit makes the part durable before it becomes visible: fsync the data,
 // rename, then fsync the directory so the rename itself survives a crash.
 func (p *localPart) Commit(_ context.Context) error {
 	// CreateTemp makes owner-only files; the export is for its readers.
 	if err := p.f.Chmod(0o644); err != nil {
-		p.Abort()
+		p.Abort(context.Background())
 		return fmt.Errorf("chmod %s: %w", filepath.Base(p.final), err)
 	}
 	if err := p.f.Sync(); err != nil {
-		p.Abort()
+		p.Abort(context.Background())
 		return fmt.Errorf("sync %s: %w", filepath.Base(p.final), err)
 	}
 	if err := p.f.Close(); err != nil {
@@ -119,7 +145,8 @@ func (p *localPart) Commit(_ context.Context) error {
 	return syncDir(filepath.Dir(p.final))
 }
 
-func (p *localPart) Abort() {
+// Abort removes the temporary file; it needs no context.
+func (p *localPart) Abort(context.Context) {
 	p.f.Close()
 	os.Remove(p.f.Name())
 }
@@ -136,10 +163,10 @@ func syncDir(dir string) error {
 	return nil
 }
 
-var _ io.Writer = (*localPart)(nil)
+var _ sink.Part = (*localPart)(nil)
 
 // Get reads a small file; a missing file is (nil, nil).
-func (d *LocalDir) Get(_ context.Context, name string) ([]byte, error) {
+func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 	data, err := os.ReadFile(filepath.Join(d.dir, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -151,10 +178,19 @@ func (d *LocalDir) Get(_ context.Context, name string) ([]byte, error) {
 }
 
 // Delete removes a file; a missing file is not an error.
-func (d *LocalDir) Delete(_ context.Context, name string) error {
+func (d *Dir) Delete(_ context.Context, name string) error {
 	err := os.Remove(filepath.Join(d.dir, name))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	return syncDir(d.dir)
 }
+
+// notADirectory is an output path that names a file. It is ENOTDIR in the
+// chain, which is how a caller tells it from a failure a retry may fix.
+type notADirectory string
+
+func (d notADirectory) Error() string {
+	return fmt.Sprintf("output %s is a file, not a directory: choose a directory path", string(d))
+}
+func (notADirectory) Unwrap() error { return syscall.ENOTDIR }
