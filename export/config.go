@@ -1,7 +1,8 @@
-// Package export runs the job: it lists every user of a pool, fans a bounded
-// worker pool out over them to page through their groups, and streams one row
-// per membership to a sink. It also holds boto3's AdminListGroupsForUser
-// paginator, which the workers use.
+// Package export runs the job of exporting one pool: it plans (which
+// strategy, resumed from which checkpoint), lists the users or the groups'
+// members under the shared limiters, commits rows to part files before the
+// checkpoint that names them, and writes the manifest last. Cognito access
+// is package cognito's; the files' formats and destinations are sink's.
 package export
 
 import (
