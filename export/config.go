@@ -8,11 +8,13 @@ package export
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/identity"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
@@ -49,6 +51,21 @@ type Config struct {
 	StopTimeout time.Duration
 	S3          s3dest.Options
 
+	// Attributes are the user attributes exported as columns after the
+	// fixed ones, by Cognito's names, or "standard", "all" or "none".
+	// Empty exports none (the command line's default is email).
+	Attributes []string
+	// Pseudonymize and Redact name attributes among Attributes whose
+	// values are replaced by a keyed hash (with Key) or dropped (NULL).
+	Pseudonymize, Redact []string
+	Key                  identity.Key
+	// CSVRaw writes CSV cells as they are, without neutralising those a
+	// spreadsheet would evaluate as formulas.
+	CSVRaw bool
+	// Filter is a ListUsers filter (per-user strategy): only the users it
+	// selects are exported.
+	Filter string
+
 	Client cognito.Config
 	Limits *ratelimit.Set // nil means Cognito's default quotas
 	Logger *slog.Logger
@@ -57,6 +74,8 @@ type Config struct {
 	Progress *Progress
 	// Now is the clock; tests may pin it. nil means time.Now.
 	Now func() time.Time
+
+	who *who // the identity columns, once the run has settled them
 }
 
 // Defaults used by the command line and by tests.
@@ -87,6 +106,19 @@ func (c *Config) Validate() error {
 		return usage("--checkpoint-interval and --stop-timeout must not be negative")
 	case c.Strategy != "" && !slices.Contains(Strategies, c.Strategy):
 		return usage("unknown --strategy %q: use one of %v", c.Strategy, Strategies)
+	case c.Filter != "" && c.Strategy == StrategyByGroup:
+		return usage("--filter selects users of ListUsers, which the by-group strategy does not page through: use --strategy per-user (or auto)")
+	}
+	if err := ValidateFilter(c.Filter); err != nil {
+		return usage("--filter %q: %v", c.Filter, err)
+	}
+	if len(c.Pseudonymize) > 0 && c.Key.Empty() {
+		return fault.Usagef(identity.ErrNoKey.Error())
+	}
+	// What needs no schema is checked before any call; identify checks the
+	// rest against the pool's.
+	if _, err := identity.Treat(identity.Named(c.Attributes), c.Pseudonymize, c.Redact); err != nil && !slices.ContainsFunc(c.Attributes, identity.Keyword) {
+		return fault.Usagef(err.Error())
 	}
 	if c.Format == "parquet" && !slices.Contains(sink.Compressions, c.Compression) && c.Compression != "" {
 		return usage("unknown --compression %q: use one of %v", c.Compression, sink.Compressions)
@@ -102,7 +134,7 @@ func (c *Config) Validate() error {
 // params are the settings a checkpoint must agree with to be resumed: a
 // different value would make the committed parts and the rest disagree.
 func (c *Config) params() map[string]string {
-	return map[string]string{
+	p := map[string]string{
 		"user_pool_id":         c.UserPoolID,
 		"output":               c.Output,
 		"format":               c.Format,
@@ -112,4 +144,8 @@ func (c *Config) params() map[string]string {
 		"page_size":            fmt.Sprint(c.PageSize),
 		"users_without_groups": fmt.Sprint(c.UsersWithoutGroups),
 	}
+	if c.who != nil {
+		maps.Copy(p, c.who.params(c))
+	}
+	return p
 }

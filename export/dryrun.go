@@ -110,6 +110,9 @@ func (e *Env) DryRun(ctx context.Context) (DryRunReport, error) {
 		rep.Operations = append(rep.Operations, c.op)
 		log.Info("dry run: operation allowed", "operation", c.op)
 	}
+	if _, err := e.identify(ctx); err != nil {
+		return rep, err
+	}
 	if len(rep.Denied) > 0 {
 		return rep, nil
 	}

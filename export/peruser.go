@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/identity"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
@@ -138,6 +139,8 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 			UserPoolId:      aws.String(j.cfg.UserPoolID),
 			Limit:           aws.Int32(j.cfg.PageSize),
 			PaginationToken: list.token,
+			AttributesToGet: j.cfg.who.attributesToGet,
+			Filter:          filter(j.cfg.Filter),
 		})
 		again, err := list.restart(ctx, err, j.log.With("committed_users", committedUsers),
 			"the saved ListUsers token was rejected; restarting the listing and skipping committed users",
@@ -239,12 +242,21 @@ func (j *job) exportUser(ctx context.Context, p *page, u types.UserType) (userRe
 }
 
 func (j *job) userRow(u types.UserType) sink.Row {
-	return userRow(j.cfg.UserPoolID, &u, j.commit.exportedAt)
+	return userRow(j.cfg.UserPoolID, &u, j.commit.exportedAt, j.cfg.who.extract)
+}
+
+// filter is ListUsers' Filter: nil when there is none.
+func filter(expr string) *string {
+	if expr == "" {
+		return nil
+	}
+	return aws.String(expr)
 }
 
 // userRow is the user's half of a row, as ListUsers and ListUsersInGroup
-// describe users alike.
-func userRow(poolID string, u *types.UserType, exportedAt time.Time) sink.Row {
+// describe users alike; x keeps the exported attributes of the ones they
+// return.
+func userRow(poolID string, u *types.UserType, exportedAt time.Time, x *identity.Extractor) sink.Row {
 	r := sink.Row{
 		UserPoolID:           poolID,
 		Username:             aws.ToString(u.Username),
@@ -259,6 +271,7 @@ func userRow(poolID string, u *types.UserType, exportedAt time.Time) sink.Row {
 			r.UserSub = aws.ToString(a.Value)
 		}
 	}
+	r.Attrs = x.Values(u.Attributes)
 	return r
 }
 

@@ -70,6 +70,11 @@ type run struct {
 }
 
 func (r *run) steps(ctx context.Context) error {
+	who, err := r.identify(ctx)
+	if err != nil {
+		return err
+	}
+	r.cfg.who = who
 	done, err := r.resume(ctx)
 	if err != nil || done {
 		return err
@@ -132,6 +137,10 @@ func (r *run) resume(ctx context.Context) (done bool, err error) {
 // plan settles the strategy (auto estimates both) and starts the state of
 // a run that resumes nothing.
 func (r *run) plan(ctx context.Context) error {
+	if r.cfg.Strategy == StrategyAuto && r.cfg.Filter != "" {
+		// Only ListUsers takes a filter.
+		r.cfg.Strategy = StrategyPerUser
+	}
 	if r.cfg.Strategy == StrategyAuto {
 		if err := r.chooseStrategy(ctx); err != nil {
 			return err
@@ -240,6 +249,10 @@ func (r *run) finish(ctx context.Context) error {
 		Format: cfg.Format, StartedAt: st.Started, FinishedAt: cfg.Now().UTC(),
 		Totals:     sink.Totals{Users: st.Users, Rows: st.Rows, Skipped: st.Skipped, Parts: len(st.Parts)},
 		Parameters: cfg.params(),
+		Columns:    sink.ColumnsWith(cfg.who.extract.Columns()),
+		Attributes: cfg.who.manifestAttributes(),
+		KeyID:      cfg.params()["key_id"],
+		Filter:     cfg.Filter,
 	}
 	for _, p := range st.Parts {
 		m.Parts = append(m.Parts, sink.PartInfo(p))

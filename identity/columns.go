@@ -248,3 +248,23 @@ func list(cols []Column) string {
 func Pseudonymized(cols []Column) bool {
 	return slices.ContainsFunc(cols, func(c Column) bool { return c.Treatment == Pseudonymize })
 }
+
+// Keyword reports whether an --attributes entry stands for several
+// attributes (standard, all) rather than naming one.
+func Keyword(entry string) bool {
+	entry = strings.TrimSpace(entry)
+	return entry == "standard" || entry == "all"
+}
+
+// Named are the columns an --attributes list names one by one, as
+// strings: enough to check --pseudonymize and --redact against it before
+// the pool's schema is read.
+func Named(list []string) []Column {
+	var cols []Column
+	for _, raw := range list {
+		if name := strings.TrimSpace(raw); name != "" && name != "none" && !Keyword(name) {
+			cols = append(cols, Column{Attribute: name, Name: ColumnName(name), Type: String})
+		}
+	}
+	return cols
+}

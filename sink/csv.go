@@ -20,14 +20,39 @@ import (
 type csvEncoder struct {
 	w      *bufio.Writer
 	record []string
+	attrs  []AttrColumn
+	// text marks the fields a user or an admin chose (names, descriptions,
+	// text attributes): the ones neutralised for spreadsheets.
+	text []bool
+	raw  bool
 }
 
-func newCSVEncoder(w io.Writer) (*csvEncoder, error) {
-	e := &csvEncoder{w: bufio.NewWriter(w), record: make([]string, len(Columns))}
-	if err := e.write(Columns); err != nil {
+func newCSVEncoder(w io.Writer, attrs []AttrColumn, raw bool) (*csvEncoder, error) {
+	cols := ColumnsWith(attrs)
+	e := &csvEncoder{w: bufio.NewWriter(w), record: make([]string, len(cols)), attrs: attrs, raw: raw}
+	e.text = make([]bool, len(cols))
+	for _, i := range []int{1, 7, 8, 9} { // username, group name, description, role ARN
+		e.text[i] = true
+	}
+	for i, a := range attrs {
+		e.text[len(Columns)+i] = a.Type == AttrString
+	}
+	if err := e.write(cols); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// neutralize makes a cell that a spreadsheet would evaluate (it starts
+// with =, +, -, @, a tab or a carriage return: OWASP's CSV injection
+// list) plain text, by putting a single quote before it. Spreadsheets show
+// the quote-prefixed cell as text and hide nothing; other readers see the
+// quote, which --csv-raw leaves out.
+func neutralize(f string) string {
+	if f != "" && strings.IndexByte("=+-@\t\r", f[0]) >= 0 {
+		return "'" + f
+	}
+	return f
 }
 
 func (e *csvEncoder) write(rec []string) error {
@@ -79,6 +104,19 @@ func (e *csvEncoder) Encode(r *Row) error {
 	rec[11] = csvTime(r.GroupCreationDate)
 	rec[12] = csvTime(r.GroupLastModifiedDate)
 	rec[13] = csvTime(r.ExportedAt)
+	for i := range e.attrs {
+		rec[len(Columns)+i] = ""
+		if i < len(r.Attrs) && r.Attrs[i].Set {
+			rec[len(Columns)+i] = r.Attrs[i].Value
+		}
+	}
+	if !e.raw {
+		for i, t := range e.text {
+			if t {
+				rec[i] = neutralize(rec[i])
+			}
+		}
+	}
 	return e.write(rec)
 }
 

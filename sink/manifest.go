@@ -17,6 +17,22 @@ type Manifest struct {
 	Parameters    map[string]string `json:"parameters"`
 	StartedAt     time.Time         `json:"started_at"`
 	FinishedAt    time.Time         `json:"finished_at"`
+	// Attributes are the identity attribute columns after the fixed ones,
+	// with what was done to their values.
+	Attributes []ManifestAttribute `json:"attributes"`
+	// KeyID identifies the key of the pseudonymised columns (never the key
+	// itself): exports with the same KeyID have comparable pseudonyms.
+	KeyID string `json:"pseudonymization_key_id,omitempty"`
+	// Filter is the ListUsers filter that chose the users, if any.
+	Filter string `json:"filter,omitempty"`
+}
+
+// ManifestAttribute describes one identity attribute column.
+type ManifestAttribute struct {
+	Attribute string `json:"attribute"` // Cognito's name
+	Column    string `json:"column"`
+	Type      string `json:"type"`
+	Treatment string `json:"treatment,omitempty"` // pseudonymized or redacted
 }
 
 // Totals are the counts of a run.
@@ -36,7 +52,12 @@ type Putter interface {
 // WriteManifest writes m, as name, as the last file of an export.
 func WriteManifest(ctx context.Context, dest Putter, name string, m Manifest) error {
 	m.SchemaVersion = SchemaVersion
-	m.Columns = Columns
+	if m.Columns == nil {
+		m.Columns = Columns
+	}
+	if m.Attributes == nil {
+		m.Attributes = []ManifestAttribute{}
+	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)

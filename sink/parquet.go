@@ -2,10 +2,13 @@ package sink
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
@@ -74,6 +77,7 @@ const (
 // parquetEncoder writes one Parquet file. Memory is bounded by one row group:
 // parquet-go keeps a group's compressed pages until the group is written.
 type parquetEncoder struct {
+	attrs     []AttrColumn
 	pw        *writer.ParquetWriter
 	batch     []bufferedRow
 	groupRows int64
@@ -93,14 +97,18 @@ type bufferedRow struct {
 	hasDesc, hasRole, hasPr bool
 }
 
-func newParquetEncoder(w io.Writer, compression string) (*parquetEncoder, error) {
+func newParquetEncoder(w io.Writer, compression string, attrs []AttrColumn) (*parquetEncoder, error) {
 	codec, err := parquetCodec(compression)
+	if err != nil {
+		return nil, err
+	}
+	schema, err := parquetSchemaJSON(attrs)
 	if err != nil {
 		return nil, err
 	}
 	// One marshalling goroutine: with more, parquet-go splits each batch
 	// into smaller pages and serialises the dictionary columns on a lock.
-	pw, err := writer.NewParquetWriterFromWriter(w, new(parquetSchema), 1)
+	pw, err := writer.NewParquetWriterFromWriter(w, schema, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +117,7 @@ func newParquetEncoder(w io.Writer, compression string) (*parquetEncoder, error)
 	// statistics; parquet-go would otherwise cut them inside Flush(false).
 	pw.RowGroupSize = math.MaxInt64
 	e := &parquetEncoder{
+		attrs:    attrs,
 		pw:       pw,
 		batch:    make([]bufferedRow, 0, parquetBatchRows),
 		groupMax: parquetGroupRows,
@@ -252,8 +261,9 @@ var errParquetClosed = errors.New("parquet encoder is closed")
 // definition level 0.
 func (e *parquetEncoder) marshal(src []any, sh *schema.SchemaHandler) (*map[string]*layout.Table, error) {
 	n := len(src)
-	tables := make(map[string]*layout.Table, len(Columns))
-	cols := make([]*layout.Table, 0, len(Columns))
+	width := len(Columns) + len(e.attrs)
+	tables := make(map[string]*layout.Table, width)
+	cols := make([]*layout.Table, 0, width)
 	for i, el := range sh.SchemaElements {
 		if el.GetNumChildren() > 0 {
 			continue
@@ -271,8 +281,8 @@ func (e *parquetEncoder) marshal(src []any, sh *schema.SchemaHandler) (*map[stri
 		tables[path] = t
 		cols = append(cols, t)
 	}
-	if len(cols) != len(Columns) {
-		return nil, fmt.Errorf("parquet schema has %d columns, want %d", len(cols), len(Columns))
+	if len(cols) != width {
+		return nil, fmt.Errorf("parquet schema has %d columns, want %d", len(cols), width)
 	}
 	var c boxCache
 	for _, o := range src {
@@ -294,9 +304,72 @@ func (e *parquetEncoder) marshal(src []any, sh *schema.SchemaHandler) (*map[stri
 		optionalTime(cols[11], &c, 2, r.GroupCreationDate)
 		optionalTime(cols[12], &c, 3, r.GroupLastModifiedDate)
 		optionalTime(cols[13], &c, 4, r.ExportedAt)
+		for i, a := range e.attrs {
+			if err := optionalAttr(cols[len(Columns)+i], a, r.Attrs, i); err != nil {
+				return nil, err
+			}
+		}
 	}
 	e.tables = tables
 	return &tables, nil
+}
+
+// optionalAttr appends attribute i of a row, typed as its column says.
+func optionalAttr(t *layout.Table, col AttrColumn, attrs []Attr, i int) error {
+	if i >= len(attrs) || !attrs[i].Set {
+		optional(t, nil, false)
+		return nil
+	}
+	v := attrs[i].Value
+	switch col.Type {
+	case AttrBoolean:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("attribute column %s: %q is not a boolean", col.Name, v)
+		}
+		optional(t, b, true)
+	case AttrInteger:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("attribute column %s: %q is not an integer", col.Name, v)
+		}
+		optional(t, n, true)
+	default:
+		optional(t, v, true)
+	}
+	return nil
+}
+
+// parquetSchemaJSON is the file schema: parquetSchema's columns, then the
+// attribute columns, all OPTIONAL (a user may lack any attribute).
+func parquetSchemaJSON(attrs []AttrColumn) (string, error) {
+	type field struct {
+		Tag string `json:"Tag"`
+	}
+	st := reflect.TypeFor[parquetSchema]()
+	fields := make([]field, 0, st.NumField()+len(attrs))
+	for i := range st.NumField() {
+		fields = append(fields, field{st.Field(i).Tag.Get("parquet")})
+	}
+	for _, a := range attrs {
+		tag := "name=" + a.Name + ", repetitiontype=OPTIONAL, "
+		switch a.Type {
+		case AttrBoolean:
+			tag += "type=BOOLEAN"
+		case AttrInteger:
+			tag += "type=INT64"
+		case AttrString:
+			tag += "type=BYTE_ARRAY, convertedtype=UTF8"
+		default:
+			return "", fmt.Errorf("attribute column %s: unknown type %q", a.Name, a.Type)
+		}
+		fields = append(fields, field{tag})
+	}
+	data, err := json.Marshal(struct {
+		Tag    string  `json:"Tag"`
+		Fields []field `json:"Fields"`
+	}{"name=parquet_go_root, repetitiontype=REQUIRED", fields})
+	return string(data), err
 }
 
 func required(t *layout.Table, v any) {

@@ -140,7 +140,7 @@ func TestParquetRoundTripsThroughDuckDB(t *testing.T) {
 func TestParquetRowGroupsAndNullCounts(t *testing.T) {
 	duckdb.Require(t)
 	var buf bytes.Buffer
-	enc, err := newParquetEncoder(&buf, "zstd")
+	enc, err := newParquetEncoder(&buf, "zstd", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestParquetPartsRollAndEachIsValid(t *testing.T) {
 }
 
 func TestParquetUnknownCompression(t *testing.T) {
-	_, err := newParquetEncoder(io.Discard, "lz4")
+	_, err := newParquetEncoder(io.Discard, "lz4", nil)
 	if err == nil || !strings.Contains(err.Error(), `"lz4"`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -244,7 +244,7 @@ func TestParquetUnknownCompression(t *testing.T) {
 }
 
 func TestParquetFooterErrorIsReturned(t *testing.T) {
-	enc, err := newParquetEncoder(&partWriter{part: &fullDisk{left: 4}, ctx: context.Background()}, "none") // room for the magic only
+	enc, err := newParquetEncoder(&partWriter{part: &fullDisk{left: 4}, ctx: context.Background()}, "none", nil) // room for the magic only
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,11 +315,11 @@ func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); 
 func BenchmarkParquetEncoder(b *testing.B) {
 	for _, comp := range Compressions {
 		b.Run(comp, func(b *testing.B) {
-			benchEncoder(b, func(w io.Writer) (encoder, error) { return newParquetEncoder(w, comp) })
+			benchEncoder(b, func(w io.Writer) (encoder, error) { return newParquetEncoder(w, comp, nil) })
 		})
 	}
 }
 
 func BenchmarkCSVEncoder(b *testing.B) {
-	benchEncoder(b, func(w io.Writer) (encoder, error) { return newCSVEncoder(w) })
+	benchEncoder(b, func(w io.Writer) (encoder, error) { return newCSVEncoder(w, nil, false) })
 }

@@ -38,7 +38,7 @@ func testName(ext string) func(int) string {
 
 func TestCSVRoundTripsHostileStrings(t *testing.T) {
 	var buf bytes.Buffer
-	enc, err := newCSVEncoder(&buf)
+	enc, err := newCSVEncoder(&buf, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestCSVRoundTripsHostileStrings(t *testing.T) {
 // would turn "\n" into "\r\n", and readers other than Go's keep the "\r".
 func TestCSVKeepsLineBreaksInsideValues(t *testing.T) {
 	var buf bytes.Buffer
-	enc, err := newCSVEncoder(&buf)
+	enc, err := newCSVEncoder(&buf, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,13 @@ type WriterOptions struct {
 	PartRows    int64  // roll after this many rows; 0 means no row limit
 	PartBytes   int64  // roll once a part reaches this size; 0 means no size limit
 	// Name names part number seq; the export owns its file names.
-	Name      func(seq int) string
+	Name func(seq int) string
+	// Attributes are the identity attribute columns after the fixed ones;
+	// every row's Attrs has one value per column.
+	Attributes []AttrColumn
+	// CSVRaw writes CSV cells as they are. By default a text cell that a
+	// spreadsheet would run as a formula is neutralised (see neutralize).
+	CSVRaw    bool
 	FirstPart int // number of the first part written: a resume continues the numbering
 }
 
@@ -146,9 +152,9 @@ func (w *Writer) open(ctx context.Context) error {
 	buf := bufio.NewWriterSize(count, 256<<10)
 	var enc encoder
 	if w.opts.Format == "parquet" {
-		enc, err = newParquetEncoder(buf, w.opts.Compression)
+		enc, err = newParquetEncoder(buf, w.opts.Compression, w.opts.Attributes)
 	} else {
-		enc, err = newCSVEncoder(buf)
+		enc, err = newCSVEncoder(buf, w.opts.Attributes, w.opts.CSVRaw)
 	}
 	if err != nil {
 		part.Abort(ctx)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cognito-export/cognito-export/identity"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -212,7 +213,7 @@ func strayEnv(environ []string, fs *flag.FlagSet) []string {
 	var stray []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, envPrefix) && !known[name] {
+		if strings.HasPrefix(name, envPrefix) && !known[name] && name != identity.KeyEnv {
 			stray = append(stray, name)
 		}
 	}

@@ -147,7 +147,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if f.run.runID == "" {
 		f.run.runID = export.NewRunID(now)
 	}
-	cfg, err := f.poolConfig(f.run.runID, now)
+	cfg, err := f.poolConfig(f.run.runID, now, os.LookupEnv)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 type exportFlags struct {
 	cfg      export.Config
 	pageSize int
+	who      identityFlags
 	limits   limitFlags
 	run      runOptions
 }
@@ -50,6 +51,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.Int64Var(&f.cfg.PartRows, "part-rows", 0, "start a new part after this many rows (0: no row limit)")
 	fs.Int64Var(&f.cfg.PartBytes, "part-size", export.DefaultPartBytes, "start a new part once a part reaches this many bytes")
 	fs.BoolVar(&f.cfg.UsersWithoutGroups, "users-without-groups", true, "emit one row with empty group columns for a user without groups")
+	f.who.bind(fs, &f.cfg)
 	fs.BoolVar(&f.cfg.Fresh, "fresh", false, "discard the checkpoint or complete export in --output and start over")
 	fs.StringVar(&f.cfg.Client.Region, "region", "", "AWS region (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.cfg.Client.EndpointURL, "endpoint-url", "", "Cognito endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER)")
@@ -71,12 +73,15 @@ func bindRunFlags(fs *flag.FlagSet, f *exportFlags) {
 
 // poolConfig turns the parsed flags into one pool's Config, placeholders in
 // the output expanded with the run's id.
-func (f *exportFlags) poolConfig(runID string, now time.Time) (export.Config, error) {
+func (f *exportFlags) poolConfig(runID string, now time.Time, lookupEnv func(string) (string, bool)) (export.Config, error) {
 	cfg := f.cfg
 	if f.pageSize < 1 || f.pageSize > cognito.MaxPageSize {
 		return cfg, usageError{fmt.Sprintf("--page-size %d: Cognito accepts 1..%d", f.pageSize, cognito.MaxPageSize)}
 	}
 	cfg.PageSize = int32(f.pageSize)
+	if err := f.who.apply(&cfg, lookupEnv); err != nil {
+		return cfg, err
+	}
 	for _, loc := range []*string{&cfg.Output, &cfg.Checkpoint} {
 		out, err := export.ExpandPlaceholders(*loc, runID, cfg.UserPoolID, now)
 		if err != nil {
@@ -154,7 +159,7 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 				return nil, usageError{"--progress-interval must not be negative"}
 			}
 		}
-		cfg, err := f.poolConfig(p.run.runID, now)
+		cfg, err := f.poolConfig(p.run.runID, now, lookupEnv)
 		if err != nil {
 			return nil, err
 		}

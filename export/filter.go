@@ -1,0 +1,53 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// searchable are the attributes a ListUsers filter may name (Cognito's API
+// reference, ListUsers Filter); custom attributes are not searchable.
+var searchable = []string{
+	"username", "email", "phone_number", "name", "given_name", "family_name",
+	"preferred_username", "cognito:user_status", "status", "sub",
+}
+
+// ValidateFilter checks a ListUsers filter before any call: one condition,
+// `attribute = "value"` or `attribute ^= "value"` (prefix), on a searchable
+// attribute, as Cognito documents it. "" is no filter.
+func ValidateFilter(expr string) error {
+	if expr == "" {
+		return nil
+	}
+	if len(expr) > 256 {
+		return errors.New("Cognito takes at most 256 characters")
+	}
+	attr, rest, ok := strings.Cut(expr, "=")
+	if !ok {
+		return errors.New(`want ATTRIBUTE = "VALUE" or ATTRIBUTE ^= "VALUE", e.g. email ^= "a"`)
+	}
+	attr = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(attr), "^"))
+	attr = strings.Trim(attr, `"`)
+	if !slices.Contains(searchable, attr) {
+		return fmt.Errorf("%q is not an attribute Cognito can filter on (%s)", attr, strings.Join(searchable, ", "))
+	}
+	value := strings.TrimSpace(rest)
+	if len(value) < 2 || value[0] != '"' || value[len(value)-1] != '"' {
+		return errors.New(`the value must be in double quotes, e.g. email ^= "a"`)
+	}
+	inner := value[1 : len(value)-1]
+	for i := 0; i < len(inner); i++ {
+		switch inner[i] {
+		case '\\':
+			i++ // an escaped character
+		case '"':
+			return errors.New(`a double quote inside the value must be escaped as \"`)
+		}
+	}
+	if attr == "status" && inner != "Enabled" && inner != "Disabled" {
+		return errors.New(`status is "Enabled" or "Disabled"`)
+	}
+	return nil
+}
