@@ -29,7 +29,7 @@ func exportConfig(env *emuEnv, out string) export.Config {
 		UserPoolID: env.pool.ID(), Output: out, Strategy: export.StrategyPerUser, Format: "csv", Concurrency: 8, PageSize: 60,
 		UsersWithoutGroups: true, Client: clientConfig(env.url), Limits: ratelimit.Unlimited(),
 		CSVRaw: true, // compared with the pool as it is; neutralisation has its own test
-		Now: func() time.Time { return exportedAt },
+		Now:    func() time.Time { return exportedAt },
 	}
 }
 
