@@ -40,6 +40,7 @@ var (
 // Require fails or skips t (see package peer) unless boto3 and the AWS CLI run.
 func Require(t testing.TB) {
 	t.Helper()
+	peer.Start(t, "boto3")
 	availOnce.Do(func() {
 		out, err := exec.Command(Python, "-c", "import boto3, botocore; print('boto3', boto3.__version__, 'botocore', botocore.__version__)").CombinedOutput()
 		if err != nil {

@@ -51,6 +51,7 @@ func Available() error {
 // and returns its endpoint; it is stopped when t ends.
 func Start(t testing.TB) string {
 	t.Helper()
+	peer.Start(t, "cognito-local")
 	if err := Available(); err != nil {
 		peer.Missing(t, err)
 		return ""

@@ -78,6 +78,7 @@ func Available() error {
 // a failure when COGNITO_EXPORT_REQUIRE_PEERS=1, a skip otherwise.
 func Require(t testing.TB) {
 	t.Helper()
+	peer.Start(t, "DuckDB")
 	if err := Available(); err != nil {
 		peer.Missing(t, fmt.Errorf("duckdb: %w", err))
 	}
@@ -86,6 +87,7 @@ func Require(t testing.TB) {
 // Query runs sql in a fresh in-memory DuckDB and fails t on any error.
 func Query(t testing.TB, sql string) Result {
 	t.Helper()
+	peer.Start(t, "DuckDB")
 	res, err := run(sql)
 	if err != nil {
 		t.Fatalf("duckdb query %q: %v", sql, err)

@@ -1,7 +1,7 @@
-// Package peer decides what a test does when a peer it needs (a program or
-// package installed by scripts/install-test-deps.sh) is missing: skip under
-// -short or on a developer's machine, fail in CI, so that a missing peer can
-// never turn into a green run that tested nothing.
+// Package peer decides when a test uses a peer (a program or package
+// installed by scripts/install-test-deps.sh): never in the fast layer (go
+// test -short), always in make test, where a missing peer fails the run
+// instead of turning into a green run that tested nothing.
 package peer
 
 import (
@@ -24,5 +24,15 @@ func Missing(t testing.TB, err error) {
 		t.Fatalf("peer unavailable and %s=1: %v", RequireEnv, err)
 	default:
 		t.Skipf("peer unavailable: %v", err)
+	}
+}
+
+// Start is called by every peer before it starts: under -short the test
+// skips, installed peer or not, so that the fast layer stays fast and the
+// same on every machine. make test runs them all.
+func Start(t testing.TB, name string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("%s is a peer of make test, not of the fast layer (-short)", name)
 	}
 }

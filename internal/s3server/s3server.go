@@ -51,6 +51,7 @@ type Server struct {
 // `make test`), so a missing peer is never silently skipped in CI.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	peer.Start(t, "versitygw")
 	bin := Binary()
 	if _, err := os.Stat(bin); err != nil {
 		peer.Missing(t, fmt.Errorf("versitygw not installed at %s: run scripts/install-test-deps.sh", bin))
