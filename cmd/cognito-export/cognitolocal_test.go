@@ -26,6 +26,9 @@ type createdPool struct {
 	enabled  map[string]bool
 	members  int
 	noGroups int
+	// attrs are the email and name each user was created with ("" when
+	// the user has no name).
+	attrs map[string][2]string
 }
 
 // populate creates, through cognito-local's API, a pool with more users than
@@ -38,7 +41,7 @@ func populate(t *testing.T, ctx context.Context, c *cip.Client) createdPool {
 	if err != nil {
 		t.Fatalf("CreateUserPool: %v", err)
 	}
-	p := createdPool{id: aws.ToString(pool.UserPool.Id), groups: map[string]types.GroupType{}, enabled: map[string]bool{}}
+	p := createdPool{id: aws.ToString(pool.UserPool.Id), groups: map[string]types.GroupType{}, enabled: map[string]bool{}, attrs: map[string][2]string{}}
 	var groupNames []string
 	for g := range 64 {
 		in := &cip.CreateGroupInput{UserPoolId: aws.String(p.id), GroupName: aws.String(fmt.Sprintf([]string{"admins-%02d", "ünïcödé-%02d", `team,"%02d"`, "🚀-%02d"}[g%4], g))}
@@ -60,9 +63,17 @@ func populate(t *testing.T, ctx context.Context, c *cip.Client) createdPool {
 	}
 	for u := range 75 {
 		name := fmt.Sprintf([]string{"user%03d", "émile+%03d@example.com", "o'brien,%03d", "名前%03d"}[u%4], u)
+		email := fmt.Sprintf("u%03d@example.com", u)
+		attrs := []types.AttributeType{{Name: aws.String("email"), Value: aws.String(email)}}
+		fullName := ""
+		if u%6 != 5 { // some users have no name
+			fullName = fmt.Sprintf([]string{"Ann Lee %d", "=cmd|' /C calc'!A%d", "Zoë \"Z\" Ng %d"}[u%3], u)
+			attrs = append(attrs, types.AttributeType{Name: aws.String("name"), Value: aws.String(fullName)})
+		}
+		p.attrs[name] = [2]string{email, fullName}
 		out, err := c.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
 			UserPoolId: aws.String(p.id), Username: aws.String(name), MessageAction: types.MessageActionTypeSuppress,
-			UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(fmt.Sprintf("u%03d@example.com", u))}},
+			UserAttributes: attrs,
 		})
 		if err != nil {
 			t.Fatalf("AdminCreateUser %q: %v", name, err)
@@ -148,10 +159,10 @@ func TestExportAgainstCognitoLocal(t *testing.T) {
 		format   string
 		flags    []string
 	}{
-		{"per-user-parquet", "per-user", "parquet", []string{"--page-size", "60"}},
-		{"per-user-csv-page-7", "per-user", "csv", []string{"--page-size", "7", "--concurrency", "3"}},
-		{"by-group-parquet", "by-group", "parquet", []string{"--page-size", "60"}},
-		{"by-group-csv-page-7", "by-group", "csv", []string{"--page-size", "7", "--concurrency", "3"}},
+		{"per-user-parquet", "per-user", "parquet", []string{"--page-size", "60", "--attributes", "email,name"}},
+		{"per-user-csv-page-7", "per-user", "csv", []string{"--page-size", "7", "--concurrency", "3", "--attributes", "email,name", "--csv-raw"}},
+		{"by-group-parquet", "by-group", "parquet", []string{"--page-size", "60", "--attributes", "email,name"}},
+		{"by-group-csv-page-7", "by-group", "csv", []string{"--page-size", "7", "--concurrency", "3", "--attributes", "email,name", "--csv-raw"}},
 	} {
 		t.Run(run.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
@@ -171,6 +182,7 @@ func TestExportAgainstCognitoLocal(t *testing.T) {
 				t.Fatalf("%d rows, want %d", n, len(p.rows))
 			}
 			checkGroupsAndUsers(t, table, p)
+			checkAttributes(t, table, p)
 		})
 	}
 }
@@ -198,6 +210,22 @@ func checkGroupsAndUsers(t *testing.T, table string, p createdPool) {
 		name := row[0].(string)
 		if want := fmt.Sprint(p.enabled[name]); row[1] != want || !strings.EqualFold(row[2].(string), "FORCE_CHANGE_PASSWORD") {
 			t.Fatalf("user %q: enabled %v status %v, want enabled %s and FORCE_CHANGE_PASSWORD", name, row[1], row[2], want)
+		}
+	}
+}
+
+// checkAttributes compares the email and name columns with what each user
+// was created with.
+func checkAttributes(t *testing.T, table string, p createdPool) {
+	t.Helper()
+	res := duckdb.Query(t, fmt.Sprintf(`SELECT DISTINCT username, email, coalesce(name, '') FROM %s`, table))
+	if len(res.Rows) != len(p.attrs) {
+		t.Fatalf("%d users with attributes exported, %d created", len(res.Rows), len(p.attrs))
+	}
+	for _, row := range res.Rows {
+		want := p.attrs[row[0].(string)]
+		if row[1] != want[0] || row[2] != want[1] {
+			t.Fatalf("user %q: email %q name %q, want %q and %q", row[0], row[1], row[2], want[0], want[1])
 		}
 	}
 }
