@@ -22,7 +22,7 @@ func ValidateFilter(expr string) error {
 		return nil
 	}
 	if len(expr) > 256 {
-		return errors.New("Cognito takes at most 256 characters")
+		return errors.New("too long: Cognito takes at most 256 characters")
 	}
 	attr, rest, ok := strings.Cut(expr, "=")
 	if !ok {
