@@ -20,6 +20,7 @@ import (
 // directory, a dry run calls each operation once, prints the estimate of
 // both strategies and leaves the output empty.
 func TestDryRunChecksAndExportsNothing(t *testing.T) {
+	t.Parallel() // waits on paced calls and child processes, not the CPU
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 2000, Groups: 25, Seed: 3})
 	srv := cognitoemu.NewServer(cognitoemu.Options{}, pool)
 	url := startServer(t, srv)

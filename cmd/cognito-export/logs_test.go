@@ -190,6 +190,7 @@ func readSummary(t *testing.T, path string) runSummary {
 // strategies), one that fails and one that is interrupted, with recognisable
 // credentials, and reads every line and file they leave.
 func TestLogsAreJSONWithRunPoolPhaseAndNoSecrets(t *testing.T) {
+	t.Parallel() // waits on paced calls and child processes, not the CPU
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 3000, Groups: 12, Seed: 5})
 	quota := cognitoemu.NewServer(cognitoemu.Options{DeletedShare: 0.01}, pool)
 	url := startServer(t, quota)

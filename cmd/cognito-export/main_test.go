@@ -80,6 +80,7 @@ func startEmu(t *testing.T, users int, opts cognitoemu.Options) (*cognitoemu.Poo
 }
 
 func TestBadInputGetsOneLineAndExitCode(t *testing.T) {
+	t.Parallel() // waits on paced calls and child processes, not the CPU
 	pool, url := startEmu(t, 100, cognitoemu.Options{})
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, nil, 0o644)
@@ -305,6 +306,7 @@ func TestSIGTERMStopsCleanlyWithoutManifest(t *testing.T) {
 // of the account. The emulator enforces a quota of 5 calls/s; unpaced (at
 // the default quota of 50/s) the command is throttled, at --rate 4 never.
 func TestListGroupsForUserHonoursRate(t *testing.T) {
+	t.Parallel() // waits on paced calls and child processes, not the CPU
 	quota := cognitoemu.Options{CategoryQuotas: map[string]float64{"UserResourceRead": 5}, QuotaBurst: 2}
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 300, Groups: 70, Seed: 11})
 	user := -1
@@ -343,6 +345,7 @@ func TestListGroupsForUserHonoursRate(t *testing.T) {
 // Issue 14's bad input: one line, exit 2, and nothing in the output (the
 // writability probe leaves nothing either).
 func TestBadIdentityInputWritesNothing(t *testing.T) {
+	t.Parallel() // waits on paced calls and child processes, not the CPU
 	pool, url := startEmu(t, 100, cognitoemu.Options{})
 	key := "COGNITO_EXPORT_HMAC_KEY=" + strings.Repeat("s3cr3t-k3y-", 4)
 	for _, tt := range []struct {
@@ -379,6 +382,7 @@ func TestBadIdentityInputWritesNothing(t *testing.T) {
 // A pseudonymising run logs and writes its key's id, never the key; the
 // key's variable is not taken for a mistyped flag.
 func TestPseudonymisationKeyIsNeverWritten(t *testing.T) {
+	t.Parallel() // waits on paced calls and child processes, not the CPU
 	pool, url := startEmu(t, 300, cognitoemu.Options{})
 	secret := strings.Repeat("s3cr3t-k3y-", 4)
 	out := filepath.Join(t.TempDir(), "out")

@@ -47,6 +47,7 @@ func TestMeasureETA(t *testing.T) {
 // as a person at a shell would see it: a bar that moves, counts and an ETA
 // from EstimatedNumberOfUsers.
 func TestProgressBarOnATerminal(t *testing.T) {
+	t.Parallel() // waits on paced calls and child processes, not the CPU
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 4000, Groups: 30, Seed: 8})
 	url := startServer(t, cognitoemu.NewServer(cognitoemu.Options{}, pool))
 	ptmx, tty, err := pty.Open()
