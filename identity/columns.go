@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/cognito-export/cognito-export/internal/spelling"
 )
 
 // Type is a column's type in the output.
@@ -162,7 +164,7 @@ func nearest(name string, schema []string) string {
 	}
 	var s []scored
 	for _, n := range schema {
-		s = append(s, scored{n, distance(strings.ToLower(name), strings.ToLower(n))})
+		s = append(s, scored{n, spelling.Distance(strings.ToLower(name), strings.ToLower(n))})
 	}
 	slices.SortStableFunc(s, func(a, b scored) int { return a.d - b.d })
 	var out []string
@@ -176,27 +178,6 @@ func nearest(name string, schema []string) string {
 		return " (see DescribeUserPool's SchemaAttributes, or use all)"
 	}
 	return "; did you mean " + strings.Join(out, ", ") + "?"
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // Treat marks the columns named by pseudonymize and redact (by attribute

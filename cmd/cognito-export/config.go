@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/cognito-export/cognito-export/identity"
+	"github.com/cognito-export/cognito-export/internal/spelling"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -135,7 +136,7 @@ func scalarString(n *yaml.Node) (string, error) {
 func suggest(key string, fs *flag.FlagSet) string {
 	best, bestD := "", 3
 	fs.VisitAll(func(f *flag.Flag) {
-		if d := editDistance(key, f.Name); d < bestD {
+		if d := spelling.Distance(key, f.Name); d < bestD {
 			best, bestD = f.Name, d
 		}
 	})
@@ -143,26 +144,6 @@ func suggest(key string, fs *flag.FlagSet) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // layer is one source of settings below the command line and environment.
