@@ -371,3 +371,30 @@ func TestCSVAttributesReadBackByDuckDB(t *testing.T) {
 		t.Fatalf("%d users read back (pool %d), %d neutralised cells", len(res.Rows), env.pool.NumUsers(), neutralised)
 	}
 }
+
+// A policy written for per-user (no DescribeUserPool) still exports the
+// attributes it names, unchecked against the schema; "all" needs the schema.
+func TestAttributesWithoutDescribeUserPool(t *testing.T) {
+	env := startEmulator(t, cognitoemu.PoolSpec{Users: 300, Groups: 4, Seed: 49},
+		cognitoemu.Options{Deny: map[string]string{"DescribeUserPool": "AccessDeniedException"}})
+	cfg := exportConfig(env, "")
+	cfg.Attributes = []string{"email", "email_verified"}
+	_, recs, _ := runInMemory(t, cfg)
+	if recs[0][14] != "email" || recs[0][15] != "email_verified" {
+		t.Fatalf("header %v", recs[0])
+	}
+	for _, r := range recs[1:] {
+		i, _ := env.pool.Lookup(r[1])
+		if r[14] != env.pool.User(i).Email {
+			t.Fatalf("user %s: email %q, want %q", r[1], r[14], env.pool.User(i).Email)
+		}
+	}
+	cfg.Attributes, cfg.Output = []string{"all"}, "mem://all"
+	e, err := export.OpenOn(context.Background(), cfg, memdest.New())
+	if err == nil {
+		_, err = e.Run(context.Background())
+	}
+	if err == nil || !strings.Contains(err.Error(), "cognito-idp:DescribeUserPool") {
+		t.Fatalf("all without DescribeUserPool: err = %v", err)
+	}
+}
