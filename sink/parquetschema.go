@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/xitongsys/parquet-go/layout"
+	"github.com/xitongsys/parquet-go/parquet"
+	"github.com/xitongsys/parquet-go/schema"
 )
 
 // parquetSchema only declares the file schema; values never pass through it
@@ -88,4 +90,40 @@ func parquetSchemaJSON(attrs []AttrColumn) (string, error) {
 		Fields []field `json:"Fields"`
 	}{"name=parquet_go_root, repetitiontype=REQUIRED", fields})
 	return string(data), err
+}
+
+// ParquetColumn is one column of the Parquet files the sink writes, as the
+// file's schema declares it.
+type ParquetColumn struct {
+	Name      string
+	Physical  string // BYTE_ARRAY, BOOLEAN, INT32, INT64
+	Timestamp bool   // INT64 holding a UTC timestamp in milliseconds
+	Optional  bool
+}
+
+// ParquetColumns are the columns of a Parquet part with attrs, read from the
+// same schema the encoder writes, so that a table definition made from them
+// cannot drift from the files.
+func ParquetColumns(attrs []AttrColumn) ([]ParquetColumn, error) {
+	js, err := parquetSchemaJSON(attrs)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := schema.NewSchemaHandlerFromJSON(js)
+	if err != nil {
+		return nil, err
+	}
+	var cols []ParquetColumn
+	for i, el := range sh.SchemaElements {
+		if el.GetNumChildren() > 0 {
+			continue
+		}
+		cols = append(cols, ParquetColumn{
+			Name:      sh.Infos[i].ExName,
+			Physical:  el.GetType().String(),
+			Timestamp: el.IsSetLogicalType() && el.GetLogicalType().IsSetTIMESTAMP(),
+			Optional:  el.GetRepetitionType() == parquet.FieldRepetitionType_OPTIONAL,
+		})
+	}
+	return cols, nil
 }

@@ -29,6 +29,7 @@ const usageText = `usage: cognito-export <command> [flags]
 commands:
   export                 export every user's group memberships of a pool
   list-groups-for-user   page through one user's groups like boto3's paginator
+  athena-ddl             print an Athena table over exports laid out by account, region, pool and day
   demo                   export a synthetic pool from the built-in emulator
   emulate                serve the built-in Cognito emulator over HTTP
 
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runExport(ctx, args[1:], stdout, stderr)
 	case "list-groups-for-user":
 		err = runListGroups(ctx, args[1:], stdout, stderr)
+	case "athena-ddl":
+		err = runAthenaDDL(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "emulate":
