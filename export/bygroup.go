@@ -246,7 +246,7 @@ func (j *byGroupJob) exportGroup(ctx context.Context, c *committer, files []stri
 			if list.committed(aws.ToString(u.Username)) {
 				continue
 			}
-			p.rows = append(p.rows, withGroup(userRow(j.cfg.UserPoolID, u, c.exportedAt, j.cfg.who.extract), group))
+			p.rows = append(p.rows, withGroup(userRow(j.cfg.UserPoolID, u, c.exportedAt, j.cfg.attrs.extract), group))
 		}
 		if err := send(ctx, out, p); err != nil {
 			return err

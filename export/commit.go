@@ -54,7 +54,7 @@ func newCommitter(cfg Config, out Output, store *checkpoint.Store, st *checkpoin
 	w, _ := sink.NewWriter(out, sink.WriterOptions{
 		Format: cfg.Format, Compression: cfg.Compression, PartRows: cfg.PartRows, PartBytes: cfg.PartBytes,
 		Name: partName(cfg.Format), FirstPart: len(st.Parts),
-		Attributes: cfg.who.extract.Columns(), CSVRaw: cfg.CSVRaw,
+		Attributes: cfg.attrs.extract.Columns(), CSVRaw: cfg.CSVRaw,
 	})
 	return &committer{
 		cfg: cfg, log: cfg.Logger, out: out, store: store, state: st, writer: w,

@@ -75,7 +75,7 @@ type Config struct {
 	// Now is the clock; tests may pin it. nil means time.Now.
 	Now func() time.Time
 
-	who *who // the identity columns, once the run has settled them
+	attrs *attributePlan // the identity columns, once the run has settled them
 }
 
 // Defaults used by the command line and by tests.
@@ -144,8 +144,8 @@ func (c *Config) params() map[string]string {
 		"page_size":            fmt.Sprint(c.PageSize),
 		"users_without_groups": fmt.Sprint(c.UsersWithoutGroups),
 	}
-	if c.who != nil {
-		maps.Copy(p, c.who.params(c))
+	if c.attrs != nil {
+		maps.Copy(p, c.attrs.params(c))
 	}
 	return p
 }

@@ -15,10 +15,10 @@ import (
 	"github.com/cognito-export/cognito-export/sink"
 )
 
-// who is what a run knows of the identity attributes it exports, settled
+// attributePlan is what a run knows of the identity attributes it exports, settled
 // before the first row: the columns, the extractor that fills them, and
 // what ListUsers is asked for.
-type who struct {
+type attributePlan struct {
 	columns []identity.Column
 	extract *identity.Extractor
 	// attributesToGet is ListUsers' AttributesToGet, or nil for every
@@ -29,7 +29,7 @@ type who struct {
 // identify resolves --attributes against the pool's schema (DescribeUserPool)
 // and checks what is done to them; an unknown name is refused before any
 // user is listed.
-func (e *Env) identify(ctx context.Context) (*who, error) {
+func (e *Env) identify(ctx context.Context) (*attributePlan, error) {
 	list := e.cfg.Attributes
 	var schema []identity.SchemaAttribute
 	required := map[string]bool{"sub": true}
@@ -63,7 +63,7 @@ func (e *Env) identify(ctx context.Context) (*who, error) {
 	if err != nil {
 		return nil, fault.Usagef(err.Error())
 	}
-	w := &who{columns: cols, extract: x}
+	w := &attributePlan{columns: cols, extract: x}
 	w.attributesToGet = listAttributes(cols, required, e.cfg.Filter)
 	return w, nil
 }
@@ -118,7 +118,7 @@ func assumedSchema(list []string) []identity.SchemaAttribute {
 // params are what a checkpoint of this run records of the identity
 // columns: a resume with other columns, treatments, key or filter would
 // write parts that disagree with the committed ones.
-func (w *who) params(cfg *Config) map[string]string {
+func (w *attributePlan) params(cfg *Config) map[string]string {
 	var attrs, pseudo, redact []string
 	for _, c := range w.columns {
 		attrs = append(attrs, c.Attribute)
@@ -147,7 +147,7 @@ func keyID(cfg *Config, pseudo []string) string {
 }
 
 // manifestAttributes describe the columns in the manifest.
-func (w *who) manifestAttributes() []sink.ManifestAttribute {
+func (w *attributePlan) manifestAttributes() []sink.ManifestAttribute {
 	out := []sink.ManifestAttribute{}
 	for _, c := range w.columns {
 		out = append(out, sink.ManifestAttribute{Attribute: c.Attribute, Column: c.Name, Type: string(c.Type), Treatment: string(c.Treatment)})

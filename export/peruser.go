@@ -139,7 +139,7 @@ func (j *job) listUsers(ctx context.Context, out chan<- work) error {
 			UserPoolId:      aws.String(j.cfg.UserPoolID),
 			Limit:           aws.Int32(j.cfg.PageSize),
 			PaginationToken: list.token,
-			AttributesToGet: j.cfg.who.attributesToGet,
+			AttributesToGet: j.cfg.attrs.attributesToGet,
 			Filter:          filter(j.cfg.Filter),
 		})
 		again, err := list.restart(ctx, err, j.log.With("committed_users", committedUsers),
@@ -242,7 +242,7 @@ func (j *job) exportUser(ctx context.Context, p *page, u types.UserType) (userRe
 }
 
 func (j *job) userRow(u types.UserType) sink.Row {
-	return userRow(j.cfg.UserPoolID, &u, j.commit.exportedAt, j.cfg.who.extract)
+	return userRow(j.cfg.UserPoolID, &u, j.commit.exportedAt, j.cfg.attrs.extract)
 }
 
 // filter is ListUsers' Filter: nil when there is none.

@@ -70,11 +70,11 @@ type run struct {
 }
 
 func (r *run) steps(ctx context.Context) error {
-	who, err := r.identify(ctx)
+	plan, err := r.identify(ctx)
 	if err != nil {
 		return err
 	}
-	r.cfg.who = who
+	r.cfg.attrs = plan
 	done, err := r.resume(ctx)
 	if err != nil || done {
 		return err
@@ -249,8 +249,8 @@ func (r *run) finish(ctx context.Context) error {
 		Format: cfg.Format, StartedAt: st.Started, FinishedAt: cfg.Now().UTC(),
 		Totals:     sink.Totals{Users: st.Users, Rows: st.Rows, Skipped: st.Skipped, Parts: len(st.Parts)},
 		Parameters: cfg.params(),
-		Columns:    sink.ColumnsWith(cfg.who.extract.Columns()),
-		Attributes: cfg.who.manifestAttributes(),
+		Columns:    sink.ColumnsWith(cfg.attrs.extract.Columns()),
+		Attributes: cfg.attrs.manifestAttributes(),
 		KeyID:      cfg.params()["key_id"],
 		Filter:     cfg.Filter,
 	}
