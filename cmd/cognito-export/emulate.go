@@ -34,6 +34,9 @@ type poolFlags struct {
 	removedShare   float64
 	quotaScale     float64
 	meanMembership float64
+	// emailAsUsername makes usernames UUIDs that sign in by email, as most
+	// real pools do.
+	emailAsUsername bool
 }
 
 func bindPoolFlags(fs interface {
@@ -41,7 +44,9 @@ func bindPoolFlags(fs interface {
 	IntVar(*int, string, int, string)
 	Int64Var(*int64, string, int64, string)
 	Float64Var(*float64, string, float64, string)
+	BoolVar(*bool, string, bool, string)
 }, p *poolFlags, users int) {
+	fs.BoolVar(&p.emailAsUsername, "email-as-username", false, "usernames are generated UUIDs and users sign in by email, as in most real pools")
 	fs.IntVar(&p.users, "users", users, "users in the emulated pool")
 	fs.IntVar(&p.groups, "groups", 80, "groups in the emulated pool (over 60 puts some users in more than 60 groups)")
 	fs.Int64Var(&p.seed, "seed", 1, "seed of the synthetic pool; the same seed gives the same pool")
@@ -70,6 +75,7 @@ func (p poolFlags) validate() error {
 func (p poolFlags) server() *cognitoemu.Server {
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{
 		ID: p.poolID, Users: p.users, Groups: p.groups, Seed: p.seed, MeanGroupsPerUser: p.meanMembership,
+		EmailAsUsername: p.emailAsUsername,
 	})
 	opts := cognitoemu.Options{DeletedShare: p.deletedShare, RemovedShare: p.removedShare, FaultRate: p.faultRate, FaultSeed: p.seed}
 	if p.quotaScale > 0 {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -76,5 +78,31 @@ func TestPseudonymisationKeyIsNeverWritten(t *testing.T) {
 	manifest, _ := os.ReadFile(filepath.Join(out, "manifest.json"))
 	if !bytes.Contains(manifest, []byte(`"pseudonymization_key_id"`)) || !bytes.Contains(manifest, []byte(`"treatment": "pseudonymized"`)) {
 		t.Fatalf("the manifest does not record the pseudonymisation:\n%s", manifest)
+	}
+}
+
+// The case the email column is for: usernames are UUIDs, and the export
+// still names every person by email, with both strategies.
+func TestUUIDUsernamesAreNamedByEmail(t *testing.T) {
+	for _, strategy := range []string{"per-user", "by-group"} {
+		out := filepath.Join(t.TempDir(), "out")
+		r := runCLI(t, cleanEnv(), "demo", "--users", "300", "--email-as-username", "--format", "csv", "--strategy", strategy, "--output", out)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", strategy, r.code, r.stderr)
+		}
+		data, err := os.ReadFile(filepath.Join(out, "part-00000.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+		for _, rec := range recs[1:] {
+			if !uuid.MatchString(rec[1]) || !strings.Contains(rec[14], "@") {
+				t.Fatalf("%s: username %q, email %q", strategy, rec[1], rec[14])
+			}
+		}
 	}
 }
