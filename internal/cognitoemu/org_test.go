@@ -2,10 +2,13 @@ package cognitoemu_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/cognito-export/cognito-export/internal/boto"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 )
 
@@ -358,5 +362,39 @@ func TestQuotasPerAccountAndRegion(t *testing.T) {
 			t.Fatalf("%s %s: %d ok, %d throttled (server: %d, %d), want the whole burst of 5", c.account, c.region, ok, throttled,
 				s.Throttled("DescribeUserPool"), s.Throttled("ListUserPools"))
 		}
+	}
+}
+
+// TestAssumeRoleWithBotocore has botocore's query-protocol parser read the
+// emulated STS: the success and the AccessDenied of an untrusted caller.
+func TestAssumeRoleWithBotocore(t *testing.T) {
+	boto.Require(t)
+	_, url := org(t, 0, cognitoemu.Options{})
+	script := `
+import json, sys, boto3, botocore.exceptions
+url, arn, out = sys.argv[1], sys.argv[2], []
+for key, secret, ext in json.loads(sys.argv[3]):
+    c = boto3.client("sts", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret)
+    try:
+        r = c.assume_role(RoleArn=arn, RoleSessionName="botocore-` + runID + `", ExternalId=ext)
+        out.append({"key": r["Credentials"]["AccessKeyId"], "exp": r["Credentials"]["Expiration"].isoformat(), "arn": r["AssumedRoleUser"]["Arn"]})
+    except botocore.exceptions.ClientError as e:
+        out.append({"code": e.response["Error"]["Code"], "type": e.response["Error"].get("Type", ""), "status": e.response["ResponseMetadata"]["HTTPStatusCode"]})
+print(json.dumps(out))
+`
+	trusted, tsecret := cognitoemu.AccountKeys(mgmt)
+	untrusted, usecret := cognitoemu.AccountKeys(outside)
+	callers, _ := json.Marshal([][3]string{{trusted, tsecret, "ext-17"}, {untrusted, usecret, "ext-17"}})
+	out, err := exec.Command(boto.Python, "-c", script, url, roleArn(member, "cognito-export-reader"), string(callers)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(got) != 2 || !strings.HasPrefix(fmt.Sprint(got[0]["key"]), "ASIA") || got[0]["arn"] != "arn:aws:sts::"+member+":assumed-role/cognito-export-reader/botocore-"+runID ||
+		got[1]["code"] != "AccessDenied" || got[1]["type"] != "Sender" || got[1]["status"] != float64(403) {
+		t.Fatalf("botocore read %v", got)
 	}
 }
