@@ -1,6 +1,7 @@
 package cognitoemu_test
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestResponsesMatchBotocoreModel(t *testing.T) {
 	// One of each failure the emulator can be asked for, on every operation.
 	denyAll := func(code string) map[string]string {
 		m := map[string]string{}
-		for _, op := range ops {
+		for _, op := range append(ops, "ListUserPools") {
 			m[op] = code
 		}
 		return m
@@ -129,6 +130,22 @@ func TestResponsesMatchBotocoreModel(t *testing.T) {
 	add(plain, "ListUsersInGroup", "ResourceNotFoundException", 1, map[string]any{"UserPoolId": id, "GroupName": "no-such-group"})
 	add(plain, "ListUsersInGroup", "InvalidParameterException", 1, map[string]any{"UserPoolId": id})
 	add(plain, "ListUsersInGroup", "InvalidParameterException", 1, map[string]any{"UserPoolId": id, "GroupName": "has space"})
+	// ListUserPools, which takes no pool: paging over several, and its errors.
+	var several []*cognitoemu.Pool
+	for k := range 5 {
+		several = append(several, cognitoemu.NewPool(cognitoemu.PoolSpec{ID: fmt.Sprintf("eu-west-1_Pool%d", k), Name: fmt.Sprintf("pool %d", k), Users: 1, Seed: int64(k)}))
+	}
+	listing := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, several...))
+	t.Cleanup(listing.Close)
+	add(listing.URL, "ListUserPools", "", 5, map[string]any{"MaxResults": 2})
+	add(plain, "ListUserPools", "", 1, map[string]any{"MaxResults": 60})
+	for _, bad := range []map[string]any{{}, {"MaxResults": 0}, {"MaxResults": 61}, {"MaxResults": 2, "NextToken": "bm90LWEtdG9rZW4"}, {"MaxResults": 2, "NextToken": "has spaces"}} {
+		add(listing.URL, "ListUserPools", "InvalidParameterException", 1, bad)
+	}
+	add(throttled, "ListUserPools", "TooManyRequestsException", 1, map[string]any{"MaxResults": 10})
+	add(denied, "ListUserPools", "AccessDeniedException", 1, map[string]any{"MaxResults": 10})
+	add(faulty, "ListUserPools", "InternalErrorException", 1, map[string]any{"MaxResults": 10})
+	checks = append(checks, check{boto.Call{Endpoint: plain, Region: "us-east-1", Op: "ListUserPools", Params: map[string]any{"MaxResults": 10}, Unsigned: true}, "MissingAuthenticationTokenException"})
 	// An operation the emulator does not serve.
 	add(plain, "AdminGetUser", "UnknownOperationException", 1, map[string]any{"UserPoolId": id, "Username": user(1)})
 

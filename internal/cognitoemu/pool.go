@@ -14,7 +14,8 @@ import (
 
 // PoolSpec describes a synthetic pool; the same spec always yields the same pool.
 type PoolSpec struct {
-	ID                string // default "us-east-1_EmuPool01"
+	ID                string // default "us-east-1_EmuPool01"; the prefix is the pool's region
+	Name              string // default "emulated pool"
 	Users             int
 	Groups            int
 	Seed              int64
@@ -201,6 +202,14 @@ var userStyles = []string{"user%08d", "名前%08d", "o'brien,%08d", `"quoted"%08
 
 // ID is the pool's id.
 func (p *Pool) ID() string { return p.spec.ID }
+
+// Name is the pool's name, as DescribeUserPool and ListUserPools give it.
+func (p *Pool) Name() string {
+	if p.spec.Name == "" {
+		return "emulated pool"
+	}
+	return p.spec.Name
+}
 
 // NumUsers is the number of users.
 func (p *Pool) NumUsers() int { return p.spec.Users }

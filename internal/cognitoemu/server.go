@@ -38,7 +38,7 @@ type Options struct {
 	Deny         map[string]string // operation → error code always answered, e.g. AccessDeniedException
 }
 
-var operations = []string{"ListUsers", "AdminListGroupsForUser", "ListGroups", "ListUsersInGroup", "DescribeUserPool"}
+var operations = []string{"ListUsers", "AdminListGroupsForUser", "ListGroups", "ListUsersInGroup", "DescribeUserPool", "ListUserPools"}
 
 // Categories maps each emulated operation to its Cognito quota category.
 var Categories = map[string]string{
@@ -47,6 +47,7 @@ var Categories = map[string]string{
 	"AdminListGroupsForUser": "UserResourceRead",
 	"ListGroups":             "UserPoolResourceRead",
 	"DescribeUserPool":       "UserPoolRead",
+	"ListUserPools":          "UserPoolRead",
 }
 
 // DefaultQuotas are Cognito's default per-account quotas (requests per
@@ -59,6 +60,7 @@ func DefaultQuotas(scale float64) map[string]float64 {
 type Server struct {
 	opts     Options
 	pools    map[string]*Pool
+	order    []*Pool                    // the pools in the order given, as ListUserPools lists them
 	key      [32]byte                   // signs pagination tokens; a new server rejects an old server's tokens
 	limits   map[string][]*rate.Limiter // operation → its own and its category's
 	calls    map[string]*atomic.Int64
@@ -75,6 +77,9 @@ func NewServer(opts Options, pools ...*Pool) *Server {
 		rng: mrand.New(mrand.NewPCG(uint64(opts.FaultSeed), 0x5eed))}
 	rand.Read(s.key[:])
 	for _, p := range pools {
+		if _, dup := s.pools[p.ID()]; !dup {
+			s.order = append(s.order, p)
+		}
 		s.pools[p.ID()] = p
 	}
 	burst := max(1, opts.QuotaBurst)
@@ -143,6 +148,7 @@ type request struct {
 	Limit           *int    `json:"Limit"`
 	PaginationToken *string `json:"PaginationToken"`
 	NextToken       *string `json:"NextToken"`
+	MaxResults      *int    `json:"MaxResults"` // ListUserPools
 	Filter          *string `json:"Filter"`
 	// AttributesToGet is nil when absent; an empty list asks for no attributes.
 	AttributesToGet *[]string `json:"AttributesToGet"`
@@ -252,6 +258,9 @@ func writeError(w http.ResponseWriter, e apiError) {
 func invalid(msg string) *apiError { return &apiError{"InvalidParameterException", msg} }
 
 func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
+	if op == "ListUserPools" {
+		return s.listUserPools(req, buf)
+	}
 	if req.UserPoolId == "" {
 		return invalid("1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null")
 	}
@@ -356,7 +365,9 @@ func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 func (s *Server) describe(pool *Pool, users int, buf *bytes.Buffer) *apiError {
 	buf.WriteString(`{"UserPool":{"Id":`)
 	appendString(buf, pool.ID())
-	buf.WriteString(`,"Name":"emulated pool","Status":"Enabled","EstimatedNumberOfUsers":`)
+	buf.WriteString(`,"Name":`)
+	appendString(buf, pool.Name())
+	buf.WriteString(`,"Status":"Enabled","EstimatedNumberOfUsers":`)
 	buf.WriteString(strconv.Itoa(users))
 	buf.WriteString(`,"CreationDate":`)
 	appendTime(buf, pool.created)

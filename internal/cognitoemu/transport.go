@@ -13,7 +13,7 @@ import (
 // benchmark measures the exporter rather than the kernel.
 func (s *Server) Transport() http.RoundTripper { return direct{s} }
 
-type direct struct{ s *Server }
+type direct struct{ h http.Handler }
 
 func (d direct) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	if req.Body == nil {
@@ -30,7 +30,7 @@ func (d direct) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 			resp, err = nil, io.ErrUnexpectedEOF
 		}
 	}()
-	d.s.ServeHTTP(w, req)
+	d.h.ServeHTTP(w, req)
 	req.Body.Close()
 	return &http.Response{
 		Status: http.StatusText(w.status), StatusCode: w.status,
