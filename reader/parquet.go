@@ -13,7 +13,7 @@ import (
 
 // tailSize is the end of a part kept as it streams past: a Parquet footer
 // that fits is read from it, a larger one with a second read.
-const tailSize = 1 << 20
+var tailSize = 1 << 20
 
 // maxFooter bounds the Parquet footer read into memory: a footer holds a
 // few kilobytes per row group.
