@@ -31,6 +31,8 @@ commands:
   list-groups-for-user   page through one user's groups like boto3's paginator
   demo                   export a synthetic pool from the built-in emulator
   emulate                serve the built-in Cognito emulator over HTTP
+  verify LOCATION        check an export against its manifest: exit 0 intact,
+                         1 not (each problem named), 2 no complete export there
 
 Run "cognito-export <command> -h" for the flags of a command.
 `
@@ -96,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "emulate":
 		err = runEmulate(ctx, args[1:], stdout, stderr)
+	case "verify":
+		err = runVerify(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
@@ -113,6 +117,9 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	}
 	if errors.Is(err, errHelp) {
 		return exitOK
+	}
+	if errors.Is(err, errNotIntact) {
+		return exitFailure // its problems and verdict are printed
 	}
 	var sig interrupted
 	if errors.As(context.Cause(ctx), &sig) {
