@@ -133,7 +133,7 @@ type counter func(ctx context.Context, r io.Reader, reopen func() (io.ReadCloser
 
 var counters = map[string]counter{"csv": countCSV, "parquet": countParquet}
 
-// errFormat marks a part that does not parse: a problem, not a failure to
+// formatError marks a part that does not parse: a problem, not a failure to
 // read.
 type formatError struct{ msg string }
 
