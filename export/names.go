@@ -3,15 +3,19 @@ package export
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cognito-export/cognito-export/reader"
 )
 
 // The export owns the names of its files; the sink and the destinations
 // know none of them. owned lists them all, so that a resume removes every
-// file an interrupted run left and no checkpoint names.
+// file an interrupted run left and no checkpoint names. The two that mark
+// an export for its readers (the manifest, the parts' prefix) are the
+// reader's constants, so that what is written is what is read back.
 const (
 	// ManifestName marks a complete export: it is written last, and only
 	// on success.
-	ManifestName = "manifest.json"
+	ManifestName = reader.ManifestName
 	// SummaryName is what a run did, written beside the manifest at the
 	// end of a run, failed ones included. It never marks completion (the
 	// manifest does), and a new run removes the old one first, so a
@@ -24,7 +28,7 @@ const (
 // partName numbers the parts of an export in the format's extension:
 // part-00000.parquet, part-00001.parquet, ...
 func partName(format string) func(seq int) string {
-	return func(seq int) string { return fmt.Sprintf("part-%05d.%s", seq, format) }
+	return func(seq int) string { return fmt.Sprintf("%s%05d.%s", reader.PartPrefix, seq, format) }
 }
 
 // Hash files, one per commit: the users committed from ListUsers pages
@@ -39,7 +43,7 @@ func owned(name string) bool {
 	case ManifestName, SummaryName, CheckpointName:
 		return true
 	}
-	return numbered(name, "part-", 5, ".parquet") || numbered(name, "part-", 5, ".csv") ||
+	return numbered(name, reader.PartPrefix, 5, ".parquet") || numbered(name, reader.PartPrefix, 5, ".csv") ||
 		numbered(name, "_done-", 8, ".bin") || numbered(name, "_members-", 8, ".bin")
 }
 

@@ -32,6 +32,8 @@ commands:
   athena-ddl             print an Athena table over exports laid out by account, region, pool and day
   demo                   export a synthetic pool from the built-in emulator
   emulate                serve the built-in Cognito emulator over HTTP
+  verify LOCATION        check an export against its manifest: exit 0 intact,
+                         1 not (each problem named), 2 no complete export there
 
 Run "cognito-export <command> -h" for the flags of a command.
 `
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "emulate":
 		err = runEmulate(ctx, args[1:], stdout, stderr)
+	case "verify":
+		err = runVerify(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
@@ -116,6 +120,9 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	}
 	if errors.Is(err, errHelp) {
 		return exitOK
+	}
+	if errors.Is(err, errNotIntact) {
+		return exitFailure // its problems and verdict are printed
 	}
 	var sig interrupted
 	if errors.As(context.Cause(ctx), &sig) {

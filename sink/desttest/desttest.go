@@ -6,6 +6,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
+	"io"
+	"io/fs"
+	"slices"
 	"testing"
 
 	"github.com/cognito-export/cognito-export/sink"
@@ -19,6 +23,11 @@ type Destination interface {
 	Get(ctx context.Context, name string) ([]byte, error) // (nil, nil) when absent
 	Delete(ctx context.Context, name string) error
 	Prune(ctx context.Context, remove func(name string) bool) error
+	// Open streams a file; a missing one is an error wrapping
+	// fs.ErrNotExist.
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+	// List returns the committed names directly under the location.
+	List(ctx context.Context) ([]string, error)
 }
 
 // chunk is S3's smallest multipart chunk, the size the S3 run is opened
@@ -35,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) Destination) {
 	t.Run("TornWriteIsNeverVisible", func(t *testing.T) { tornWriteIsNeverVisible(t, open(t)) })
 	t.Run("PutGetDelete", func(t *testing.T) { putGetDelete(t, open(t)) })
 	t.Run("PruneRemovesOnlyWhatRemoveAccepts", func(t *testing.T) { pruneRemovesOnlyAccepted(t, open(t)) })
+	t.Run("OpenStreamsWhatWasCommitted", func(t *testing.T) { openStreams(t, open(t)) })
+	t.Run("ListShowsOnlyCommittedDirectChildren", func(t *testing.T) { listCommitted(t, open(t)) })
 }
 
 // data returns n bytes that differ from chunk to chunk, so that a chunk
@@ -233,4 +244,68 @@ func pruneRemovesOnlyAccepted(t *testing.T, d Destination) {
 	}
 	same(t, "part-00003.csv", mustGet(t, d, "part-00003.csv"), data(100))
 	orphan.Abort(ctx)
+}
+
+func openStreams(t *testing.T, d Destination) {
+	ctx := context.Background()
+	p, err := d.Create(ctx, "part-00000.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := data(2*chunk + 777) // a multipart object on S3
+	write(t, ctx, p, want)
+	if _, err := d.Open(ctx, "part-00000.parquet"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open of an uncommitted part: %v, want an error wrapping fs.ErrNotExist", err)
+	}
+	if err := p.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Open(ctx, "part-00000.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "part-00000.parquet", got, want)
+	if err := d.Put(ctx, "empty.json", nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = d.Open(ctx, "empty.json"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = io.ReadAll(r); err != nil || len(got) != 0 {
+		t.Fatalf("empty object reads as %d bytes, %v", len(got), err)
+	}
+	r.Close()
+	if _, err := d.Open(ctx, "missing.json"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open of a missing file: %v, want an error wrapping fs.ErrNotExist", err)
+	}
+}
+
+func listCommitted(t *testing.T, d Destination) {
+	ctx := context.Background()
+	if names, err := d.List(ctx); err != nil || len(names) != 0 {
+		t.Fatalf("List of an empty location = %q, %v", names, err)
+	}
+	for _, n := range []string{"part-00001.csv", "manifest.json", "part-00000.csv"} {
+		if err := d.Put(ctx, n, []byte(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unfinished, _ := d.Create(ctx, "part-00002.csv")
+	write(t, ctx, unfinished, data(chunk+1))
+	defer unfinished.Abort(ctx)
+	names, err := d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
+	if want := []string{"manifest.json", "part-00000.csv", "part-00001.csv"}; !slices.Equal(names, want) {
+		t.Fatalf("List = %q, want %q (committed files only)", names, want)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,3 +195,41 @@ func (d notADirectory) Error() string {
 	return fmt.Sprintf("output %s is a file, not a directory: choose a directory path", string(d))
 }
 func (notADirectory) Unwrap() error { return syscall.ENOTDIR }
+
+// OpenExisting opens a directory that must already exist, for reading: it
+// creates nothing and probes nothing, so that a reader needs no write
+// permission and a mistyped path is not made into an empty directory. A
+// missing directory is an error wrapping fs.ErrNotExist.
+func OpenExisting(dir string) (*Dir, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, notADirectory(dir)
+	}
+	return &Dir{dir: dir}, nil
+}
+
+// Open streams a file; a missing one is an error wrapping fs.ErrNotExist.
+func (d *Dir) Open(_ context.Context, name string) (io.ReadCloser, error) {
+	return os.Open(filepath.Join(d.dir, name))
+}
+
+// List returns the names of the files directly in the directory, sorted:
+// the committed ones only, never a write's temporary file or a probe.
+func (d *Dir) List(_ context.Context) ([]string, error) {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", d.dir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, tempPrefix) || strings.HasPrefix(n, probePrefix) {
+			continue
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}

@@ -3,9 +3,12 @@
 package memdest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
@@ -99,6 +102,28 @@ func (d *Dest) Prune(ctx context.Context, remove func(name string) bool) error {
 		}
 	}
 	return nil
+}
+
+// Open streams a copy of an object; a missing one is an error wrapping
+// fs.ErrNotExist.
+func (d *Dest) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	data, _ := d.Get(ctx, name)
+	if data == nil {
+		return nil, fmt.Errorf("open %s: %w", name, fs.ErrNotExist)
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// List returns the names of the objects directly under the destination
+// (no "/" in the name), sorted; unfinished parts are not listed.
+func (d *Dest) List(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	return slices.DeleteFunc(d.Names(), func(n string) bool { return strings.Contains(n, "/") }), nil
 }
 
 // Names lists the objects held, sorted.

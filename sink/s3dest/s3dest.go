@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"strings"
 	"time"
@@ -85,6 +86,31 @@ func ParseURL(raw string) (bucket, prefix string, err error) {
 // probe object is written and deleted), so a bad output fails before any
 // Cognito call is spent.
 func Open(ctx context.Context, rawURL string, opts Options) (*Prefix, error) {
+	d, err := connect(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.probe(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// OpenRead opens a prefix for reading only: it checks that the bucket can
+// be listed and writes nothing, so that a reader (an auditor's verify)
+// needs no write permission.
+func OpenRead(ctx context.Context, rawURL string, opts Options) (*Prefix, error) {
+	d, err := connect(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkList(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func connect(ctx context.Context, rawURL string, opts Options) (*Prefix, error) {
 	bucket, prefix, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -126,22 +152,25 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Prefix, error) {
 		// bucket.host names; path-style works everywhere.
 		o.UsePathStyle = o.BaseEndpoint != nil
 	})
-	d := &Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}
-	if err := d.probe(ctx); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return &Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}, nil
 }
 
 func (d *Prefix) String() string { return "s3://" + d.bucket + "/" + d.prefix }
 
 func (d *Prefix) key(name string) string { return d.prefix + name }
 
-func (d *Prefix) probe(ctx context.Context) error {
+func (d *Prefix) checkList(ctx context.Context) error {
 	// A GET, not HeadBucket: a HEAD answer has no body, so a bad signature
 	// and a denied permission would both read as a bare 403.
 	if _, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &d.bucket, Prefix: aws.String(d.prefix), MaxKeys: aws.Int32(1)}); err != nil {
 		return d.explain("check bucket", err)
+	}
+	return nil
+}
+
+func (d *Prefix) probe(ctx context.Context) error {
+	if err := d.checkList(ctx); err != nil {
+		return err
 	}
 	var rnd [6]byte
 	rand.Read(rnd[:])
@@ -377,4 +406,42 @@ func (d *Prefix) Delete(ctx context.Context, name string) error {
 		return d.explain("delete "+name+" from", err)
 	}
 	return nil
+}
+
+// Open streams an object; a missing one is an error wrapping
+// fs.ErrNotExist. The body is read as the caller reads, never held whole.
+func (d *Prefix) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))})
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound") {
+		return nil, fmt.Errorf("open %s%s: %w", d, name, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, d.explain("read "+name+" from", err)
+	}
+	return out.Body, nil
+}
+
+// List returns the names of the objects directly under the prefix, sorted
+// (S3 lists keys in order); unfinished uploads and probe objects are not
+// listed.
+func (d *Prefix) List(ctx context.Context) ([]string, error) {
+	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
+		Bucket: &d.bucket, Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
+	})
+	var names []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, d.explain("list", err)
+		}
+		for _, o := range page.Contents {
+			name := strings.TrimPrefix(aws.ToString(o.Key), d.prefix)
+			if name == "" || strings.Contains(name, "/") || strings.HasPrefix(name, probePrefix) {
+				continue
+			}
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }

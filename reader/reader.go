@@ -1,0 +1,137 @@
+// Package reader reads an export back: it opens a location (a local
+// directory or an S3 prefix), reads its manifest and streams its parts,
+// and trusts no part the manifest does not vouch for.
+//
+// It owns the names that mark an export on disk (ManifestName, PartPrefix):
+// the export writes them by these constants, so that writer and reader
+// cannot drift apart, and the sink below both knows none of them.
+package reader
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/localdest"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
+)
+
+const (
+	// ManifestName marks a complete export: it is written last, and only
+	// on success, and lists every part with its size, rows and SHA-256.
+	ManifestName = "manifest.json"
+	// PartPrefix starts the name of every part of an export. A file so
+	// named that the manifest does not list is an extra part.
+	PartPrefix = "part-"
+)
+
+// maxManifest bounds the manifest read into memory: a real one holds a
+// few hundred bytes per part.
+const maxManifest = 64 << 20
+
+// Source is an export's location as the reader sees it: files streamed by
+// name and a listing of the names directly under it. localdest.Dir,
+// s3dest.Prefix and memdest.Dest are sources.
+type Source interface {
+	// Open streams a file; a missing one is an error wrapping
+	// fs.ErrNotExist.
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+	// List returns the names of the files directly under the location.
+	List(ctx context.Context) ([]string, error)
+	String() string
+}
+
+// ErrNoExport is in the chain of every error that says there is no
+// complete export at a location: no manifest, or no location at all.
+var ErrNoExport = errors.New("no complete export")
+
+// NoExportError says why there is no complete export at a location.
+type NoExportError struct {
+	Location string
+	Reason   string // e.g. "no manifest.json"
+}
+
+func (e *NoExportError) Error() string {
+	return fmt.Sprintf("no complete export at %s: %s", e.Location, e.Reason)
+}
+
+// Unwrap puts ErrNoExport in the chain.
+func (e *NoExportError) Unwrap() error { return ErrNoExport }
+
+// Open opens a location for reading: s3://bucket/prefix/ through the S3
+// destination (nothing is written there), anything else as an existing
+// local directory. A missing directory is a NoExportError.
+func Open(ctx context.Context, location string, s3opts s3dest.Options) (Source, error) {
+	if strings.HasPrefix(location, "s3://") {
+		p, err := s3dest.OpenRead(ctx, location, s3opts)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	d, err := localdest.OpenExisting(location)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &NoExportError{Location: location, Reason: "no such directory"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Manifest is a manifest as read: what it says, and the SHA-256 of its
+// bytes, which a report cites to name exactly which export it checked.
+type Manifest struct {
+	sink.Manifest
+	SHA256 string
+}
+
+// ManifestError is a manifest that is there but cannot be read as one.
+type ManifestError struct{ Err error }
+
+func (e *ManifestError) Error() string {
+	return fmt.Sprintf("%s is unreadable: %v", ManifestName, e.Err)
+}
+func (e *ManifestError) Unwrap() error { return e.Err }
+
+// ReadManifest reads and decodes the manifest of src. No manifest is a
+// NoExportError; one that does not decode is a ManifestError.
+func ReadManifest(ctx context.Context, src Source) (Manifest, error) {
+	r, err := src.Open(ctx, ManifestName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Manifest{}, &NoExportError{Location: src.String(), Reason: "no " + ManifestName}
+	}
+	if err != nil {
+		return Manifest{}, fmt.Errorf("read %s: %w", ManifestName, err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, maxManifest+1))
+	if err != nil {
+		return Manifest{}, fmt.Errorf("read %s: %w", ManifestName, err)
+	}
+	sum := sha256.Sum256(data)
+	m := Manifest{SHA256: hex.EncodeToString(sum[:])}
+	if len(data) > maxManifest {
+		return m, &ManifestError{fmt.Errorf("larger than %d bytes", maxManifest)}
+	}
+	if err := json.Unmarshal(data, &m.Manifest); err != nil {
+		return m, &ManifestError{err}
+	}
+	if m.Format == "" || m.SchemaVersion == 0 {
+		return m, &ManifestError{errors.New("no format or schema_version: not an export's manifest")}
+	}
+	return m, nil
+}
+
+// IsPart reports whether name is a part's name: PartPrefix, directly under
+// the location.
+func IsPart(name string) bool {
+	return strings.HasPrefix(name, PartPrefix) && !strings.ContainsAny(name, `/\`) && !strings.Contains(name, "..")
+}
