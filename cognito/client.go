@@ -2,6 +2,7 @@ package cognito
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,8 +19,10 @@ import (
 	awsratelimit "github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cognito-export/cognito-export/fault"
@@ -41,6 +44,15 @@ type Config struct {
 	// HTTPClient, when set, replaces the SDK's (the demo's in-process
 	// emulator uses it).
 	HTTPClient cip.HTTPClient
+	// RoleARN, when set, is assumed through STS with the credentials above
+	// (another account's pools, from a central audit account). The SDK's
+	// provider caches the temporary credentials and renews them before
+	// they expire, so a run longer than the role's session still works.
+	RoleARN    string
+	ExternalID string
+	// SessionName names the role's sessions, so that CloudTrail ties their
+	// calls to the run ("cognito-export-" and the run id).
+	SessionName string
 }
 
 // Calls counts Cognito requests per operation, retries included.
@@ -125,6 +137,9 @@ func NewClient(ctx context.Context, cc Config, limits *ratelimit.Set, calls *Cal
 	}
 	if awsCfg.Region == "" {
 		return nil, fault.Usagef("no AWS region: pass --region or set AWS_REGION")
+	}
+	if cc.RoleARN != "" {
+		awsCfg.Credentials = assumeRole(awsCfg, cc)
 	}
 	awsCfg.Credentials = fault.MarkCredentials(awsCfg.Credentials)
 	return cip.NewFromConfig(awsCfg, func(o *cip.Options) {
@@ -269,3 +284,49 @@ func ListGroups(ctx context.Context, client interface {
 		}
 	}
 }
+
+// assumeRole is the credentials of cc.RoleARN, assumed with awsCfg's.
+func assumeRole(awsCfg aws.Config, cc Config) aws.CredentialsProvider {
+	provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg), cc.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = cmp.Or(cc.SessionName, "cognito-export")
+		if cc.ExternalID != "" {
+			o.ExternalID = aws.String(cc.ExternalID)
+		}
+	})
+	return aws.NewCredentialsCache(roleProvider{provider, cc.RoleARN}, func(o *aws.CredentialsCacheOptions) {
+		// Renew a minute early: a call never goes out with credentials
+		// about to expire.
+		o.ExpiryWindow = time.Minute
+		o.ExpiryWindowJitterFrac = 0.5
+	})
+}
+
+// roleProvider names the role in a failure to assume it.
+type roleProvider struct {
+	aws.CredentialsProvider
+	role string
+}
+
+func (r roleProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := r.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return c, &AssumeRoleError{Role: r.role, Err: err}
+	}
+	return c, nil
+}
+
+// AssumeRoleError is a role that could not be assumed.
+type AssumeRoleError struct {
+	Role string
+	Err  error
+}
+
+func (e *AssumeRoleError) Error() string {
+	what := "check the role exists and its trust policy lets this account assume it (with the external id, if it asks for one), and that this account may call sts:AssumeRole on it"
+	if code := fault.Code(e.Err); code != "" {
+		return fmt.Sprintf("assume role %s: %s: %s", e.Role, code, what)
+	}
+	return fmt.Sprintf("assume role %s: %v", e.Role, e.Err)
+}
+
+func (e *AssumeRoleError) Unwrap() error { return e.Err }

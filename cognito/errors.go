@@ -16,6 +16,10 @@ func Explain(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	var role *AssumeRoleError
+	if errors.As(err, &role) {
+		return fault.New(fault.Fatal, fmt.Sprintf("%s: %v", op, role), err)
+	}
 	if fault.NoCredentials(err) {
 		return fault.New(fault.Fatal, fmt.Sprintf("%s: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role", op), err)
 	}

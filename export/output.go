@@ -33,16 +33,42 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// ExpandPlaceholders fills {date} (UTC YYYY-MM-DD), {run_id} and {pool} in an
-// output location, so that a scheduled job writes each run to its own
-// Hive-style path such as s3://bucket/cognito/pool={pool}/dt={date}/.
-func ExpandPlaceholders(location, runID, poolID string, now time.Time) (string, error) {
-	r := strings.NewReplacer("{date}", now.UTC().Format("2006-01-02"), "{run_id}", runID, "{pool}", poolID)
+// Placeholders are the values of an output location's placeholders.
+type Placeholders struct {
+	RunID, Pool string
+	// Account and Region are the pool's; "" when unknown, and then a
+	// location that uses them is refused.
+	Account, Region string
+	Now             time.Time
+}
+
+// ExpandPlaceholders fills {date} (UTC YYYY-MM-DD), {run_id}, {pool},
+// {account} and {region} in an output location, so that a scheduled job
+// writes each run to its own Hive-style path such as
+// s3://bucket/cognito/account={account}/region={region}/pool={pool}/dt={date}/.
+func ExpandPlaceholders(location string, p Placeholders) (string, error) {
+	for name, v := range map[string]string{"{account}": p.Account, "{region}": p.Region} {
+		if v == "" && strings.Contains(location, name) {
+			return "", fault.Usagef(fmt.Sprintf("output %q: %s is unknown for pool %s: give the pool a role-arn (its account) and a region", location, name, p.Pool))
+		}
+	}
+	r := strings.NewReplacer("{date}", p.Now.UTC().Format("2006-01-02"), "{run_id}", p.RunID, "{pool}", p.Pool,
+		"{account}", p.Account, "{region}", p.Region)
 	out := r.Replace(location)
 	if i := strings.IndexByte(out, '{'); i >= 0 && strings.IndexByte(out[i:], '}') > 0 {
-		return "", fault.Usagef(fmt.Sprintf("output %q: unknown placeholder; use {date}, {run_id} or {pool}", location))
+		return "", fault.Usagef(fmt.Sprintf("output %q: unknown placeholder; use {date}, {run_id}, {pool}, {account} or {region}", location))
 	}
 	return out, nil
+}
+
+// AccountOf is the account id in a role ARN (arn:aws:iam::ACCOUNT:role/NAME),
+// or "" when arn is not one.
+func AccountOf(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 6 || parts[0] != "arn" || parts[2] != "iam" || !strings.HasPrefix(parts[5], "role/") || len(parts[4]) != 12 {
+		return ""
+	}
+	return parts[4]
 }
 
 func isS3(location string) bool { return strings.HasPrefix(location, "s3://") }

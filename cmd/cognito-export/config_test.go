@@ -122,7 +122,7 @@ rate:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.limits.Rates()["UserResourceRead"]; got != tc.want {
+		if got := p.pools[0].Limits.Rates()["UserResourceRead"]; got != tc.want {
 			t.Fatalf("args %v env %v: UserResourceRead rate %g, want %g", tc.args, tc.env, got, tc.want)
 		}
 	}
@@ -201,9 +201,10 @@ pools:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One account and region: one set of limiters for all three.
 	for _, c := range p.pools {
-		if c.Limits != p.limits {
-			t.Fatalf("pool %s has limiters of its own", c.UserPoolID)
+		if c.Limits != p.pools[0].Limits || len(p.limits) != 1 {
+			t.Fatalf("pool %s has limiters of its own (%d sets)", c.UserPoolID, len(p.limits))
 		}
 	}
 	r := runCLI(t, cleanEnv(creds()...), "export", "--config", file)

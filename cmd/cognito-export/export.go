@@ -55,6 +55,8 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.BoolVar(&f.cfg.Fresh, "fresh", false, "discard the checkpoint or complete export in --output and start over")
 	fs.StringVar(&f.cfg.Client.Region, "region", "", "AWS region (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.cfg.Client.EndpointURL, "endpoint-url", "", "Cognito endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER)")
+	fs.StringVar(&f.cfg.Client.RoleARN, "role-arn", "", "assume this role (arn:aws:iam::ACCOUNT:role/NAME) for the pool's Cognito calls, e.g. a read-only role in another account; the output is written with the caller's own credentials")
+	fs.StringVar(&f.cfg.Client.ExternalID, "external-id", "", "external id the role's trust policy asks for")
 	fs.IntVar(&f.cfg.Client.MaxAttempts, "max-attempts", 10, "attempts per Cognito call, retries included")
 	fs.DurationVar(&f.cfg.Client.CallTimeout, "call-timeout", 30*time.Second, "time limit of one attempt")
 	f.limits.bind(fs)
@@ -82,8 +84,14 @@ func (f *exportFlags) poolConfig(runID string, now time.Time, lookupEnv func(str
 	if err := f.who.apply(&cfg, lookupEnv); err != nil {
 		return cfg, err
 	}
+	cfg.Client.SessionName = "cognito-export-" + runID
+	ph := export.Placeholders{RunID: runID, Pool: cfg.UserPoolID, Now: now,
+		Account: export.AccountOf(cfg.Client.RoleARN), Region: poolRegion(cfg, lookupEnv)}
+	if cfg.Client.RoleARN != "" && ph.Account == "" {
+		return cfg, usageError{fmt.Sprintf("--role-arn %q: want arn:aws:iam::ACCOUNT:role/NAME", cfg.Client.RoleARN)}
+	}
 	for _, loc := range []*string{&cfg.Output, &cfg.Checkpoint} {
-		out, err := export.ExpandPlaceholders(*loc, runID, cfg.UserPoolID, now)
+		out, err := export.ExpandPlaceholders(*loc, ph)
 		if err != nil {
 			return cfg, err
 		}
@@ -92,11 +100,31 @@ func (f *exportFlags) poolConfig(runID string, now time.Time, lookupEnv func(str
 	return cfg, nil
 }
 
-// plan is what one invocation of export does: one or more pools under one
-// set of limiters.
+// poolRegion is the region a pool's calls go to: its own, or the SDK's
+// default from the environment; "" when neither says.
+func poolRegion(cfg export.Config, lookupEnv func(string) (string, bool)) string {
+	if cfg.Client.Region != "" {
+		return cfg.Client.Region
+	}
+	for _, name := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if v, ok := lookupEnv(name); ok && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// quotaKey names the (account, region) whose Cognito quotas a pool draws
+// on: pools that share one share its limiters, pools in different
+// accounts or regions each get their own. The account is "" for the
+// credentials' own.
+type quotaKey struct{ account, region string }
+
+// plan is what one invocation of export does: one or more pools, each
+// under the limiters of its (account, region).
 type plan struct {
 	run    runOptions
-	limits *ratelimit.Set
+	limits map[quotaKey]*ratelimit.Set
 	pools  []export.Config
 }
 
@@ -133,9 +161,10 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 	} else {
 		entries = []layer{{}}
 	}
-	p := &plan{}
+	p := &plan{limits: map[quotaKey]*ratelimit.Set{}}
 	now := time.Now()
 	seen := map[string]string{}
+	var rates limitFlags // the run's, from the first entry: every quota is paced alike
 	for i, entry := range entries {
 		fs, f, err := newSet()
 		if err != nil {
@@ -149,7 +178,8 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 			if p.run.runID == "" {
 				p.run.runID = export.NewRunID(now)
 			}
-			if p.limits, err = f.limits.build(); err != nil {
+			rates = f.limits
+			if _, err := rates.build(); err != nil {
 				return nil, err
 			}
 			if p.run.parallelPools < 1 {
@@ -172,7 +202,13 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 			}
 			seen[loc] = cfg.UserPoolID
 		}
-		cfg.Limits = p.limits
+		key := quotaKey{export.AccountOf(cfg.Client.RoleARN), poolRegion(cfg, lookupEnv)}
+		if p.limits[key] == nil {
+			if p.limits[key], err = rates.build(); err != nil {
+				return nil, err
+			}
+		}
+		cfg.Limits = p.limits[key]
 		p.pools = append(p.pools, cfg)
 	}
 	return p, nil

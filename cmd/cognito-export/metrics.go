@@ -26,7 +26,7 @@ var (
 	descThrottles = prometheus.NewDesc("cognito_export_throttles_total", "TooManyRequestsException answers.", []string{"pool"}, nil)
 	descRetries   = prometheus.NewDesc("cognito_export_retries_total", "Attempts beyond the first.", []string{"pool"}, nil)
 	descState     = prometheus.NewDesc("cognito_export_pool_state", "1 for the pool's current state: waiting, running, complete or failed.", []string{"pool", "state"}, nil)
-	descRate      = prometheus.NewDesc("cognito_export_rate_limit", "Requests/second a quota category is paced at now, after adaptive slow-down (absent when unlimited).", []string{"category"}, nil)
+	descRate      = prometheus.NewDesc("cognito_export_rate_limit", "Requests/second a quota category is paced at now, after adaptive slow-down (absent when unlimited).", []string{"account", "region", "category"}, nil)
 )
 
 var stateNames = []string{poolWaiting: "waiting", poolRunning: "running", poolComplete: "complete", poolFailed: "failed"}
@@ -34,7 +34,7 @@ var stateNames = []string{poolWaiting: "waiting", poolRunning: "running", poolCo
 // exportCollector reads every pool of the run at scrape time.
 type exportCollector struct {
 	runs   []*poolRun
-	limits *ratelimit.Set
+	limits map[quotaKey]*ratelimit.Set
 }
 
 func (c exportCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -68,9 +68,11 @@ func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, pool, name)
 		}
 	}
-	for cat, r := range c.limits.Rates() {
-		if !math.IsInf(r, 1) {
-			ch <- prometheus.MustNewConstMetric(descRate, prometheus.GaugeValue, r, string(cat))
+	for key, set := range c.limits {
+		for cat, r := range set.Rates() {
+			if !math.IsInf(r, 1) {
+				ch <- prometheus.MustNewConstMetric(descRate, prometheus.GaugeValue, r, key.account, key.region, string(cat))
+			}
 		}
 	}
 }
@@ -78,7 +80,7 @@ func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
 // serveMetrics serves /metrics at addr until the returned stop is called;
 // an empty addr serves nothing. The registry is the run's own, not the
 // global one, so that nothing else registers into it.
-func serveMetrics(ctx context.Context, addr string, limits *ratelimit.Set, runs []*poolRun, log *slog.Logger) (stop func(), err error) {
+func serveMetrics(ctx context.Context, addr string, limits map[quotaKey]*ratelimit.Set, runs []*poolRun, log *slog.Logger) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}

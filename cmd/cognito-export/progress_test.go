@@ -145,7 +145,7 @@ func TestMetricsServedDuringTheRun(t *testing.T) {
 		"throttles": regexp.MustCompile(`cognito_export_throttles_total\{pool="` + pool.ID() + `"\} 0`),
 		"estimate":  regexp.MustCompile(`cognito_export_estimated_users\{pool="` + pool.ID() + `"\} 20000`),
 		"running":   regexp.MustCompile(`cognito_export_pool_state\{pool="` + pool.ID() + `",state="running"\} 1`),
-		"rate":      regexp.MustCompile(`cognito_export_rate_limit\{category="UserResourceRead"\} 800`),
+		"rate":      regexp.MustCompile(`cognito_export_rate_limit\{account="",category="UserResourceRead",region="[a-z0-9-]*"\} 800`),
 	}
 	var body string
 	deadline := time.Now().Add(30 * time.Second)
