@@ -1,13 +1,16 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/cognito"
@@ -16,7 +19,7 @@ import (
 
 // Env is everything one pool's run works with, built once by Open: the
 // validated configuration, the one Cognito client (every call it makes is
-// counted in the run's progress and summary), the Output and the checkpoint
+// counted in the run's progress and summary), the output and the checkpoint
 // store. The run, the dry run, the ETA's estimate and summary.json all use
 // it, so nothing is opened or connected twice.
 type Env struct {
@@ -26,10 +29,15 @@ type Env struct {
 	calls  *cognito.Calls
 	out    Output
 	store  *checkpoint.Store
+
+	// pool is DescribeUserPool's answer, asked once: the attribute schema,
+	// the estimate and the ETA all read it.
+	poolMu sync.Mutex
+	pool   *types.UserPoolType
 }
 
-// Open checks cfg, proves the Output writable and builds the Cognito
-// client. A bad setting or Output fails here, before any Cognito call.
+// Open checks cfg, proves the output writable and builds the Cognito
+// client. A bad setting or output fails here, before any Cognito call.
 func Open(ctx context.Context, cfg Config) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -38,15 +46,20 @@ func Open(ctx context.Context, cfg Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return OpenOn(ctx, cfg, out)
+	return openOn(ctx, cfg, out)
 }
 
-// OpenOn is Open with the Output already open: tests pass an in-memory
+// OpenOn is Open with the output already open: tests pass an in-memory
 // destination. cfg.Output then only names it in messages and the manifest.
 func OpenOn(ctx context.Context, cfg Config, out Output) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return openOn(ctx, cfg, out)
+}
+
+// openOn builds the Env of a validated cfg on out.
+func openOn(ctx context.Context, cfg Config, out Output) (*Env, error) {
 	cfg.setDefaults()
 	store, err := openCheckpoint(ctx, cfg.Checkpoint, out, cfg.s3Options())
 	if err != nil {
@@ -84,7 +97,7 @@ func (c *Config) setDefaults() {
 // Config is the configuration the run uses, defaults filled in.
 func (e *Env) Config() Config { return e.cfg }
 
-// WriteFile writes a small file, such as the run summary, into the Output,
+// WriteFile writes a small file, such as the run summary, into the output,
 // atomically.
 func (e *Env) WriteFile(ctx context.Context, name string, data []byte) error {
 	if err := e.out.Put(ctx, name, data); err != nil {
@@ -101,14 +114,28 @@ func (e *Env) EstimateUsers(ctx context.Context) error {
 	if e.cfg.Progress == nil {
 		return nil // no one watches
 	}
-	d, err := e.client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(e.cfg.UserPoolID)})
+	pool, err := e.describePool(ctx)
 	if err != nil {
 		return cognito.Explain("DescribeUserPool", err)
 	}
-	if d.UserPool != nil {
-		e.cfg.Progress.estUsers.Store(int64(d.UserPool.EstimatedNumberOfUsers))
-	}
+	e.cfg.Progress.estUsers.Store(int64(pool.EstimatedNumberOfUsers))
 	return nil
+}
+
+// describePool is DescribeUserPool's answer for the pool, asked of Cognito
+// once per Env: a failure is not kept, so a later caller asks again.
+func (e *Env) describePool(ctx context.Context) (*types.UserPoolType, error) {
+	e.poolMu.Lock()
+	defer e.poolMu.Unlock()
+	if e.pool != nil {
+		return e.pool, nil
+	}
+	d, err := e.client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(e.cfg.UserPoolID)})
+	if err != nil {
+		return nil, err
+	}
+	e.pool = cmp.Or(d.UserPool, &types.UserPoolType{})
+	return e.pool, nil
 }
 
 // Run exports one pool: Open, then Env.Run.

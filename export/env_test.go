@@ -39,3 +39,25 @@ func TestEstimateUsersUsesTheRunsClientAndDefaultQuotas(t *testing.T) {
 		t.Fatalf("summary calls %v: want the ETA's DescribeUserPool counted with the export's calls", sum.Calls)
 	}
 }
+
+// The pool's description is asked of Cognito once per run, though the ETA,
+// the attribute schema and auto's estimate all read it.
+func TestThePoolIsDescribedOncePerRun(t *testing.T) {
+	env := startEmulator(t, cognitoemu.PoolSpec{Users: 200, Groups: 5, Seed: 4}, cognitoemu.Options{})
+	cfg := exportConfig(env, t.TempDir())
+	cfg.Strategy, cfg.Attributes, cfg.Progress = export.StrategyAuto, []string{"email"}, &export.Progress{}
+	e, err := export.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.EstimateUsers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := e.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Estimate == nil || sum.Calls["DescribeUserPool"] != 1 {
+		t.Fatalf("estimate %v, DescribeUserPool called %d times", sum.Estimate, sum.Calls["DescribeUserPool"])
+	}
+}

@@ -73,7 +73,6 @@ type estimator interface {
 	cognito.GroupsLister
 	groupLister
 	ListUsersInGroup(ctx context.Context, in *cip.ListUsersInGroupInput, optFns ...func(*cip.Options)) (*cip.ListUsersInGroupOutput, error)
-	DescribeUserPool(ctx context.Context, in *cip.DescribeUserPoolInput, optFns ...func(*cip.Options)) (*cip.DescribeUserPoolOutput, error)
 }
 
 // EstimateCost estimates both strategies for cfg's pool without exporting
@@ -90,7 +89,7 @@ func EstimateCost(ctx context.Context, cfg Config) (Estimate, error) {
 // are the calls the estimate made.
 func (e *Env) EstimateCost(ctx context.Context) (Estimate, error) {
 	before := e.calls.ByOperation()
-	est, err := estimate(ctx, e.client, e.cfg)
+	est, err := estimate(ctx, e.client, e.cfg, e.describePool)
 	est.SampleCalls = e.calls.ByOperation()
 	for op, n := range before {
 		if est.SampleCalls[op] -= n; est.SampleCalls[op] == 0 {
@@ -100,8 +99,10 @@ func (e *Env) EstimateCost(ctx context.Context) (Estimate, error) {
 	return est, err
 }
 
-func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, error) {
-	pool, err := client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(cfg.UserPoolID)})
+// estimate estimates both strategies; describe is the pool's description,
+// which the run may have asked for already.
+func estimate(ctx context.Context, client estimator, cfg Config, describe func(context.Context) (*types.UserPoolType, error)) (Estimate, error) {
+	pool, err := describe(ctx)
 	if err != nil {
 		return Estimate{}, cognito.Explain("DescribeUserPool", err)
 	}
@@ -121,9 +122,7 @@ func estimate(ctx context.Context, client estimator, cfg Config) (Estimate, erro
 		}
 	}
 	est := Estimate{Groups: len(groups)}
-	if pool.UserPool != nil {
-		est.Users = int64(pool.UserPool.EstimatedNumberOfUsers)
-	}
+	est.Users = int64(pool.EstimatedNumberOfUsers)
 	s, err := takeSample(ctx, client, cfg, groups)
 	if err != nil {
 		return Estimate{}, err

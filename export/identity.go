@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
@@ -34,7 +33,7 @@ func (e *Env) identify(ctx context.Context) (*attributePlan, error) {
 	var schema []identity.SchemaAttribute
 	required := map[string]bool{"sub": true}
 	if !none(list) {
-		d, err := e.client.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(e.cfg.UserPoolID)})
+		pool, err := e.describePool(ctx)
 		switch {
 		case err != nil && fault.Denied(err) && !slices.Contains(list, "all") && !slices.Contains(list, "standard"):
 			// A policy without DescribeUserPool still exports the attributes
@@ -45,7 +44,7 @@ func (e *Env) identify(ctx context.Context) (*attributePlan, error) {
 		case err != nil:
 			return nil, fmt.Errorf("read the pool's attributes for --attributes: %w", cognito.Explain("DescribeUserPool", err))
 		default:
-			for _, a := range d.UserPool.SchemaAttributes {
+			for _, a := range pool.SchemaAttributes {
 				name := aws.ToString(a.Name)
 				schema = append(schema, identity.SchemaAttribute{Name: name, DataType: string(a.AttributeDataType)})
 				required[name] = aws.ToBool(a.Required)
@@ -133,14 +132,15 @@ func (w *attributePlan) params(cfg *Config) map[string]string {
 		"attributes":   strings.Join(attrs, ","),
 		"pseudonymize": strings.Join(pseudo, ","),
 		"redact":       strings.Join(redact, ","),
-		"key_id":       keyID(cfg, pseudo),
+		"key_id":       w.keyID(cfg),
 		"filter":       cfg.Filter,
 		"csv_raw":      fmt.Sprint(cfg.CSVRaw && cfg.Format == "csv"),
 	}
 }
 
-func keyID(cfg *Config, pseudo []string) string {
-	if len(pseudo) == 0 {
+// keyID identifies the key of the pseudonymised columns; "" when none is.
+func (w *attributePlan) keyID(cfg *Config) string {
+	if !identity.Pseudonymized(w.columns) {
 		return ""
 	}
 	return cfg.Key.ID()

@@ -47,10 +47,11 @@ type Placeholders struct {
 // writes each run to its own Hive-style path such as
 // s3://bucket/cognito/account={account}/region={region}/pool={pool}/dt={date}/.
 func ExpandPlaceholders(location string, p Placeholders) (string, error) {
-	for name, v := range map[string]string{"{account}": p.Account, "{region}": p.Region} {
-		if v == "" && strings.Contains(location, name) {
-			return "", fault.Usagef(fmt.Sprintf("output %q: %s is unknown for pool %s: give the pool a role-arn (its account) and a region", location, name, p.Pool))
-		}
+	if p.Account == "" && strings.Contains(location, "{account}") {
+		return "", fault.Usagef(fmt.Sprintf("output %q: {account} is unknown for pool %s: give the pool a role-arn (arn:aws:iam::ACCOUNT:role/NAME)", location, p.Pool))
+	}
+	if p.Region == "" && strings.Contains(location, "{region}") {
+		return "", fault.Usagef(fmt.Sprintf("output %q: {region} is unknown for pool %s: give the pool a region (--region or AWS_REGION)", location, p.Pool))
 	}
 	r := strings.NewReplacer("{date}", p.Now.UTC().Format("2006-01-02"), "{run_id}", p.RunID, "{pool}", p.Pool,
 		"{account}", p.Account, "{region}", p.Region)

@@ -158,7 +158,7 @@ func (r *run) plan(ctx context.Context) error {
 // the permissions the estimate needs, it exports per-user.
 func (r *run) chooseStrategy(ctx context.Context) error {
 	log := r.log.With("phase", "plan")
-	est, err := estimate(ctx, r.client, r.cfg)
+	est, err := estimate(ctx, r.client, r.cfg, r.describePool)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return context.Cause(ctx)
@@ -251,7 +251,7 @@ func (r *run) finish(ctx context.Context) error {
 		Parameters: cfg.params(),
 		Columns:    sink.ColumnsWith(cfg.attrs.extract.Columns()),
 		Attributes: cfg.attrs.manifestAttributes(),
-		KeyID:      cfg.params()["key_id"],
+		KeyID:      cfg.attrs.keyID(&cfg),
 		Filter:     cfg.Filter,
 	}
 	for _, p := range st.Parts {
