@@ -47,10 +47,21 @@ func newCSVEncoder(w io.Writer, attrs []AttrColumn, raw bool) (*csvEncoder, erro
 // with =, +, -, @, a tab or a carriage return: OWASP's CSV injection
 // list) plain text, by putting a single quote before it. Spreadsheets show
 // the quote-prefixed cell as text and hide nothing; other readers see the
-// quote, which --csv-raw leaves out.
+// quote, which --csv-raw leaves out. A cell that already starts with a
+// quote gets one more, so that Unneutralize can always tell the two apart.
 func neutralize(f string) string {
-	if f != "" && strings.IndexByte("=+-@\t\r", f[0]) >= 0 {
+	if f != "" && strings.IndexByte(neutralized, f[0]) >= 0 {
 		return "'" + f
+	}
+	return f
+}
+
+const neutralized = "=+-@\t\r'"
+
+// Unneutralize is the cell as it was before neutralize.
+func Unneutralize(f string) string {
+	if len(f) >= 2 && f[0] == '\'' && strings.IndexByte(neutralized, f[1]) >= 0 {
+		return f[1:]
 	}
 	return f
 }
