@@ -10,7 +10,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/cognito-export/cognito-export/checkpoint"
+	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/sink"
 )
@@ -254,6 +257,7 @@ func (r *run) finish(ctx context.Context) error {
 		KeyID:      cfg.attrs.keyID(&cfg),
 		Filter:     cfg.Filter,
 	}
+	m.Groups = r.listGroups(ctx)
 	for _, p := range st.Parts {
 		m.Parts = append(m.Parts, sink.PartInfo(p))
 		m.Totals.Bytes += p.Bytes
@@ -274,6 +278,35 @@ func (r *run) finish(ctx context.Context) error {
 		r.log.Warn("export complete, but resume state could not be removed", "phase", "finish", "error", err)
 	}
 	return nil
+}
+
+// listGroups lists the pool's groups for the manifest: a review must see
+// the groups without members too, which no row shows. A policy without
+// ListGroups (per-user needs only ListUsers and AdminListGroupsForUser)
+// still exports, without them.
+func (r *run) listGroups(ctx context.Context) []sink.ManifestGroup {
+	groups, err := cognito.ListGroups(ctx, r.client, r.cfg.UserPoolID)
+	if err != nil {
+		r.log.Warn("cannot list the pool's groups for the manifest; diff and report will see only groups with members (grant cognito-idp:ListGroups)",
+			"phase", "finish", "error", err.Error())
+		return nil
+	}
+	out := make([]sink.ManifestGroup, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, sink.ManifestGroup{
+			Name: aws.ToString(g.GroupName), Description: g.Description, RoleArn: g.RoleArn, Precedence: g.Precedence,
+			CreationDate: utc(g.CreationDate), LastModifiedDate: utc(g.LastModifiedDate),
+		})
+	}
+	return out
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // logEstimate says which strategy auto chose and what both would cost.

@@ -25,6 +25,20 @@ type Manifest struct {
 	KeyID string `json:"pseudonymization_key_id,omitempty"`
 	// Filter is the ListUsers filter that chose the users, if any.
 	Filter string `json:"filter,omitempty"`
+	// Groups are every group of the pool as ListGroups gave them when the
+	// export finished, those without members included (the rows show only
+	// groups with members). Nil when the export could not list them.
+	Groups []ManifestGroup `json:"groups,omitempty"`
+}
+
+// ManifestGroup is one group of the pool. Times are RFC 3339 UTC.
+type ManifestGroup struct {
+	Name             string     `json:"name"`
+	Description      *string    `json:"description,omitempty"`
+	RoleArn          *string    `json:"role_arn,omitempty"`
+	Precedence       *int32     `json:"precedence,omitempty"`
+	CreationDate     *time.Time `json:"creation_date,omitempty"`
+	LastModifiedDate *time.Time `json:"last_modified_date,omitempty"`
 }
 
 // ManifestAttribute describes one identity attribute column.
