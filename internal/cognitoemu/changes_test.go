@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,4 +187,61 @@ func TestRandomMutations(t *testing.T) {
 			checkAgainstModel(t, mustClient(t, pool), pool)
 		}
 	}
+}
+
+// TestChangesOfUnrelatedPools takes the path for pools that do not come
+// from the same generated pool: usernames are matched, not indexes.
+func TestChangesOfUnrelatedPools(t *testing.T) {
+	attrs := []string{"email", "name"}
+	p := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 400, Groups: 20, Seed: 31})
+	m := cognitoemu.RandomMutations(p, 3, 0.02)
+	q, err := p.Mutate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same users and groups under another pool name: another spec.
+	other := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 400, Groups: 20, Seed: 31, Name: "elsewhere"})
+	oq, err := other.Mutate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cognitoemu.Changes(p, oq, attrs, identity.ColumnName)
+	if d := changesDiff(got, cognitoemu.Changes(p, q, attrs, identity.ColumnName)); d != "" || len(got) == 0 {
+		t.Fatalf("matched by username, %d changes; by index:\n%s", len(got), d)
+	}
+	if d := changesDiff(cognitoemu.Changes(cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 30, Groups: 3, Seed: 1}), q, attrs, identity.ColumnName),
+		bruteChanges(cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 30, Groups: 3, Seed: 1}), q, attrs)); d != "" {
+		t.Fatalf("pools of different seeds:\n%s", d)
+	}
+}
+
+// TestMutateBigPoolStaysCompact checks that a mutation of a million-user
+// pool costs what it changes, not what the pool holds.
+func TestMutateBigPoolStaysCompact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million-user pool")
+	}
+	p := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 1_000_000, Groups: 10, Seed: 1})
+	m := cognitoemu.RandomMutations(p, 1, 0.001)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	q, err := p.Mutate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	if grown > 16<<20 {
+		t.Fatalf("mutating %d users and %d memberships holds %d MB", len(m.DeleteUsers)+len(m.AddUsers)+len(m.SetAttributes),
+			len(m.AddMemberships)+len(m.RemoveMemberships), grown>>20)
+	}
+	t.Logf("%d users deleted, %d added, %d attributes, %d memberships: %d KB", len(m.DeleteUsers), len(m.AddUsers), len(m.SetAttributes),
+		len(m.AddMemberships)+len(m.RemoveMemberships), grown>>10)
+	changes := cognitoemu.Changes(p, q, []string{"email"}, identity.ColumnName)
+	if len(changes) < len(m.DeleteUsers)+len(m.AddUsers) {
+		t.Fatalf("%d changes", len(changes))
+	}
+	runtime.KeepAlive(q)
 }

@@ -374,6 +374,13 @@ func (p *Pool) membersOf(g int) []int32 {
 	return p.members[g]
 }
 
+// GroupSize is the number of members of group g (an index into Groups). A
+// group may have none: generated pools with many groups for their users
+// (at most 60, as more bring users in over 60 groups who fill them) leave
+// some of the last, smallest ones empty, and Mutate may add or empty one.
+// An export has no row for an empty group.
+func (p *Pool) GroupSize(g int) int { return len(p.membersOf(g)) }
+
 func (p *Pool) groupIndex(name string) (int, bool) {
 	for g := range p.groups {
 		if p.groups[g].Name == name {

@@ -35,7 +35,9 @@ func RandomMutations(p *Pool, seed int64, share float64) Mutations {
 	var alive []string // groups that survive
 	deleted := -1
 	if len(groups) >= 2 {
-		deleted = 1 + r.IntN(len(groups)-1)
+		// One of the upper half, the smaller groups (low indexes are the
+		// large ones): a realistic clean-up, not half the pool's rows.
+		deleted = max(1, len(groups)/2) + r.IntN(len(groups)-max(1, len(groups)/2))
 		m.DeleteGroups = []string{groups[deleted].Name}
 	}
 	for g := range groups {
