@@ -158,6 +158,17 @@ func TestRandomMutations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		for _, c := range m.SetAttributes {
+			if c.Name == "email" && spec.EmailAsUsername {
+				// The address is the sign-in alias: Lookup follows it.
+				if i, ok := q.Lookup(c.Value); !ok || i != c.User {
+					t.Errorf("Lookup(%q) = %d, %v, want %d", c.Value, i, ok, c.User)
+				}
+				if _, ok := q.Lookup(p.User(c.User).Email); ok {
+					t.Errorf("Lookup still finds the old address %q", p.User(c.User).Email)
+				}
+			}
+		}
 		// A second round on the mutated pool: chained overlays.
 		r, err := q.Mutate(cognitoemu.RandomMutations(q, 2, 0.01))
 		if err != nil {
