@@ -42,7 +42,7 @@ func Open(ctx context.Context, cfg Config) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	out, err := OpenOutput(ctx, cfg.Output, cfg.s3Options())
+	out, err := OpenOutput(ctx, cfg.Output, cfg.S3Options())
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func OpenOn(ctx context.Context, cfg Config, out Output) (*Env, error) {
 // openOn builds the Env of a validated cfg on out.
 func openOn(ctx context.Context, cfg Config, out Output) (*Env, error) {
 	cfg.setDefaults()
-	store, err := openCheckpoint(ctx, cfg.Checkpoint, out, cfg.s3Options())
+	store, err := openCheckpoint(ctx, cfg.Checkpoint, out, cfg.S3Options())
 	if err != nil {
 		return nil, err
 	}

@@ -74,9 +74,9 @@ func AccountOf(arn string) string {
 
 func isS3(location string) bool { return strings.HasPrefix(location, "s3://") }
 
-// s3Options are the S3 settings of cfg: S3 is in Cognito's region unless
+// S3Options are the S3 settings of cfg: S3 is in Cognito's region unless
 // told otherwise.
-func (c *Config) s3Options() s3dest.Options {
+func (c *Config) S3Options() s3dest.Options {
 	o := c.S3
 	if o.Region == "" {
 		o.Region = c.Client.Region

@@ -208,3 +208,43 @@ func TestDiffOfTwoRunsOfTheSamePoolIsEmpty(t *testing.T) {
 		t.Fatal("a refused diff wrote a manifest")
 	}
 }
+
+// TestExportDiffAgainstLatest is the scheduled review: each day's export
+// diffs itself against the newest earlier export of the pool beside it,
+// passing over what is not one (another pool's export, an unfinished one).
+func TestExportDiffAgainstLatest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports with the real binary")
+	}
+	duckdb.Require(t)
+	spec := cognitoemu.PoolSpec{ID: "eu-west-1_DiffPool3", Users: 400, Groups: 10, Seed: 8}
+	before := cognitoemu.NewPool(spec)
+	s := newSnapshots(t, spec, cognitoemu.RandomMutations(before, 9, 0.03))
+	root := t.TempDir()
+	day1, day2 := filepath.Join(root, "dt=2026-12-01"), filepath.Join(root, "dt=2026-12-02")
+
+	env := cleanEnv(append(creds(), "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="+s.beforeURL)...)
+	first := runCLI(t, env, "export", "--user-pool-id", spec.ID, "--output", day1, "--attributes", strings.Join(diffAttributes, ","),
+		"--rate", "UserList=0", "--rate", "UserResourceRead=0", "--rate", "UserPoolResourceRead=0", "--rate", "UserPoolRead=0", "--diff-against", "latest")
+	if first.code != 0 || !strings.Contains(first.stderr, "no earlier complete export of this pool") {
+		t.Fatalf("a first run with nothing to diff against: exit %d: %s", first.code, first.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(day1, "diff")); err == nil {
+		t.Fatal("a first run wrote a diff")
+	}
+	// Beside them: another pool's export, later, and an unfinished one.
+	other := cognitoemu.NewPool(cognitoemu.PoolSpec{ID: "eu-west-1_OtherPool", Users: 50, Groups: 3, Seed: 1})
+	hs := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, other))
+	t.Cleanup(hs.Close)
+	exportTo(t, hs.URL, other.ID(), filepath.Join(root, "dt=2026-12-01b"))
+	if err := os.MkdirAll(filepath.Join(root, "dt=2026-12-01c"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	exportTo(t, s.afterURL, spec.ID, day2, "--format", "csv", "--diff-against", "latest")
+	got := readChanges(t, filepath.Join(day2, "diff"), "csv")
+	sameChanges(t, "day 2 against latest", got, expectedChanges(s))
+	if v := runCLI(t, cleanEnv(), "verify", day2); v.code != 0 {
+		t.Fatalf("the diff under the export upsets its verify: %s", v.stdout)
+	}
+}

@@ -31,6 +31,7 @@ type runOptions struct {
 	progressInterval time.Duration
 	parallelPools    int
 	dryRun           bool
+	diffAgainst      string
 }
 
 func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
@@ -70,6 +71,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 func bindRunFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.run.config, "config", "", "YAML file of settings, keys named like the flags; may list several pools (see configs/example.yaml)")
 	fs.IntVar(&f.run.parallelPools, "parallel-pools", 1, "pools of the config file exported at once, under the shared rate limits")
+	fs.StringVar(&f.run.diffAgainst, "diff-against", "", "after a complete export, write what changed since the export at this location (or latest: the newest earlier export of the pool beside this one) under diff/ in the output")
 	fs.BoolVar(&f.run.dryRun, "dry-run", false, "check credentials, permissions and the output, print the estimated calls and duration, and export nothing")
 }
 

@@ -129,7 +129,7 @@ func exportPool(ctx context.Context, pr *poolRun, run runOptions, con *console, 
 
 	if sum.AlreadyComplete {
 		fmt.Fprintf(stdout, "export in %s is already complete (manifest.json); pass --fresh to export again\n", sum.Output)
-		return nil
+		return afterExport(ctx, cfg, run, stdout)
 	}
 	fin := cfg.Logger.With("phase", "finish")
 	fin.Info("export finished", "complete", sum.Complete, "users", sum.Users, "rows", sum.Rows,
@@ -144,5 +144,13 @@ func exportPool(ctx context.Context, pr *poolRun, run runOptions, con *console, 
 	}
 	fmt.Fprintf(stdout, "exported %d users, %d rows, %d skipped, %d API calls in %s to %s\n",
 		sum.Users, sum.Rows, sum.Skipped, sum.TotalCalls(), sum.Elapsed.Round(time.Millisecond), sum.Output)
-	return nil
+	return afterExport(ctx, cfg, run, stdout)
+}
+
+// afterExport does what a complete export was asked to do next.
+func afterExport(ctx context.Context, cfg export.Config, run runOptions, stdout io.Writer) error {
+	if run.diffAgainst == "" {
+		return nil
+	}
+	return diffAfterExport(ctx, cfg, run.diffAgainst, cfg.Logger.With("phase", "diff"), stdout)
 }

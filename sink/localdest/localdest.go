@@ -216,6 +216,22 @@ func (d *Dir) Open(_ context.Context, name string) (io.ReadCloser, error) {
 	return os.Open(filepath.Join(d.dir, name))
 }
 
+// Dirs returns the names of the directories directly in the directory,
+// sorted: the sibling exports of a scheduled job.
+func (d *Dir) Dirs(_ context.Context) ([]string, error) {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", d.dir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
 // List returns the names of the files directly in the directory, sorted:
 // the committed ones only, never a write's temporary file or a probe.
 func (d *Dir) List(_ context.Context) ([]string, error) {

@@ -422,6 +422,28 @@ func (d *Prefix) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	return out.Body, nil
 }
 
+// Dirs returns the names of the prefixes directly under this one, without
+// their trailing slash: the sibling exports of a scheduled job.
+func (d *Prefix) Dirs(ctx context.Context) ([]string, error) {
+	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
+		Bucket: &d.bucket, Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
+	})
+	var names []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, d.explain("list", err)
+		}
+		for _, p := range page.CommonPrefixes {
+			name := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(p.Prefix), d.prefix), "/")
+			if name != "" && !strings.Contains(name, "/") {
+				names = append(names, name)
+			}
+		}
+	}
+	return names, nil
+}
+
 // List returns the names of the objects directly under the prefix, sorted
 // (S3 lists keys in order); unfinished uploads and probe objects are not
 // listed.

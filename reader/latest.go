@@ -1,0 +1,85 @@
+package reader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cognito-export/cognito-export/sink/s3dest"
+)
+
+// Previous is the export Latest found.
+type Previous struct {
+	Location string
+	Manifest Manifest
+}
+
+// Latest finds the most recent complete export of poolID beside the export
+// at location: among the sibling directories or prefixes of location's
+// parent (…/pool=X/dt=2026-12-01/ beside …/pool=X/dt=2026-12-02/), the one
+// whose manifest names the same pool and started last before before. A
+// sibling that is not an export (no manifest, another pool, a diff) is
+// passed over. ok is false when there is none.
+func Latest(ctx context.Context, location, poolID string, before time.Time, s3opts s3dest.Options) (Previous, bool, error) {
+	parent, self, join, err := splitParent(location)
+	if err != nil {
+		return Previous{}, false, err
+	}
+	src, err := Open(ctx, parent, s3opts)
+	if errors.Is(err, ErrNoExport) {
+		return Previous{}, false, nil
+	}
+	if err != nil {
+		return Previous{}, false, fmt.Errorf("look for the previous export in %s: %w", parent, err)
+	}
+	lister, ok := src.(interface {
+		Dirs(ctx context.Context) ([]string, error)
+	})
+	if !ok {
+		return Previous{}, false, fmt.Errorf("look for the previous export: %s cannot list its directories", parent)
+	}
+	names, err := lister.Dirs(ctx)
+	if err != nil {
+		return Previous{}, false, fmt.Errorf("look for the previous export in %s: %w", parent, err)
+	}
+	var best Previous
+	found := false
+	for _, name := range names {
+		if name == self {
+			continue
+		}
+		loc := join(name)
+		sib, err := Open(ctx, loc, s3opts)
+		if err != nil {
+			continue
+		}
+		m, err := ReadManifest(ctx, sib)
+		if err != nil || m.Parameters["table"] != "" || m.Parameters["user_pool_id"] != poolID || !m.StartedAt.Before(before) {
+			continue
+		}
+		if !found || m.StartedAt.After(best.Manifest.StartedAt) {
+			best, found = Previous{Location: loc, Manifest: m}, true
+		}
+	}
+	return best, found, nil
+}
+
+// splitParent splits a location into its parent, its own name, and how a
+// sibling's location is made from its name.
+func splitParent(location string) (parent, self string, join func(string) string, err error) {
+	if strings.HasPrefix(location, "s3://") {
+		trimmed := strings.TrimSuffix(location, "/")
+		i := strings.LastIndexByte(trimmed, '/')
+		if i < len("s3://") || strings.Count(trimmed[len("s3://"):], "/") == 0 {
+			return "", "", nil, fmt.Errorf("output %s has no parent prefix to hold earlier exports", location)
+		}
+		parent = trimmed[:i+1]
+		return parent, trimmed[i+1:], func(n string) string { return parent + n + "/" }, nil
+	}
+	clean := filepath.Clean(location)
+	parent = filepath.Dir(clean)
+	return parent, filepath.Base(clean), func(n string) string { return filepath.Join(parent, n) }, nil
+}
