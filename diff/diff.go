@@ -135,7 +135,10 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 		}
 		return oldGroups[name].role
 	}
-	privileged := func(name string) bool { return role(name) != "" || slices.Contains(opts.Privileged, name) }
+	// A group that grants a role on either side is privileged: losing
+	// the role is itself a change a review must see with its members.
+	hasRole := func(name string) bool { return newGroups[name].role != "" || oldGroups[name].role != "" }
+	privileged := func(name string) bool { return hasRole(name) || slices.Contains(opts.Privileged, name) }
 	sum := newSummary(old, new, attrs.columns, opts)
 	sum.Old.ExportedAt, sum.New.ExportedAt = sides[0].latest, sides[1].latest
 
@@ -164,7 +167,7 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 		return Summary{}, err
 	}
 	c := &comparer{poolID: poolID, attrCols: attrs.columns, roleOf: role, roleOnly: opts.GroupsWithRoleOnly,
-		privileged: func(g string) bool { return role(g) != "" }}
+		privileged: hasRole}
 	if err := comparePartitions(ctx, tmp, parts, len(attrs.columns), c, write); err != nil {
 		w.Abort(ctx)
 		return Summary{}, err

@@ -248,3 +248,143 @@ func TestExportDiffAgainstLatest(t *testing.T) {
 		t.Fatalf("the diff under the export upsets its verify: %s", v.stdout)
 	}
 }
+
+// TestDiffRefusesWhatCannotBeCompared: each refusal is one line and exit
+// 2, and leaves no diff that looks complete.
+func TestDiffRefusesWhatCannotBeCompared(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports with the real binary")
+	}
+	spec := cognitoemu.PoolSpec{ID: "eu-west-1_DiffPool4", Users: 200, Groups: 6, Seed: 4}
+	s := newSnapshots(t, spec, cognitoemu.Mutations{DisableUsers: []int{1}})
+	other := cognitoemu.NewPool(cognitoemu.PoolSpec{ID: "eu-west-1_OtherPool", Users: 200, Groups: 6, Seed: 4})
+	hs := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, other))
+	t.Cleanup(hs.Close)
+	root := t.TempDir()
+	dir := func(n string) string { return filepath.Join(root, n) }
+	exportTo(t, s.beforeURL, spec.ID, dir("old"))
+	exportTo(t, s.afterURL, spec.ID, dir("new"))
+	exportTo(t, hs.URL, other.ID(), dir("other"))
+	keyA := "COGNITO_EXPORT_HMAC_KEY=" + strings.Repeat("key-a-", 8)
+	keyB := "COGNITO_EXPORT_HMAC_KEY=" + strings.Repeat("key-b-", 8)
+	for _, k := range []struct{ name, key, url string }{{"pseudo-a", keyA, s.beforeURL}, {"pseudo-b", keyB, s.afterURL}, {"pseudo-a2", keyA, s.afterURL}} {
+		env := cleanEnv(append(creds(), k.key, "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="+k.url)...)
+		if r := runCLI(t, env, "export", "--user-pool-id", spec.ID, "--output", dir(k.name), "--attributes", "email,name",
+			"--pseudonymize", "email", "--rate", "UserList=0", "--rate", "UserResourceRead=0"); r.code != 0 {
+			t.Fatalf("export %s: %s", k.name, r.stderr)
+		}
+	}
+	// A corrupt copy of new: one byte of its part flipped.
+	if err := os.CopyFS(dir("corrupt"), os.DirFS(dir("new"))); err != nil {
+		t.Fatal(err)
+	}
+	parts, _ := filepath.Glob(filepath.Join(dir("corrupt"), "part-*"))
+	data, _ := os.ReadFile(parts[0])
+	data[len(data)/2] ^= 1
+	os.WriteFile(parts[0], data, 0o644)
+
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		contains string
+	}{
+		{"two pools", []string{dir("old"), dir("other")}, 2, "--allow-different-pools"},
+		{"keys differ", []string{dir("pseudo-a"), dir("pseudo-b")}, 2, "pseudonymise with different keys"},
+		{"corrupt", []string{dir("old"), dir("corrupt")}, 2, "is not intact"},
+		{"missing", []string{dir("old"), dir("nothing-here")}, 2, "no complete export"},
+		{"one location", []string{dir("old")}, 2, "want two export locations"},
+		{"bad format", []string{dir("old"), dir("new"), "--format", "xlsx"}, 2, "--format"},
+		{"two pools allowed", []string{dir("old"), dir("other"), "--allow-different-pools"}, 0, "changes:"},
+		{"same key", []string{dir("pseudo-a"), dir("pseudo-a2")}, 0, "changes: 1 ("},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "diff")
+			r := runCLI(t, cleanEnv(), append([]string{"diff", "--output", out}, tc.args...)...)
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.contains) {
+				t.Fatalf("exit %d, want %d with %q:\n%s%s", r.code, tc.code, tc.contains, r.stdout, r.stderr)
+			}
+			_, err := os.Stat(filepath.Join(out, "manifest.json"))
+			if tc.code != 0 {
+				if err == nil {
+					t.Fatal("a refused diff wrote a manifest")
+				}
+				if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines > 0 {
+					t.Fatalf("a refusal in %d lines:\n%s", lines+1, r.stderr)
+				}
+			} else if err != nil {
+				t.Fatal("no manifest after a diff that succeeded")
+			}
+		})
+	}
+	// An attribute only one side exported is left out, with a warning.
+	exportTo(t, s.afterURL, spec.ID, dir("fewer"), "--attributes", "email")
+	r := runCLI(t, cleanEnv(), "diff", dir("old"), dir("fewer"), "--output", dir("d-fewer"))
+	if r.code != 0 || !strings.Contains(r.stderr, "only one side") || !strings.Contains(r.stderr, "name") {
+		t.Fatalf("one-sided attributes: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestDiffGroupsWithRoleOnly keeps exactly the full diff's rows about
+// groups that grant a role on either side, and about their members.
+func TestDiffGroupsWithRoleOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports with the real binary")
+	}
+	duckdb.Require(t)
+	spec := cognitoemu.PoolSpec{ID: "eu-west-1_DiffPool5", Users: 500, Groups: 12, Seed: 31}
+	before := cognitoemu.NewPool(spec)
+	s := newSnapshots(t, spec, cognitoemu.RandomMutations(before, 13, 0.03))
+	root := t.TempDir()
+	o, n := filepath.Join(root, "old"), filepath.Join(root, "new")
+	exportTo(t, s.beforeURL, spec.ID, o)
+	exportTo(t, s.afterURL, spec.ID, n)
+	r := runCLI(t, cleanEnv(), "diff", o, n, "--output", filepath.Join(root, "d"), "--groups-with-role-only")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	hasRole := map[string]bool{}
+	memberOfRoleGroup := map[string]bool{} // username NUL sub
+	for _, p := range []*cognitoemu.Pool{s.before, s.after} {
+		groups := p.Groups()
+		for _, g := range groups {
+			if g.RoleArn != nil && *g.RoleArn != "" {
+				hasRole[g.Name] = true
+			}
+		}
+	}
+	for _, p := range []*cognitoemu.Pool{s.before, s.after} {
+		groups := p.Groups()
+		for i := range p.NumUsers() {
+			if !p.Exists(i) {
+				continue
+			}
+			u := p.User(i)
+			for _, g := range p.UserGroups(i, nil) {
+				if hasRole[groups[g].Name] {
+					memberOfRoleGroup[u.Username+"\x00"+u.Sub] = true
+				}
+			}
+		}
+	}
+	var want []changeKey
+	for _, c := range expectedChanges(s) {
+		switch {
+		case c.username == "":
+			if !hasRole[c.group] {
+				continue
+			}
+		case c.group != "":
+			if !hasRole[c.group] {
+				continue
+			}
+		case !memberOfRoleGroup[c.username+"\x00"+c.sub]:
+			continue
+		}
+		want = append(want, c)
+	}
+	if len(want) == 0 || len(want) == len(expectedChanges(s)) {
+		t.Fatalf("%d of %d changes are about role groups: the test would not test the filter", len(want), len(expectedChanges(s)))
+	}
+	sameChanges(t, "role groups only", readChanges(t, filepath.Join(root, "d"), "parquet"), want)
+}
