@@ -293,12 +293,9 @@ func assumeRole(awsCfg aws.Config, cc Config) aws.CredentialsProvider {
 			o.ExternalID = aws.String(cc.ExternalID)
 		}
 	})
-	return aws.NewCredentialsCache(roleProvider{provider, cc.RoleARN}, func(o *aws.CredentialsCacheOptions) {
-		// Renew a minute early: a call never goes out with credentials
-		// about to expire.
-		o.ExpiryWindow = time.Minute
-		o.ExpiryWindowJitterFrac = 0.5
-	})
+	// The window is applied by roleProvider, which knows each session's
+	// lifetime; the cache renews when the shortened expiry passes.
+	return aws.NewCredentialsCache(roleProvider{provider, cc.RoleARN})
 }
 
 // roleProvider names the role in a failure to assume it.
@@ -312,7 +309,19 @@ func (r roleProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	if err != nil {
 		return c, &AssumeRoleError{Role: r.role, Err: err}
 	}
+	if c.CanExpire {
+		c.Expires = c.Expires.Add(-renewEarly(time.Until(c.Expires)))
+	}
 	return c, nil
+}
+
+// renewEarly is how long before they expire a role's credentials are
+// renewed: a minute, so that a call never goes out with credentials about
+// to expire, or a quarter of a shorter lifetime, so that such credentials
+// are still used for most of it rather than renewed for every call (STS
+// issues 15 minutes at least; an emulator may issue seconds).
+func renewEarly(lifetime time.Duration) time.Duration {
+	return max(0, min(time.Minute, lifetime/4))
 }
 
 // AssumeRoleError is a role that could not be assumed.

@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/reader"
 )
 
 // Env is everything one pool's run works with, built once by Open: the
@@ -104,6 +105,16 @@ func (e *Env) WriteFile(ctx context.Context, name string, data []byte) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+// Manifest reads back the manifest of the complete export in the output,
+// with its SHA-256, for the run's index to cite.
+func (e *Env) Manifest(ctx context.Context) (reader.Manifest, error) {
+	src, ok := e.out.(reader.Source)
+	if !ok {
+		return reader.Manifest{}, fmt.Errorf("read %s: %s cannot be read back", ManifestName, e.out)
+	}
+	return reader.ReadManifest(ctx, src)
 }
 
 // EstimateUsers asks DescribeUserPool for the pool's EstimatedNumberOfUsers

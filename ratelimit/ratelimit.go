@@ -41,6 +41,7 @@ var operationCategory = map[string]Category{
 	"AdminListGroupsForUser": UserResourceRead,
 	"ListGroups":             UserPoolResourceRead,
 	"DescribeUserPool":       UserPoolRead,
+	"ListUserPools":          UserPoolRead,
 }
 
 // CategoryOf returns the quota category of a Cognito operation.

@@ -10,7 +10,7 @@ import (
 func TestCategoriesOfOperations(t *testing.T) {
 	for op, want := range map[string]Category{
 		"ListUsers": UserList, "ListUsersInGroup": UserList, "AdminListGroupsForUser": UserResourceRead,
-		"ListGroups": UserPoolResourceRead, "DescribeUserPool": UserPoolRead,
+		"ListGroups": UserPoolResourceRead, "DescribeUserPool": UserPoolRead, "ListUserPools": UserPoolRead,
 	} {
 		if got, ok := CategoryOf(op); !ok || got != want {
 			t.Errorf("CategoryOf(%s) = %s, want %s", op, got, want)

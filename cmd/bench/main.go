@@ -40,6 +40,8 @@ type options struct {
 	quotaScale        float64
 	skipE2E, skipGo   bool
 	skipQuota         bool
+	skipOrg           bool
+	orgScale          float64
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.skipE2E, "skip-e2e", false, "skip the end-to-end runs")
 	fs.BoolVar(&o.skipQuota, "skip-quota", false, "skip the quota runs")
 	fs.BoolVar(&o.skipGo, "skip-go", false, "skip the Go micro-benchmarks")
+	fs.BoolVar(&o.skipOrg, "skip-org", false, "skip the organisation run (three accounts x two regions, each at its own quota)")
+	fs.Float64Var(&o.orgScale, "org-scale", 4, "multiple of Cognito's default quotas each (account, region) of the organisation run enforces")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,6 +82,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if !o.skipQuota {
 		if t.quota, err = quotaEfficiency(ctx, w, o.quotaScale); err != nil {
 			return err
+		}
+	}
+	if !o.skipOrg {
+		if t.org, err = orgQuota(ctx, w, o.bin, o.orgScale); err != nil {
+			return fmt.Errorf("organisation run: %w", err)
 		}
 	}
 	t.print(w)

@@ -20,6 +20,7 @@ const (
 type targets struct {
 	runs  []*e2eRun
 	quota []quotaResult
+	org   []orgResult
 }
 
 func verdict(ok bool) string {
@@ -70,6 +71,15 @@ func (t targets) print(w io.Writer) {
 		row("| at least %.0f%% of the quota, at most %.0f%% throttled: %s (%s) | %.1f%%, %.2f%% throttled | %s |\n",
 			100*targetQuotaShare, 100*targetThrottled, q.scenario, q.op, 100*q.share, 100*q.throttled,
 			verdict(q.share >= targetQuotaShare && q.throttled <= targetThrottled))
+	}
+	if len(t.org) > 0 {
+		least, worst := 1.0, 0.0
+		for _, r := range t.org {
+			least = min(least, r.rate/r.quota)
+			worst = max(worst, float64(r.thrott)/max(1, float64(r.calls)))
+		}
+		row("| every (account, region) of 3 accounts x 2 regions at least %.0f%% of its own quota at the same time, at most %.0f%% throttled | lowest %.1f%%, at most %.2f%% throttled | %s |\n",
+			100*targetOrgShare, 100*targetThrottled, 100*least, 100*worst, verdict(least >= targetOrgShare && worst <= targetThrottled))
 	}
 	if len(rows) == 0 {
 		return

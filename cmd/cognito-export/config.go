@@ -36,14 +36,23 @@ func envName(flagName string) string {
 // processWide flags concern the whole process, not one pool: they are
 // rejected inside a pool entry, and --rate and --rate-share build the
 // limiters that every pool shares.
-var processWide = []string{"config", "log-format", "metrics-addr", "progress-interval", "parallel-pools", "dry-run", "rate", "rate-share", "run-id"}
+var processWide = []string{"config", "log-format", "metrics-addr", "progress-interval", "parallel-pools", "dry-run", "rate", "rate-share", "run-id",
+	"all-pools", "shard", "shard-count", "index"}
+
+// discoveryOnly flags say how pools are found (ListUserPools in each
+// region): they belong at the top level or in an accounts entry, never in
+// the entry of one pool, which has one region and no patterns.
+var discoveryOnly = []string{"regions", "include", "exclude"}
 
 // fileConfig is a parsed config file: top-level settings and, optionally,
-// several pools, each a map of settings that override the top level.
+// several pools and several accounts, each a map of settings that override
+// the top level. An account's pools are found by ListUserPools in each of
+// its regions.
 type fileConfig struct {
-	path  string
-	top   layer
-	pools []layer
+	path     string
+	top      layer
+	pools    []layer
+	accounts []layer
 }
 
 // loadConfigFile reads path and rejects any key that is not a flag of fs.
@@ -61,41 +70,71 @@ func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
 	if fc.top.values, err = settings(path, "", raw, fs, false); err != nil {
 		return nil, err
 	}
-	if node, ok := raw["pools"]; ok {
-		var pools []map[string]yaml.Node
-		if err := node.Decode(&pools); err != nil || len(pools) == 0 {
-			return nil, usageError{fmt.Sprintf("config %s: pools: want a list of mappings, each with at least user-pool-id", path)}
-		}
-		for i, p := range pools {
-			where := fmt.Sprintf("pools[%d].", i)
-			s, err := settings(path, where, p, fs, true)
-			if err != nil {
-				return nil, err
-			}
-			if s["user-pool-id"] == "" {
-				return nil, usageError{fmt.Sprintf("config %s: %suser-pool-id is missing: every pool entry names its pool", path, where)}
-			}
-			fc.pools = append(fc.pools, layer{from: "config " + path + " " + strings.TrimSuffix(where, "."), values: s})
-		}
-		if _, ok := fc.top.values["user-pool-id"]; ok {
-			return nil, usageError{fmt.Sprintf("config %s: user-pool-id at the top level and pools: name the pools in pools: only", path)}
-		}
+	if fc.pools, err = entries(path, raw, "pools", fs); err != nil {
+		return nil, err
+	}
+	if fc.accounts, err = entries(path, raw, "accounts", fs); err != nil {
+		return nil, err
+	}
+	if _, ok := fc.top.values["user-pool-id"]; ok && (fc.pools != nil || fc.accounts != nil) {
+		return nil, usageError{fmt.Sprintf("config %s: user-pool-id at the top level and pools: or accounts:: name the pools in pools: only", path)}
 	}
 	return fc, nil
+}
+
+// entries reads the list under key ("pools" or "accounts"): each entry a
+// mapping of settings. A pool entry names its pool; an account entry says
+// where to look for pools (role-arn, external-id, regions, include,
+// exclude) and may set anything a pool entry may.
+func entries(path string, raw map[string]yaml.Node, key string, fs *flag.FlagSet) ([]layer, error) {
+	node, ok := raw[key]
+	if !ok {
+		return nil, nil
+	}
+	var list []map[string]yaml.Node
+	if err := node.Decode(&list); err != nil || len(list) == 0 {
+		if key == "pools" {
+			return nil, usageError{fmt.Sprintf("config %s: pools: want a list of mappings, each with at least user-pool-id", path)}
+		}
+		return nil, usageError{fmt.Sprintf("config %s: accounts: want a list of mappings, each with role-arn and regions", path)}
+	}
+	var out []layer
+	for i, m := range list {
+		where := fmt.Sprintf("%s[%d].", key, i)
+		s, err := settings(path, where, m, fs, true)
+		if err != nil {
+			return nil, err
+		}
+		switch _, named := s["user-pool-id"]; {
+		case key == "pools" && s["user-pool-id"] == "":
+			return nil, usageError{fmt.Sprintf("config %s: %suser-pool-id is missing: every pool entry names its pool", path, where)}
+		case key == "accounts" && named:
+			return nil, usageError{fmt.Sprintf("config %s: %suser-pool-id: an account's pools are found by ListUserPools; list a single pool under pools:", path, where)}
+		}
+		if key == "pools" {
+			for _, k := range discoveryOnly {
+				if _, set := s[k]; set {
+					return nil, usageError{fmt.Sprintf("config %s: %s%s belongs to discovery: set it at the top level or in an accounts: entry", path, where, k)}
+				}
+			}
+		}
+		out = append(out, layer{from: "config " + path + " " + strings.TrimSuffix(where, "."), values: s})
+	}
+	return out, nil
 }
 
 // settings turns one YAML mapping into flag values, by flag name.
 func settings(path, where string, m map[string]yaml.Node, fs *flag.FlagSet, inPool bool) (map[string]string, error) {
 	out := map[string]string{}
 	for key, node := range m {
-		if key == "pools" && !inPool {
+		if (key == "pools" || key == "accounts") && !inPool {
 			continue
 		}
 		if fs.Lookup(key) == nil || key == "config" {
 			return nil, usageError{fmt.Sprintf("config %s: unknown key %q%s (keys are the flags of export without --, see cognito-export export -h)", path, where+key, suggest(key, fs))}
 		}
 		if inPool && slices.Contains(processWide, key) {
-			return nil, usageError{fmt.Sprintf("config %s: %s applies to the whole run: set it at the top level, not in a pool", path, where+key)}
+			return nil, usageError{fmt.Sprintf("config %s: %s applies to the whole run: set it at the top level, not in an entry", path, where+key)}
 		}
 		v, err := scalarString(&node)
 		if err != nil {

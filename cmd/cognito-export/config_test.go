@@ -103,7 +103,7 @@ rate:
 			if len(p.pools) != 1 {
 				t.Fatalf("%d pools", len(p.pools))
 			}
-			if msg := tt.want(p.pools[0]); msg != "" {
+			if msg := tt.want(p.pools[0].Config); msg != "" {
 				t.Fatalf("%s: %+v", msg, p.pools[0])
 			}
 		})

@@ -14,12 +14,16 @@ import (
 
 // dryRun checks every pool of the plan and prints what a run would cost.
 // It stops at the first pool that fails a check: that is what to fix.
-func dryRun(ctx context.Context, p *plan, con *console, stdout io.Writer) error {
-	for _, cfg := range p.pools {
-		cfg.Logger = con.log.With("run_id", p.run.runID, "pool", cfg.UserPoolID)
+func dryRun(ctx context.Context, p *plan, fd found, con *console, stdout io.Writer) error {
+	if len(fd.failed) > 0 {
+		return fmt.Errorf("dry run: %w", fd.failed[0].err)
+	}
+	for _, pp := range fd.pools {
+		cfg := pp.Config
+		cfg.Logger = con.log.With("run_id", p.run.runID, "pool", cfg.UserPoolID, "account", pp.key.account, "region", pp.key.region)
 		rep, err := export.DryRun(ctx, cfg)
 		if err != nil {
-			if len(p.pools) > 1 {
+			if len(fd.pools) > 1 {
 				return fmt.Errorf("dry run of pool %s: %w", cfg.UserPoolID, err)
 			}
 			return fmt.Errorf("dry run: %w", err)

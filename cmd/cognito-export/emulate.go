@@ -191,7 +191,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	f.run.parallelPools = 1
-	err = exportPools(ctx, &plan{run: f.run, limits: map[quotaKey]*ratelimit.Set{{region: demoRegion}: cfg.Limits}, pools: []export.Config{cfg}}, con, stdout)
+	one := []poolPlan{{Config: cfg, key: quotaKey{region: demoRegion}}}
+	err = exportPools(ctx, &plan{run: f.run, limits: map[quotaKey]*ratelimit.Set{{region: demoRegion}: cfg.Limits}, pools: one}, found{pools: one}, con, stdout)
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}

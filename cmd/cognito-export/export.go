@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // exportFlags binds the flags of export (and demo) to a Config.
@@ -20,6 +22,7 @@ type exportFlags struct {
 	who      identityFlags
 	limits   limitFlags
 	run      runOptions
+	disc     discoveryFlags
 }
 
 // runOptions are the settings of the whole process, shared by every pool.
@@ -32,6 +35,10 @@ type runOptions struct {
 	parallelPools    int
 	dryRun           bool
 	diffAgainst      string
+	allPools         bool
+	shard            string // I/N
+	shardCount       int
+	index            string
 }
 
 func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
@@ -73,6 +80,13 @@ func bindRunFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.IntVar(&f.run.parallelPools, "parallel-pools", 1, "pools of the config file exported at once, under the shared rate limits")
 	fs.StringVar(&f.run.diffAgainst, "diff-against", "", "after a complete export, write what changed since the export at this location (or latest: the newest earlier export of the pool beside this one) under diff/ in the output")
 	fs.BoolVar(&f.run.dryRun, "dry-run", false, "check credentials, permissions and the output, print the estimated calls and duration, and export nothing")
+	fs.BoolVar(&f.run.allPools, "all-pools", false, "export every pool ListUserPools finds in each of --regions (with the run's credentials, or --role-arn's)")
+	fs.Var(&f.disc.regions, "regions", "regions whose pools --all-pools (or an accounts: entry) exports, comma-separated (default: the configured region)")
+	fs.Var(&f.disc.include, "include", "export only the pools found whose id or name matches one of these globs (path.Match), comma-separated")
+	fs.Var(&f.disc.exclude, "exclude", "do not export the pools found whose id or name matches one of these globs (path.Match), comma-separated")
+	fs.StringVar(&f.run.shard, "shard", "", "I/N: export only shard I (0..N-1) of the (account, region) pairs, e.g. one task of an array job (default from AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX with --shard-count)")
+	fs.IntVar(&f.run.shardCount, "shard-count", 0, "N of an array job whose index comes from AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX")
+	fs.StringVar(&f.run.index, "index", "", "directory or s3://bucket/prefix/ for the run's index.json, which lists every pool and its result (default: where the outputs meet; may hold {date} and {run_id})")
 }
 
 // poolConfig turns the parsed flags into one pool's Config, placeholders in
@@ -122,19 +136,39 @@ func poolRegion(cfg export.Config, lookupEnv func(string) (string, bool)) string
 // credentials' own.
 type quotaKey struct{ account, region string }
 
-// plan is what one invocation of export does: one or more pools, each
-// under the limiters of its (account, region).
+// poolPlan is one pool of the plan, with the (account, region) it is in.
+type poolPlan struct {
+	export.Config
+	key  quotaKey
+	name string // the pool's name, when ListUserPools gave it
+}
+
+// plan is what one invocation of export does: pools named in the
+// configuration and the (account, region) pairs whose pools are to be
+// found, each pool under the limiters of its (account, region). Under
+// --shard, only the pairs of this shard.
 type plan struct {
 	run    runOptions
 	limits map[quotaKey]*ratelimit.Set
-	pools  []export.Config
+	pools  []poolPlan
+	// targets are the (account, region) pairs whose pools ListUserPools
+	// finds when the run starts (--all-pools, accounts:).
+	targets []target
+	shard   shard
+	index   indexPlan
+	// outputs maps each output and checkpoint location to its pool, so
+	// that two pools, found or named, never share one.
+	outputs   map[string]string
+	now       time.Time
+	lookupEnv func(string) (string, bool)
+	s3        s3dest.Options // for the index: the run's own bucket
 }
 
 // parseExport reads the command line, the environment and the config file
 // into a plan. lookupEnv is os.LookupEnv outside tests.
 func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (*plan, error) {
 	newSet := func() (*flag.FlagSet, *exportFlags, error) {
-		fs := newFlagSet("export", "export --user-pool-id ID --output DIR [flags]  (or --config FILE)", stdout)
+		fs := newFlagSet("export", "export --user-pool-id ID --output DIR [flags]  (or --config FILE, or --all-pools)", stdout)
 		f := &exportFlags{}
 		bindExportFlags(fs, f)
 		bindRunFlags(fs, f)
@@ -155,19 +189,53 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 	} else {
 		file = &fileConfig{}
 	}
+	// The settings of the whole run come from the top level: an entry may
+	// not set them.
+	fs, top, err := newSet()
+	if err != nil {
+		return nil, err
+	}
+	if err := applySources(fs, lookupEnv, file.top); err != nil {
+		return nil, err
+	}
+	p := &plan{run: top.run, limits: map[quotaKey]*ratelimit.Set{}, outputs: map[string]string{},
+		now: time.Now(), lookupEnv: lookupEnv, s3: top.cfg.S3}
+	if p.s3.Region == "" {
+		p.s3.Region = top.cfg.Client.Region
+	}
+	if p.run.runID == "" {
+		p.run.runID = export.NewRunID(p.now)
+	}
+	rates := top.limits // every quota is paced alike
+	if _, err := rates.build(); err != nil {
+		return nil, err
+	}
+	if p.run.parallelPools < 1 {
+		return nil, usageError{fmt.Sprintf("--parallel-pools %d: must be at least 1", p.run.parallelPools)}
+	}
+	if p.run.progressInterval < 0 {
+		return nil, usageError{"--progress-interval must not be negative"}
+	}
+	if p.shard, err = parseShard(p.run, lookupEnv); err != nil {
+		return nil, err
+	}
+	discovering := p.run.allPools || len(file.accounts) > 0
+	_, envPool := lookupEnv(envName("user-pool-id"))
+	namedPool := envPool || flagSet(fs, "user-pool-id")
 	entries := file.pools
-	if len(entries) > 0 {
-		if _, set := lookupEnv(envName("user-pool-id")); set || flagSet(fs, "user-pool-id") {
-			return nil, usageError{fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", file.path)}
-		}
-	} else {
+	switch {
+	case len(entries) > 0 && namedPool:
+		return nil, usageError{fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", file.path)}
+	case p.run.allPools && namedPool:
+		return nil, usageError{"--user-pool-id and --all-pools: name one pool, or find them all"}
+	case len(entries) == 0 && !discovering:
 		entries = []layer{{}}
 	}
-	p := &plan{limits: map[quotaKey]*ratelimit.Set{}}
-	now := time.Now()
-	seen := map[string]string{}
-	var rates limitFlags // the run's, from the first entry: every quota is paced alike
-	for i, entry := range entries {
+	if !discovering && len(top.disc.regions)+len(top.disc.include)+len(top.disc.exclude) > 0 {
+		return nil, usageError{"--regions, --include and --exclude choose among the pools ListUserPools finds: add --all-pools (or accounts: in the config file)"}
+	}
+	var templates []string // every output location, placeholders kept: the index goes where they meet
+	for _, entry := range entries {
 		fs, f, err := newSet()
 		if err != nil {
 			return nil, err
@@ -175,45 +243,84 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 		if err := applySources(fs, lookupEnv, entry, file.top); err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			p.run = f.run
-			if p.run.runID == "" {
-				p.run.runID = export.NewRunID(now)
-			}
-			rates = f.limits
-			if _, err := rates.build(); err != nil {
-				return nil, err
-			}
-			if p.run.parallelPools < 1 {
-				return nil, usageError{fmt.Sprintf("--parallel-pools %d: must be at least 1", p.run.parallelPools)}
-			}
-			if p.run.progressInterval < 0 {
-				return nil, usageError{"--progress-interval must not be negative"}
-			}
-		}
-		cfg, err := f.poolConfig(p.run.runID, now, lookupEnv)
+		templates = append(templates, f.cfg.Output)
+		cfg, err := f.poolConfig(p.run.runID, p.now, lookupEnv)
 		if err != nil {
 			return nil, err
 		}
-		for _, loc := range []string{cfg.Output, cfg.Checkpoint} {
-			if loc == "" {
-				continue
-			}
-			if other, dup := seen[loc]; dup {
-				return nil, usageError{fmt.Sprintf("pools %s and %s would share %s: put {pool} in output (and checkpoint)", other, cfg.UserPoolID, loc)}
-			}
-			seen[loc] = cfg.UserPoolID
+		pp := poolPlan{Config: cfg, key: quotaKey{export.AccountOf(cfg.Client.RoleARN), poolRegion(cfg, lookupEnv)}}
+		if err := p.claimOutputs(pp); err != nil {
+			return nil, err
 		}
-		key := quotaKey{export.AccountOf(cfg.Client.RoleARN), poolRegion(cfg, lookupEnv)}
-		if p.limits[key] == nil {
-			if p.limits[key], err = rates.build(); err != nil {
-				return nil, err
-			}
+		p.pools = append(p.pools, pp)
+	}
+	var sources []layer
+	if p.run.allPools {
+		sources = append(sources, layer{from: "--all-pools"})
+	}
+	sources = append(sources, file.accounts...)
+	for _, src := range sources {
+		fs, f, err := newSet()
+		if err != nil {
+			return nil, err
 		}
-		cfg.Limits = p.limits[key]
-		p.pools = append(p.pools, cfg)
+		if err := applySources(fs, lookupEnv, src, file.top); err != nil {
+			return nil, err
+		}
+		templates = append(templates, f.cfg.Output)
+		ts, err := targetsOf(f, src.from, p.run.runID, p.now, lookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			if i := slices.IndexFunc(p.targets, func(o target) bool { return o.key == t.key }); i >= 0 {
+				return nil, usageError{fmt.Sprintf("%s and %s both list the pools of account %q in %s: list each account and region once", p.targets[i].from, t.from, t.key.account, t.key.region)}
+			}
+			p.targets = append(p.targets, t)
+		}
+	}
+	if p.index, err = planIndex(top, templates, len(entries) > 1 || discovering, p.shard, p.run.runID, p.now); err != nil {
+		return nil, err
+	}
+	p.keepShard()
+	for i := range p.pools {
+		if p.pools[i].Limits, err = p.limitsOf(rates, p.pools[i].key); err != nil {
+			return nil, err
+		}
+	}
+	for i := range p.targets {
+		if p.targets[i].limits, err = p.limitsOf(rates, p.targets[i].key); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
+}
+
+// limitsOf is the limiter set of an (account, region), made on first use.
+func (p *plan) limitsOf(rates limitFlags, key quotaKey) (*ratelimit.Set, error) {
+	if p.limits[key] == nil {
+		set, err := rates.build()
+		if err != nil {
+			return nil, err
+		}
+		p.limits[key] = set
+	}
+	return p.limits[key], nil
+}
+
+// claimOutputs records a pool's output and checkpoint, refusing one that
+// another pool of the run already writes to.
+func (p *plan) claimOutputs(pp poolPlan) error {
+	for _, loc := range []string{pp.Output, pp.Checkpoint} {
+		if loc == "" {
+			continue
+		}
+		if other, dup := p.outputs[loc]; dup {
+			return usageError{fmt.Sprintf("pools %s and %s would share %s: put {pool} in output (and checkpoint)", other, pp.UserPoolID, loc)}
+		}
+		p.outputs[loc] = pp.UserPoolID
+	}
+	return nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
@@ -228,7 +335,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	for i := range p.pools {
-		if err := p.pools[i].Validate(); err != nil {
+		if err := p.pools[i].Config.Validate(); err != nil {
 			if len(p.pools) > 1 {
 				return fmt.Errorf("pool %s: %w", p.pools[i].UserPoolID, err)
 			}
@@ -244,10 +351,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bindRunFlags(fs, &exportFlags{})
 	for _, name := range strayEnv(os.Environ(), fs) {
 		out.log.Warn("environment variable names no flag of export; ignored", "variable", name,
-			"run_id", p.run.runID, "pool", poolsLabel(p), "phase", "plan")
+			"run_id", p.run.runID, "pool", poolsLabel(found{pools: p.pools}), "phase", "plan")
 	}
+	found := discover(ctx, p, out.log.With("run_id", p.run.runID, "pool", "*", "phase", "plan"))
 	if p.run.dryRun {
-		return dryRun(ctx, p, out, stdout)
+		return dryRun(ctx, p, found, out, stdout)
 	}
-	return exportPools(ctx, p, out, stdout)
+	return exportPools(ctx, p, found, out, stdout)
 }

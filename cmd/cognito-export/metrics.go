@@ -15,17 +15,21 @@ import (
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
 
+// poolLabels name a pool and where it is: a pool id is unique only within
+// its account.
+var poolLabels = []string{"account", "region", "pool"}
+
 // The metrics read the same counters as the progress display, at scrape
 // time; nothing is counted twice.
 var (
-	descUsers     = prometheus.NewDesc("cognito_export_users_total", "Users exported, resumed runs included.", []string{"pool"}, nil)
-	descEstimated = prometheus.NewDesc("cognito_export_estimated_users", "Users in the pool by DescribeUserPool's EstimatedNumberOfUsers (0 until known).", []string{"pool"}, nil)
-	descRows      = prometheus.NewDesc("cognito_export_rows_total", "Rows (memberships) written, resumed runs included.", []string{"pool"}, nil)
-	descSkipped   = prometheus.NewDesc("cognito_export_skipped_users_total", "Users deleted during the export and skipped.", []string{"pool"}, nil)
-	descCalls     = prometheus.NewDesc("cognito_export_calls_total", "Cognito requests sent by this run, retries included.", []string{"pool", "operation"}, nil)
-	descThrottles = prometheus.NewDesc("cognito_export_throttles_total", "TooManyRequestsException answers.", []string{"pool"}, nil)
-	descRetries   = prometheus.NewDesc("cognito_export_retries_total", "Attempts beyond the first.", []string{"pool"}, nil)
-	descState     = prometheus.NewDesc("cognito_export_pool_state", "1 for the pool's current state: waiting, running, complete or failed.", []string{"pool", "state"}, nil)
+	descUsers     = prometheus.NewDesc("cognito_export_users_total", "Users exported, resumed runs included.", poolLabels, nil)
+	descEstimated = prometheus.NewDesc("cognito_export_estimated_users", "Users in the pool by DescribeUserPool's EstimatedNumberOfUsers (0 until known).", poolLabels, nil)
+	descRows      = prometheus.NewDesc("cognito_export_rows_total", "Rows (memberships) written, resumed runs included.", poolLabels, nil)
+	descSkipped   = prometheus.NewDesc("cognito_export_skipped_users_total", "Users deleted during the export and skipped.", poolLabels, nil)
+	descCalls     = prometheus.NewDesc("cognito_export_calls_total", "Cognito requests sent by this run, retries included.", append(poolLabels, "operation"), nil)
+	descThrottles = prometheus.NewDesc("cognito_export_throttles_total", "TooManyRequestsException answers.", poolLabels, nil)
+	descRetries   = prometheus.NewDesc("cognito_export_retries_total", "Attempts beyond the first.", poolLabels, nil)
+	descState     = prometheus.NewDesc("cognito_export_pool_state", "1 for the pool's current state: waiting, running, complete or failed.", append(poolLabels, "state"), nil)
 	descRate      = prometheus.NewDesc("cognito_export_rate_limit", "Requests/second a quota category is paced at now, after adaptive slow-down (absent when unlimited).", []string{"account", "region", "category"}, nil)
 )
 
@@ -48,24 +52,24 @@ func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	for _, pr := range c.runs {
-		pool := pr.cfg.UserPoolID
+		pool := []string{pr.key.account, pr.key.region, pr.cfg.UserPoolID}
 		s := pr.prog.Snapshot()
-		counter(descUsers, s.Users, pool)
-		counter(descRows, s.Rows, pool)
-		counter(descSkipped, s.Skipped, pool)
-		counter(descThrottles, s.Throttles, pool)
-		counter(descRetries, s.Retries, pool)
+		counter(descUsers, s.Users, pool...)
+		counter(descRows, s.Rows, pool...)
+		counter(descSkipped, s.Skipped, pool...)
+		counter(descThrottles, s.Throttles, pool...)
+		counter(descRetries, s.Retries, pool...)
 		for op, n := range s.Calls {
-			counter(descCalls, n, pool, op)
+			counter(descCalls, n, append(pool, op)...)
 		}
-		ch <- prometheus.MustNewConstMetric(descEstimated, prometheus.GaugeValue, float64(s.EstimatedUsers), pool)
+		ch <- prometheus.MustNewConstMetric(descEstimated, prometheus.GaugeValue, float64(s.EstimatedUsers), pool...)
 		state := pr.state.Load()
 		for i, name := range stateNames {
 			v := 0.0
 			if int32(i) == state {
 				v = 1
 			}
-			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, pool, name)
+			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, append(pool, name)...)
 		}
 	}
 	for key, set := range c.limits {

@@ -139,12 +139,12 @@ func TestMetricsServedDuringTheRun(t *testing.T) {
 		t.Fatalf("no metrics_addr in %s", line)
 	}
 	want := map[string]*regexp.Regexp{
-		"users":     regexp.MustCompile(`cognito_export_users_total\{pool="` + pool.ID() + `"\} ([1-9]\d*)`),
-		"rows":      regexp.MustCompile(`cognito_export_rows_total\{pool="` + pool.ID() + `"\} [1-9]`),
-		"calls":     regexp.MustCompile(`cognito_export_calls_total\{operation="AdminListGroupsForUser",pool="` + pool.ID() + `"\} [1-9]`),
-		"throttles": regexp.MustCompile(`cognito_export_throttles_total\{pool="` + pool.ID() + `"\} 0`),
-		"estimate":  regexp.MustCompile(`cognito_export_estimated_users\{pool="` + pool.ID() + `"\} 20000`),
-		"running":   regexp.MustCompile(`cognito_export_pool_state\{pool="` + pool.ID() + `",state="running"\} 1`),
+		"users":     regexp.MustCompile(`cognito_export_users_total\{account="",pool="` + pool.ID() + `",region="us-east-1"\} ([1-9]\d*)`),
+		"rows":      regexp.MustCompile(`cognito_export_rows_total\{account="",pool="` + pool.ID() + `",region="us-east-1"\} [1-9]`),
+		"calls":     regexp.MustCompile(`cognito_export_calls_total\{account="",operation="AdminListGroupsForUser",pool="` + pool.ID() + `",region="us-east-1"\} [1-9]`),
+		"throttles": regexp.MustCompile(`cognito_export_throttles_total\{account="",pool="` + pool.ID() + `",region="us-east-1"\} 0`),
+		"estimate":  regexp.MustCompile(`cognito_export_estimated_users\{account="",pool="` + pool.ID() + `",region="us-east-1"\} 20000`),
+		"running":   regexp.MustCompile(`cognito_export_pool_state\{account="",pool="` + pool.ID() + `",region="us-east-1",state="running"\} 1`),
 		"rate":      regexp.MustCompile(`cognito_export_rate_limit\{account="",category="UserResourceRead",region="[a-z0-9-]*"\} 800`),
 	}
 	var body string

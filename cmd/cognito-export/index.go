@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/localdest"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
+)
+
+// The index of a run: every pool it was to export, where the export went
+// and how it ended, written last (like a manifest, after every pool has
+// finished or failed) so that an auditor finds the result of the whole
+// run in one place. A resumed run writes it again.
+
+// Statuses of a pool in the index.
+const (
+	statusComplete    = "complete"    // manifest.json written (now or by an earlier run)
+	statusFailed      = "failed"      // see error; a run of the same command resumes it
+	statusInterrupted = "interrupted" // stopped by a signal; a run of the same command resumes it
+	statusSkipped     = "skipped"     // left out by --include/--exclude, or not started before a signal
+)
+
+type runIndex struct {
+	RunID      string       `json:"run_id"`
+	Shard      string       `json:"shard,omitempty"` // I/N of an array job
+	Status     string       `json:"status"`          // complete when every pool not skipped is
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt time.Time    `json:"finished_at"`
+	Totals     indexTotals  `json:"totals"`
+	Pools      []indexEntry `json:"pools"`
+}
+
+type indexTotals struct {
+	Pools    int   `json:"pools"`
+	Complete int   `json:"complete"`
+	Failed   int   `json:"failed"`
+	Skipped  int   `json:"skipped"`
+	Users    int64 `json:"users"`
+	Rows     int64 `json:"rows"`
+}
+
+// indexEntry is one pool, or an (account, region) whose pools could not be
+// listed (no user_pool_id then: the error names the role).
+type indexEntry struct {
+	Account        string `json:"account"` // "" for the run's own credentials
+	Region         string `json:"region"`
+	UserPoolID     string `json:"user_pool_id,omitempty"`
+	PoolName       string `json:"pool_name,omitempty"`
+	RoleARN        string `json:"role_arn,omitempty"`
+	Output         string `json:"output,omitempty"`
+	Status         string `json:"status"`
+	Users          int64  `json:"users"`
+	Rows           int64  `json:"rows"`
+	ManifestSHA256 string `json:"manifest_sha256,omitempty"`
+	Error          string `json:"error,omitempty"`
+}
+
+// indexPlan is where the index goes; no location means no index (a run of
+// one pool named on the command line, whose summary.json says it all).
+type indexPlan struct{ location, name string }
+
+// planIndex places the index: --index, or where the outputs of every pool
+// of the run meet (the part of their locations before the first
+// placeholder that differs by pool), which is the same for every shard of
+// an array job. s3://audit/cognito/account={account}/region={region}/
+// pool={pool}/dt={date}/ puts it at s3://audit/cognito/index.json.
+func planIndex(top *exportFlags, templates []string, several bool, sh shard, runID string, now time.Time) (indexPlan, error) {
+	loc := top.run.index
+	if loc == "" {
+		if !several && sh.count == 0 {
+			return indexPlan{}, nil
+		}
+		loc = meetingPoint(templates)
+		if loc == "" {
+			return indexPlan{}, usageError{"the outputs of the pools share no directory to put index.json in: pass --index DIR (or s3://bucket/prefix/)"}
+		}
+	}
+	for _, ph := range []string{"{pool}", "{account}", "{region}"} {
+		if strings.Contains(top.run.index, ph) {
+			return indexPlan{}, usageError{fmt.Sprintf("--index %q: one index covers every pool: it may hold {date} and {run_id}, not %s", top.run.index, ph)}
+		}
+	}
+	loc, err := export.ExpandPlaceholders(loc, export.Placeholders{RunID: runID, Now: now})
+	if err != nil {
+		return indexPlan{}, err
+	}
+	p := indexPlan{location: loc, name: "index.json"}
+	if sh.count > 0 {
+		p.name = fmt.Sprintf("index-shard-%d-of-%d.json", sh.index, sh.count)
+	}
+	return p, nil
+}
+
+// meetingPoint is the longest directory that holds every template's
+// output, cut before the first placeholder that differs by pool; "" when
+// there is none (a local output and an S3 one, or two buckets).
+func meetingPoint(templates []string) string {
+	common := ""
+	for i, t := range templates {
+		if j := firstIndex(t, "{pool}", "{account}", "{region}"); j >= 0 {
+			t = t[:j]
+		} else {
+			t = strings.TrimSuffix(t, "/") // a pool's own directory: the index goes beside it
+		}
+		t = t[:strings.LastIndexByte(t, '/')+1]
+		if t == "" && !strings.HasPrefix(templates[i], "s3://") {
+			t = "./"
+		}
+		if i == 0 {
+			common = t
+			continue
+		}
+		n := 0
+		for n < len(common) && n < len(t) && common[n] == t[n] {
+			n++
+		}
+		common = common[:strings.LastIndexByte(common[:n], '/')+1]
+	}
+	if strings.HasPrefix(common, "s3://") && strings.Count(common, "/") < 3 {
+		return "" // no bucket in common
+	}
+	return common
+}
+
+func firstIndex(s string, subs ...string) int {
+	first := -1
+	for _, sub := range subs {
+		if i := strings.Index(s, sub); i >= 0 && (first < 0 || i < first) {
+			first = i
+		}
+	}
+	return first
+}
+
+// indexWriteTimeout bounds writing the index, which may follow a stop
+// signal, as summary.json's write does.
+const indexWriteTimeout = 10 * time.Second
+
+// writeIndex writes the index atomically (a temporary file renamed, or one
+// S3 PUT) with the run's own credentials.
+func writeIndex(ctx context.Context, p *plan, idx runIndex) error {
+	for _, e := range idx.Pools {
+		idx.Totals.Pools++
+		switch e.Status {
+		case statusComplete:
+			idx.Totals.Complete++
+		case statusSkipped:
+			idx.Totals.Skipped++
+		default:
+			idx.Totals.Failed++
+		}
+		idx.Totals.Users += e.Users
+		idx.Totals.Rows += e.Rows
+	}
+	if idx.Status == "" {
+		idx.Status = statusComplete
+		if idx.Totals.Failed > 0 {
+			idx.Status = statusFailed
+		}
+	}
+	data, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), indexWriteTimeout)
+	defer cancel()
+	var dest sink.Putter
+	if strings.HasPrefix(p.index.location, "s3://") {
+		d, err := s3dest.Open(wctx, p.index.location, p.s3)
+		if err != nil {
+			return fmt.Errorf("open %s for %s: %w", p.index.location, p.index.name, err)
+		}
+		dest = d
+	} else {
+		d, err := localdest.Open(p.index.location)
+		if err != nil {
+			return fmt.Errorf("open %s for %s: %w", p.index.location, p.index.name, err)
+		}
+		dest = d
+	}
+	if err := dest.Put(wctx, p.index.name, append(data, '\n')); err != nil {
+		return fmt.Errorf("write %s in %s: %w", p.index.name, p.index.location, err)
+	}
+	return nil
+}
+
+// indexLocation names where the index went, for messages.
+func (ip indexPlan) String() string {
+	if strings.HasSuffix(ip.location, "/") {
+		return ip.location + ip.name
+	}
+	return ip.location + "/" + ip.name
+}
