@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -112,13 +111,12 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 	// Removed on every way out, a cancelled context (SIGINT) included.
 	defer os.RemoveAll(tmp)
 
-	seed := maphash.MakeSeed()
 	var sides [2]sideScan
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range []Side{old, new} {
 		g.Go(func() error {
 			var err error
-			sides[i], err = scanSide(gctx, s, attrs, tmp, []string{"old", "new"}[i], parts, seed, opts.TempDir)
+			sides[i], err = scanSide(gctx, s, attrs, tmp, []string{"old", "new"}[i], parts, opts.TempDir)
 			return err
 		})
 	}

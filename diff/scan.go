@@ -3,7 +3,6 @@ package diff
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"slices"
 	"strings"
@@ -88,8 +87,8 @@ var scanColumns = []string{"username", "user_sub", "user_status", "user_enabled"
 	"group_role_arn", "group_precedence", "group_description", "exported_at"}
 
 // scanSide spills one side's rows by user and gathers its groups.
-func scanSide(ctx context.Context, s Side, attrs attrPlan, dir, name string, parts int, seed maphash.Seed, tempDir string) (sideScan, error) {
-	sp, err := newSpiller(dir, name, parts, seed)
+func scanSide(ctx context.Context, s Side, attrs attrPlan, dir, name string, parts int, tempDir string) (sideScan, error) {
+	sp, err := newSpiller(dir, name, parts)
 	if err != nil {
 		return sideScan{}, err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"os"
 	"path/filepath"
 	"unsafe"
@@ -27,12 +26,11 @@ type spillRecord struct {
 type spiller struct {
 	files []*os.File
 	bufs  []*bufio.Writer
-	seed  maphash.Seed
 	rec   []byte
 }
 
-func newSpiller(dir, side string, partitions int, seed maphash.Seed) (*spiller, error) {
-	s := &spiller{seed: seed}
+func newSpiller(dir, side string, partitions int) (*spiller, error) {
+	s := &spiller{}
 	for i := range partitions {
 		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%04d.spill", side, i)))
 		if err != nil {
@@ -47,7 +45,7 @@ func newSpiller(dir, side string, partitions int, seed maphash.Seed) (*spiller, 
 
 // add spills one row into its user's partition.
 func (s *spiller) add(username, sub string, r *spillRecord) error {
-	p := int(maphash.String(s.seed, username) % uint64(len(s.files)))
+	p := int(partitionHash(username) % uint64(len(s.files)))
 	b := s.rec[:0]
 	b = binary.AppendUvarint(b, uint64(len(username)+1+len(sub)))
 	b = append(b, username...)
@@ -62,6 +60,17 @@ func (s *spiller) add(username, sub string, r *spillRecord) error {
 	s.rec = b
 	_, err := s.bufs[p].Write(b)
 	return err
+}
+
+// partitionHash is FNV-1a: fixed, so that the same exports give the same
+// partitions, hence the same change rows in the same order, on every run.
+func partitionHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 func appendString(b []byte, s string) []byte {
