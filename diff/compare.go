@@ -25,45 +25,91 @@ const (
 // them.
 var Kinds = []string{GroupChanged, GroupAdded, GroupRemoved, MembershipAdded, MembershipRemoved, UserAdded, UserRemoved, UserChanged}
 
-var kindOrder = map[string]int{UserRemoved: 0, UserAdded: 1, UserChanged: 2, MembershipRemoved: 3, MembershipAdded: 4}
-
-// user is one user of one side of a partition.
-type user struct {
-	key        string // username NUL sub
-	status     string
-	enabled    string
-	exportedAt string
-	attrs      []string
-	groups     []string
+// prow is one spilled row of a partition; its strings point into the
+// partition's file, read whole.
+type prow struct {
+	h                                       uint64 // of key: most comparisons stop here
+	key, status, enabled, group, exportedAt string
+	attrs                                   int32 // offset into the side's attribute values
 }
 
-// interner keeps one copy of the strings that repeat across a partition's
-// rows (statuses, group names, timestamps).
-type interner map[string]string
-
-func (in interner) get(s string) string {
-	if v, ok := in[s]; ok {
-		return v
-	}
-	in[s] = s
-	return s
+// side is one export's rows of a partition, sorted by user (by a hash of
+// the user first, then the user), then group: comparing two sorted lists
+// needs no map, and a user's groups come in order.
+type side struct {
+	rows  []prow
+	attrs []string
+	width int // attribute values per row
 }
 
-// loadSide gathers a partition's users of one side.
-func loadSide(path string, attrs int, in interner) (map[string]*user, error) {
-	users := map[string]*user{}
-	err := readPartition(path, attrs, func(r *spillRecord) {
-		u := users[r.key]
-		if u == nil {
-			u = &user{key: r.key, status: in.get(r.status), enabled: in.get(r.enabled), exportedAt: in.get(r.exportedAt),
-				attrs: slices.Clone(r.attrs)}
-			users[r.key] = u
-		}
-		if r.group != "" {
-			u.groups = append(u.groups, in.get(r.group))
-		}
+func (s *side) attrsOf(r *prow) []string { return s.attrs[r.attrs : int(r.attrs)+s.width] }
+
+func loadSide(path string, width int) (*side, error) {
+	s := &side{width: width}
+	err := readPartition(path, width, func(r *spillRecord) {
+		s.rows = append(s.rows, prow{h: keyHash(r.key), key: r.key, status: r.status, enabled: r.enabled, group: r.group, exportedAt: r.exportedAt,
+			attrs: int32(len(s.attrs))})
+		s.attrs = append(s.attrs, r.attrs...)
 	})
-	return users, err
+	s.rows = sortRows(s.rows)
+	return s, err
+}
+
+// sortRows sorts small (hash, index) pairs rather than the rows
+// themselves: most comparisons end at the hash, and a swap moves 16 bytes,
+// not a row.
+func sortRows(rows []prow) []prow {
+	type entry struct {
+		h uint64
+		i int32
+	}
+	order := make([]entry, len(rows))
+	for i := range rows {
+		order[i] = entry{rows[i].h, int32(i)}
+	}
+	slices.SortFunc(order, func(a, b entry) int {
+		if a.h != b.h {
+			return cmp.Compare(a.h, b.h)
+		}
+		x, y := &rows[a.i], &rows[b.i]
+		return cmp.Or(strings.Compare(x.key, y.key), strings.Compare(x.group, y.group))
+	})
+	sorted := make([]prow, len(rows))
+	for k, e := range order {
+		sorted[k] = rows[e.i]
+	}
+	return sorted
+}
+
+func userOrder(a, b *prow) int { return cmp.Or(cmp.Compare(a.h, b.h), strings.Compare(a.key, b.key)) }
+
+// keyHash orders users within a partition; any fixed hash does.
+func keyHash(s string) uint64 {
+	h := uint64(0xcbf29ce484222325)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 0x100000001b3
+	}
+	return h ^ h>>29
+}
+
+// run is one user's rows of one side, or none.
+type run struct {
+	s    *side
+	rows []prow
+}
+
+func (r run) present() bool { return len(r.rows) > 0 }
+
+// groups are the user's groups, sorted; a row without one (a user
+// without groups) is skipped.
+func (r run) groups() []string {
+	var gs []string
+	for _, row := range r.rows {
+		if row.group != "" {
+			gs = append(gs, row.group)
+		}
+	}
+	return gs
 }
 
 // comparer turns two sides of a partition into change rows.
@@ -75,94 +121,114 @@ type comparer struct {
 	privileged func(group string) bool
 }
 
-func (c *comparer) compare(old, new map[string]*user) []sink.Change {
+// compare walks both sorted sides at once, a user at a time, in the sides'
+// order.
+func (c *comparer) compare(old, new *side) []sink.Change {
 	var out []sink.Change
-	for k, o := range old {
-		out = c.user(out, o, new[k])
-	}
-	for k, n := range new {
-		if old[k] == nil {
-			out = c.user(out, nil, n)
+	i, j := 0, 0
+	for i < len(old.rows) || j < len(new.rows) {
+		var o, n run
+		switch {
+		case j == len(new.rows) || i < len(old.rows) && userOrder(&old.rows[i], &new.rows[j]) < 0:
+			o, i = take(old, i)
+		case i == len(old.rows) || userOrder(&new.rows[j], &old.rows[i]) < 0:
+			n, j = take(new, j)
+		default:
+			o, i = take(old, i)
+			n, j = take(new, j)
 		}
+		out = c.user(out, o, n)
 	}
-	slices.SortFunc(out, func(a, b sink.Change) int {
-		return cmp.Or(cmp.Compare(a.Username, b.Username), cmp.Compare(a.UserSub, b.UserSub),
-			cmp.Compare(kindOrder[a.Change], kindOrder[b.Change]), cmp.Compare(a.GroupName, b.GroupName), cmp.Compare(a.Field, b.Field))
-	})
 	return out
 }
 
-// user appends the changes of one user, present in old, new or both.
-func (c *comparer) user(out []sink.Change, o, n *user) []sink.Change {
-	named := n
-	if named == nil {
-		named = o
+// take is the run of rows of the user at rows[i].
+func take(s *side, i int) (run, int) {
+	k := i + 1
+	for k < len(s.rows) && s.rows[k].key == s.rows[i].key {
+		k++
 	}
-	if c.roleOnly && !c.anyPrivileged(o) && !c.anyPrivileged(n) {
+	return run{s, s.rows[i:k]}, k
+}
+
+// user appends the changes of one user, present in old, new or both.
+// What it keeps is copied out of the partition's file.
+func (c *comparer) user(out []sink.Change, o, n run) []sink.Change {
+	og, ng := o.groups(), n.groups()
+	if c.roleOnly && !slices.ContainsFunc(og, c.privileged) && !slices.ContainsFunc(ng, c.privileged) {
 		return out
 	}
-	username, sub, _ := strings.Cut(named.key, "\x00")
-	base := sink.Change{UserPoolID: c.poolID, Username: username, UserSub: sub, Attrs: make([]sink.Attr, len(named.attrs))}
-	for i, a := range named.attrs {
-		base.Attrs[i] = sink.Attr{Value: a, Set: a != ""}
+	named := n
+	if !named.present() {
+		named = o
 	}
-	if o != nil {
-		base.OldExportedAt = parseTime(o.exportedAt)
-	}
-	if n != nil {
-		base.NewExportedAt = parseTime(n.exportedAt)
-	}
+	first := &named.rows[0]
+	username, sub, _ := strings.Cut(first.key, "\x00")
+	var base *sink.Change
 	row := func(kind, group, field, oldV, newV string) {
-		ch := base
-		ch.Change, ch.GroupName, ch.Field, ch.OldValue, ch.NewValue = kind, group, field, oldV, newV
+		if base == nil {
+			base = &sink.Change{UserPoolID: c.poolID, Username: strings.Clone(username), UserSub: strings.Clone(sub)}
+			for _, a := range named.s.attrsOf(first) {
+				base.Attrs = append(base.Attrs, sink.Attr{Value: strings.Clone(a), Set: a != ""})
+			}
+			if o.present() {
+				base.OldExportedAt = parseTime(o.rows[0].exportedAt)
+			}
+			if n.present() {
+				base.NewExportedAt = parseTime(n.rows[0].exportedAt)
+			}
+		}
+		ch := *base
+		ch.Change, ch.GroupName, ch.Field, ch.OldValue, ch.NewValue = kind, strings.Clone(group), field, strings.Clone(oldV), strings.Clone(newV)
 		if group != "" {
 			ch.GroupRoleArn = c.roleOf(group)
 		}
 		out = append(out, ch)
 	}
 	switch {
-	case o == nil:
+	case !o.present():
 		row(UserAdded, "", "", "", "")
-	case n == nil:
+	case !n.present():
 		row(UserRemoved, "", "", "", "")
 	default:
-		if o.status != n.status {
-			row(UserChanged, "", "user_status", o.status, n.status)
+		or, nr := &o.rows[0], &n.rows[0]
+		if or.status != nr.status {
+			row(UserChanged, "", "user_status", or.status, nr.status)
 		}
-		if o.enabled != n.enabled {
-			row(UserChanged, "", "user_enabled", o.enabled, n.enabled)
+		if or.enabled != nr.enabled {
+			row(UserChanged, "", "user_enabled", or.enabled, nr.enabled)
 		}
+		oa, na := o.s.attrsOf(or), n.s.attrsOf(nr)
 		for i, col := range c.attrCols {
-			if o.attrs[i] != n.attrs[i] {
-				row(UserChanged, "", col, o.attrs[i], n.attrs[i])
+			if oa[i] != na[i] {
+				row(UserChanged, "", col, oa[i], na[i])
 			}
 		}
 	}
-	var og, ng []string
-	if o != nil {
-		og = o.groups
+	// Both lists are sorted: one merge finds what each lacks.
+	i, j := 0, 0
+	var removed, added []string
+	for i < len(og) || j < len(ng) {
+		switch {
+		case j == len(ng) || i < len(og) && og[i] < ng[j]:
+			removed, i = append(removed, og[i]), i+1
+		case i == len(og) || ng[j] < og[i]:
+			added, j = append(added, ng[j]), j+1
+		default:
+			i, j = i+1, j+1
+		}
 	}
-	if n != nil {
-		ng = n.groups
-	}
-	for _, g := range og {
-		if !slices.Contains(ng, g) && (!c.roleOnly || c.privileged(g)) {
+	for _, g := range removed {
+		if !c.roleOnly || c.privileged(g) {
 			row(MembershipRemoved, g, "", "", "")
 		}
 	}
-	for _, g := range ng {
-		if !slices.Contains(og, g) && (!c.roleOnly || c.privileged(g)) {
+	for _, g := range added {
+		if !c.roleOnly || c.privileged(g) {
 			row(MembershipAdded, g, "", "", "")
 		}
 	}
 	return out
-}
-
-func (c *comparer) anyPrivileged(u *user) bool {
-	if u == nil {
-		return false
-	}
-	return slices.ContainsFunc(u.groups, c.privileged)
 }
 
 func parseTime(s string) time.Time {

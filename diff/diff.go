@@ -81,7 +81,7 @@ type Destination interface {
 const SummaryName = "diff-summary.json"
 
 // rowsPerPartition bounds what one partition of one side holds in memory.
-const rowsPerPartition = 300_000
+const rowsPerPartition = 100_000
 
 // Run compares old with new and writes the change rows to out, then
 // SummaryName, then the manifest, last.
@@ -111,17 +111,13 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 	// Removed on every way out, a cancelled context (SIGINT) included.
 	defer os.RemoveAll(tmp)
 
+	// One side after the other: each scan decodes its columns in
+	// parallel already, and one row group in memory is half of two.
 	var sides [2]sideScan
-	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range []Side{old, new} {
-		g.Go(func() error {
-			var err error
-			sides[i], err = scanSide(gctx, s, attrs, tmp, []string{"old", "new"}[i], parts, opts.TempDir)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return Summary{}, err
+		if sides[i], err = scanSide(ctx, s, attrs, tmp, []string{"old", "new"}[i], parts, opts.TempDir); err != nil {
+			return Summary{}, err
+		}
 	}
 	oldGroups, newGroups := sides[0].groups, sides[1].groups
 	if old.Manifest.Groups != nil && new.Manifest.Groups != nil {
@@ -196,12 +192,11 @@ func comparePartitions(ctx context.Context, tmp string, parts, attrs int, c *com
 				break
 			}
 			workers.Go(func() error {
-				in := interner{}
-				o, err := loadSide(filepath.Join(tmp, fmt.Sprintf("old-%04d.spill", i)), attrs, in)
+				o, err := loadSide(filepath.Join(tmp, fmt.Sprintf("old-%04d.spill", i)), attrs)
 				if err != nil {
 					return err
 				}
-				n, err := loadSide(filepath.Join(tmp, fmt.Sprintf("new-%04d.spill", i)), attrs, in)
+				n, err := loadSide(filepath.Join(tmp, fmt.Sprintf("new-%04d.spill", i)), attrs)
 				if err != nil {
 					return err
 				}

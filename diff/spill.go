@@ -38,7 +38,7 @@ func newSpiller(dir, side string, partitions int) (*spiller, error) {
 			return nil, fmt.Errorf("spill: %w", err)
 		}
 		s.files = append(s.files, f)
-		s.bufs = append(s.bufs, bufio.NewWriterSize(f, 64<<10))
+		s.bufs = append(s.bufs, bufio.NewWriterSize(f, 32<<10))
 	}
 	return s, nil
 }

@@ -107,16 +107,11 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value) err
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// Over the chunk itself: a TMemoryBuffer of its own would copy
-		// the rest of the chunk for every page.
-		in := &thrift.TMemoryBuffer{Buffer: bytes.NewBuffer(chunk)}
-		h := parquet.NewPageHeader()
-		proto := thrift.NewTCompactProtocolConf(in, &thrift.TConfiguration{})
-		if err := h.Read(ctx, proto); err != nil {
-			return fmt.Errorf("column %s: page header: %w", el.GetName(), err)
+		h, headerLen, err := readPageHeader(chunk)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", el.GetName(), err)
 		}
-		headerLen := len(chunk) - in.Len()
-		size := int(h.CompressedPageSize)
+		size := int(h.compressedSize)
 		if size < 0 || headerLen+size > len(chunk) {
 			return fmt.Errorf("column %s: page runs past its chunk", el.GetName())
 		}
@@ -126,28 +121,23 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value) err
 		if err != nil {
 			return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
 		}
-		switch h.Type {
-		case parquet.PageType_DICTIONARY_PAGE:
-			dh := h.DictionaryPageHeader
-			if dh == nil {
-				return fmt.Errorf("column %s: dictionary page without its header", el.GetName())
-			}
-			dict := make([]Value, dh.NumValues)
+		switch {
+		case h.typ == pageDictionary && h.hasDict:
+			dict := make([]Value, h.numValues)
 			if _, err := d.plain(data, dict); err != nil {
 				return fmt.Errorf("column %s: dictionary: %w", el.GetName(), err)
 			}
 			d.dict = dict
-		case parquet.PageType_DATA_PAGE:
-			ph := h.DataPageHeader
-			if ph == nil || int(ph.NumValues) > len(dst)-row {
+		case h.typ == pageData && h.hasData:
+			if h.numValues < 0 || int(h.numValues) > len(dst)-row {
 				return fmt.Errorf("column %s: data page holds more rows than its row group", el.GetName())
 			}
-			if err := d.page(data, ph.Encoding, dst[row:row+int(ph.NumValues)]); err != nil {
+			if err := d.page(data, parquet.Encoding(h.encoding), dst[row:row+int(h.numValues)]); err != nil {
 				return fmt.Errorf("column %s: %w", el.GetName(), err)
 			}
-			row += int(ph.NumValues)
+			row += int(h.numValues)
 		default:
-			return fmt.Errorf("column %s: %s pages are not an export's", el.GetName(), h.Type)
+			return fmt.Errorf("column %s: page type %d is not an export's", el.GetName(), h.typ)
 		}
 	}
 	if row != len(dst) {

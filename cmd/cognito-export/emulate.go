@@ -37,6 +37,9 @@ type poolFlags struct {
 	// emailAsUsername makes usernames UUIDs that sign in by email, as most
 	// real pools do.
 	emailAsUsername bool
+	// changedShare serves the pool as it is later: this share of users
+	// added and removed, memberships, attributes and role ARNs changed.
+	changedShare float64
 }
 
 func bindPoolFlags(fs interface {
@@ -54,6 +57,7 @@ func bindPoolFlags(fs interface {
 	fs.Float64Var(&p.deletedShare, "deleted-share", 0, "share of users deleted between ListUsers and AdminListGroupsForUser")
 	fs.Float64Var(&p.faultRate, "fault-rate", 0, "share of requests answered InternalErrorException")
 	fs.Float64Var(&p.removedShare, "removed-share", 0, "share of users deleted before the export (absent everywhere; ListUsers pages come back short)")
+	fs.Float64Var(&p.changedShare, "changed-share", 0, "serve the pool as it is a day later: this share of users added and as many removed, ~3% of memberships, some attributes, 2 role ARNs and a group added and deleted (0 = the seed pool as generated)")
 	fs.Float64Var(&p.quotaScale, "quota-scale", 0, "enforce Cognito's default per-account quotas times this (1 = the real defaults; 0 = none), answering TooManyRequestsException above them")
 }
 
@@ -64,19 +68,25 @@ func (p poolFlags) validate() error {
 	if p.meanMembership < 0 || p.quotaScale < 0 {
 		return usageError{"--memberships and --quota-scale must not be negative"}
 	}
-	for _, share := range []float64{p.deletedShare, p.faultRate, p.removedShare} {
+	for _, share := range []float64{p.deletedShare, p.faultRate, p.removedShare, p.changedShare} {
 		if share < 0 || share > 1 {
-			return usageError{"--deleted-share, --removed-share and --fault-rate must be in [0, 1]"}
+			return usageError{"--deleted-share, --removed-share, --changed-share and --fault-rate must be in [0, 1]"}
 		}
 	}
 	return nil
 }
 
-func (p poolFlags) server() *cognitoemu.Server {
+func (p poolFlags) server() (*cognitoemu.Server, error) {
 	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{
 		ID: p.poolID, Users: p.users, Groups: p.groups, Seed: p.seed, MeanGroupsPerUser: p.meanMembership,
 		EmailAsUsername: p.emailAsUsername,
 	})
+	if p.changedShare > 0 {
+		var err error
+		if pool, err = pool.Mutate(cognitoemu.RandomMutations(pool, p.seed, p.changedShare)); err != nil {
+			return nil, fmt.Errorf("change the emulated pool: %w", err)
+		}
+	}
 	opts := cognitoemu.Options{DeletedShare: p.deletedShare, RemovedShare: p.removedShare, FaultRate: p.faultRate, FaultSeed: p.seed}
 	if p.quotaScale > 0 {
 		// A burst of a few calls, as a token bucket on a real service has:
@@ -84,7 +94,7 @@ func (p poolFlags) server() *cognitoemu.Server {
 		// keeps exactly to the quota.
 		opts.CategoryQuotas, opts.QuotaBurst = cognitoemu.DefaultQuotas(p.quotaScale), 5
 	}
-	return cognitoemu.NewServer(opts, pool)
+	return cognitoemu.NewServer(opts, pool), nil
 }
 
 // serve runs handler on ln until ctx is done, then shuts it down.
@@ -121,7 +131,11 @@ func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	stop := serve(ctx, ln, p.server())
+	emu, err := p.server()
+	if err != nil {
+		return err
+	}
+	stop := serve(ctx, ln, emu)
 	fmt.Fprintf(stdout, "Cognito emulator serving pool %s (%d users, %d groups) at http://%s\n", p.poolID, p.users, p.groups, ln.Addr())
 	fmt.Fprintf(stdout, "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cognito-export export --region %s --endpoint-url http://%s --user-pool-id %s --output ./out\n", demoRegion, ln.Addr(), p.poolID)
 	<-ctx.Done()
@@ -169,7 +183,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	emu := p.server()
+	emu, err := p.server()
+	if err != nil {
+		return err
+	}
 	cfg.Fresh = true // the demo always starts over
 	cfg.Client.Region = demoRegion
 	if *direct {
