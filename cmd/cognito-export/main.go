@@ -34,6 +34,8 @@ commands:
   emulate                serve the built-in Cognito emulator over HTTP
   verify LOCATION        check an export against its manifest: exit 0 intact,
                          1 not (each problem named), 2 no complete export there
+  report EXPORT          the access review of an export: one HTML page and
+                         report.json (--fail-on exits 1 on named findings)
 
 Run "cognito-export <command> -h" for the flags of a command.
 `
@@ -103,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runEmulate(ctx, args[1:], stdout, stderr)
 	case "verify":
 		err = runVerify(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = runReport(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

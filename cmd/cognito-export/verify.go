@@ -22,7 +22,7 @@ func runVerify(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	var opts s3dest.Options
 	fs.StringVar(&opts.Region, "region", "", "AWS region of the S3 bucket (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&opts.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
-	location, rest, err := splitLocation(args)
+	location, rest, err := splitLocation("verify", args)
 	if err != nil {
 		return err
 	}
@@ -57,9 +57,10 @@ func verifyError(err error) error {
 	return fmt.Errorf("verify: %w", err)
 }
 
-// splitLocation takes the one positional argument out of args, wherever it
-// stands among the flags. Every flag of verify takes a value.
-func splitLocation(args []string) (string, []string, error) {
+// splitLocation takes the one positional argument of command out of args,
+// wherever it stands among the flags. Every flag of verify and report takes
+// a value.
+func splitLocation(command string, args []string) (string, []string, error) {
 	var location string
 	var rest []string
 	for i := 0; i < len(args); i++ {
@@ -70,7 +71,7 @@ func splitLocation(args []string) (string, []string, error) {
 				location, i = args[i+1], i+1
 			}
 			if i+1 < len(args) {
-				return "", nil, usageError{fmt.Sprintf("verify: unexpected argument %q: one LOCATION only", args[i+1])}
+				return "", nil, usageError{fmt.Sprintf("%s: unexpected argument %q: one location only", command, args[i+1])}
 			}
 		case strings.HasPrefix(a, "-"):
 			rest = append(rest, a)
@@ -80,7 +81,7 @@ func splitLocation(args []string) (string, []string, error) {
 		case location == "":
 			location = a
 		default:
-			return "", nil, usageError{fmt.Sprintf("verify: unexpected argument %q: one LOCATION only", a)}
+			return "", nil, usageError{fmt.Sprintf("%s: unexpected argument %q: one location only", command, a)}
 		}
 	}
 	return location, rest, nil
