@@ -102,8 +102,15 @@ func findings(a *accumulator, opts Options) []Finding {
 			}
 			rows = a.unverified
 		case "TOO_MANY_GROUPS":
+			// Sorted before the cap, so that the rows kept do not depend
+			// on the map's order.
+			over := make([]FindingRow, 0, len(a.over))
 			for key, r := range a.over {
 				r.Detail = strconv.Itoa(int(a.users[key] & groupCountMask))
+				over = append(over, r)
+			}
+			sortRows(over)
+			for _, r := range over {
 				rows.add(limit, r)
 			}
 		case "EMPTY_GROUP":

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cognito-export/cognito-export/reader"
 )
@@ -159,16 +160,20 @@ func (a *accumulator) group(name string) *groupAcc {
 	return g
 }
 
-// row takes one row of the export. Its strings stay valid after the call
-// (reader.Scan's promise), so kept rows hold them without copying.
+// row takes one row of the export. The strings it keeps are cloned: a
+// Parquet value is a view into its whole decoded page, and one kept
+// username would keep the page alive.
 func (a *accumulator) row(v []reader.Value) error {
 	a.rows++
 	if a.exported == "" {
-		a.exported = v[cExportedAt].S
+		a.exported = strings.Clone(v[cExportedAt].S)
 	}
 	key := maphash.String(a.seed, v[cUsername].S+"\x00"+v[cSub].S)
 	st, seen := a.users[key]
 	if !seen {
+		if _, ok := a.statusN[v[cStatus].S]; !ok {
+			a.statusN[strings.Clone(v[cStatus].S)] = 0
+		}
 		a.statusN[v[cStatus].S]++
 	}
 	group := v[cGroup].S
@@ -184,8 +189,8 @@ func (a *accumulator) row(v []reader.Value) error {
 	if g == nil || !g.inManifest && g.members == 0 {
 		// A group the manifest does not list (an old export, ListGroups
 		// denied, or created during the export): the rows describe it.
-		g = a.group(group)
-		g.description, g.roleArn = v[cDescription].S, v[cRoleArn].S
+		g = a.group(strings.Clone(group))
+		g.description, g.roleArn = strings.Clone(v[cDescription].S), strings.Clone(v[cRoleArn].S)
 		if v[cPrecedence].Valid {
 			if p, err := strconv.ParseInt(v[cPrecedence].S, 10, 32); err == nil {
 				p32 := int32(p)
@@ -197,7 +202,7 @@ func (a *accumulator) row(v []reader.Value) error {
 	g.members++
 	limit := a.opts.MaxFindingRows
 	fr := func(detail string) FindingRow {
-		return FindingRow{Username: v[cUsername].S, UserSub: v[cSub].S, Group: group, Detail: detail}
+		return FindingRow{Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S), Group: g.name, Detail: detail}
 	}
 	if v[cEnabled].S == "false" {
 		a.disabled.add(limit, fr(""))
@@ -206,18 +211,18 @@ func (a *accumulator) row(v []reader.Value) error {
 	// membership; the manifest's is from the end of the export.
 	if hasRole := v[cRoleArn].S != "" || g.roleArn != ""; hasRole {
 		if notConfirmed[v[cStatus].S] {
-			a.unconfirmed.add(limit, fr(v[cStatus].S))
+			a.unconfirmed.add(limit, fr(strings.Clone(v[cStatus].S)))
 		}
 		if a.verifiedC >= 0 && v[a.verifiedC].S == "false" {
 			email := ""
 			if a.emailC >= 0 {
-				email = v[a.emailC].S
+				email = strings.Clone(v[a.emailC].S)
 			}
 			a.unverified.add(limit, fr(email))
 		}
 	}
 	if int(st&groupCountMask) == a.opts.MaxGroupsPerUser+1 {
-		a.over[key] = FindingRow{Username: v[cUsername].S, UserSub: v[cSub].S}
+		a.over[key] = FindingRow{Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S)}
 	}
 	if g.privileged {
 		a.privilegedTotal++
@@ -228,11 +233,11 @@ func (a *accumulator) row(v []reader.Value) error {
 		if len(a.members) < a.opts.MaxListed {
 			attrs := make([]string, len(a.attrCols))
 			for i := range attrs {
-				attrs[i] = v[nFixed+i].S
+				attrs[i] = strings.Clone(v[nFixed+i].S)
 			}
 			a.members = append(a.members, Member{
-				Group: group, Username: v[cUsername].S, UserSub: v[cSub].S, Status: v[cStatus].S,
-				Enabled: v[cEnabled].S == "true", Created: v[cCreated].S, Modified: v[cModified].S, Attrs: attrs,
+				Group: g.name, Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S), Status: strings.Clone(v[cStatus].S),
+				Enabled: v[cEnabled].S == "true", Created: strings.Clone(v[cCreated].S), Modified: strings.Clone(v[cModified].S), Attrs: attrs,
 			})
 		} else {
 			a.privilegedCapped = true
