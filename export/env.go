@@ -42,7 +42,7 @@ func Open(ctx context.Context, cfg Config) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	out, err := openOutput(ctx, cfg.Output, cfg.s3Options())
+	out, err := OpenOutput(ctx, cfg.Output, cfg.s3Options())
 	if err != nil {
 		return nil, err
 	}

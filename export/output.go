@@ -84,10 +84,10 @@ func (c *Config) s3Options() s3dest.Options {
 	return o
 }
 
-// openOutput opens a local directory or an S3 prefix and proves it
+// OpenOutput opens a local directory or an S3 prefix and proves it
 // writable. Its errors keep their cause, so that fault tells what the user
 // must change (exit 2) from what a retry may fix (exit 1).
-func openOutput(ctx context.Context, location string, s3opts s3dest.Options) (Output, error) {
+func OpenOutput(ctx context.Context, location string, s3opts s3dest.Options) (Output, error) {
 	if isS3(location) {
 		d, err := s3dest.Open(ctx, location, s3opts)
 		if err != nil {

@@ -201,6 +201,9 @@ func indexOf(list []string, s string) int {
 // isTextColumn says whether the export's CSV neutralised column c: the
 // text a user or an admin chose.
 func isTextColumn(m Manifest, c string) bool {
+	if m.Parameters["table"] == sink.ChangesTable {
+		return sink.ChangeTextColumn(c)
+	}
 	switch c {
 	case "username", "group_name", "group_description", "group_role_arn":
 		return true

@@ -48,15 +48,20 @@ const (
 	parquetGroupSize = 64 << 20
 )
 
-// parquetEncoder writes one Parquet file. Memory is bounded by one row group:
+// parquetEncoder writes one Parquet file of rows R, buffered as B (a copy
+// that owns what R points to). Memory is bounded by one row group:
 // parquet-go keeps a group's compressed pages until the group is written.
-type parquetEncoder struct {
-	attrs     []AttrColumn
+type parquetEncoder[R, B any] struct {
 	pw        *writer.ParquetWriter
-	batch     []bufferedRow
+	batch     []B
 	groupRows int64
 	groupMax  int64 // parquetGroupRows, lowered by tests
 	err       error // sticky: after a failure the file is unusable
+
+	width  int // leaf columns of the schema
+	buffer func(*R) B
+	// fill appends one buffered row's values to the column tables.
+	fill func(c *boxCache, cols []*layout.Table, b *B) error
 
 	tables    map[string]*layout.Table // the batch marshal built last
 	nullFixes []string                 // paths of the OPTIONAL columns
@@ -71,12 +76,20 @@ type bufferedRow struct {
 	hasDesc, hasRole, hasPr bool
 }
 
-func newParquetEncoder(w io.Writer, compression string, attrs []AttrColumn) (*parquetEncoder, error) {
-	codec, err := parquetCodec(compression)
+// newParquetEncoder writes membership rows with attrs after the fixed
+// columns.
+func newParquetEncoder(w io.Writer, compression string, attrs []AttrColumn) (*parquetEncoder[Row, bufferedRow], error) {
+	schema, err := parquetSchemaJSON(attrs)
 	if err != nil {
 		return nil, err
 	}
-	schema, err := parquetSchemaJSON(attrs)
+	return newParquetCore(w, compression, schema, len(Columns)+len(attrs), bufferRow,
+		func(c *boxCache, cols []*layout.Table, r *bufferedRow) error { return fillRow(c, cols, r, attrs) })
+}
+
+func newParquetCore[R, B any](w io.Writer, compression, schema string, width int, buffer func(*R) B,
+	fill func(*boxCache, []*layout.Table, *B) error) (*parquetEncoder[R, B], error) {
+	codec, err := parquetCodec(compression)
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +103,13 @@ func newParquetEncoder(w io.Writer, compression string, attrs []AttrColumn) (*pa
 	// Row groups are cut by flush, which must first repair the pages'
 	// statistics; parquet-go would otherwise cut them inside Flush(false).
 	pw.RowGroupSize = math.MaxInt64
-	e := &parquetEncoder{
-		attrs:    attrs,
+	e := &parquetEncoder[R, B]{
 		pw:       pw,
-		batch:    make([]bufferedRow, 0, parquetBatchRows),
+		batch:    make([]B, 0, parquetBatchRows),
 		groupMax: parquetGroupRows,
+		width:    width,
+		buffer:   buffer,
+		fill:     fill,
 	}
 	pw.MarshalFunc = e.marshal
 	for i, el := range pw.SchemaHandler.SchemaElements {
@@ -105,10 +120,7 @@ func newParquetEncoder(w io.Writer, compression string, attrs []AttrColumn) (*pa
 	return e, nil
 }
 
-func (e *parquetEncoder) Encode(r *Row) error {
-	if e.err != nil {
-		return e.err
-	}
+func bufferRow(r *Row) bufferedRow {
 	b := bufferedRow{Row: *r}
 	b.GroupDescription, b.GroupRoleArn, b.GroupPrecedence = nil, nil, nil
 	if r.GroupDescription != nil {
@@ -120,6 +132,14 @@ func (e *parquetEncoder) Encode(r *Row) error {
 	if r.GroupPrecedence != nil {
 		b.prec, b.hasPr = *r.GroupPrecedence, true
 	}
+	return b
+}
+
+func (e *parquetEncoder[R, B]) Encode(r *R) error {
+	if e.err != nil {
+		return e.err
+	}
+	b := e.buffer(r)
 	e.batch = append(e.batch, b)
 	e.groupRows++
 	switch {
@@ -135,7 +155,7 @@ func (e *parquetEncoder) Encode(r *Row) error {
 // writes a row group when endGroup is set or the group is large enough. The
 // batch is passed as pointers, bypassing ParquetWriter.Write, which would
 // box a copy of every row and reflect over it to estimate its size.
-func (e *parquetEncoder) flush(endGroup bool) error {
+func (e *parquetEncoder[R, B]) flush(endGroup bool) error {
 	pw := e.pw
 	before := make([]int, len(e.nullFixes))
 	for i, path := range e.nullFixes {
@@ -170,7 +190,7 @@ func (e *parquetEncoder) flush(endGroup bool) error {
 // NULL / IS NOT NULL filters. The page header is already serialised in
 // RawData, so it is re-serialised; the column chunk statistics are summed
 // from these pages when the row group is cut.
-func (e *parquetEncoder) fixNullCounts(before []int) error {
+func (e *parquetEncoder[R, B]) fixNullCounts(before []int) error {
 	pw := e.pw
 	for i, path := range e.nullFixes {
 		table := e.tables[path]
@@ -211,7 +231,7 @@ func (e *parquetEncoder) fixNullCounts(before []int) error {
 
 // Close writes the last row group and the footer; the writer stays open.
 // WriteStop's error is the footer's, so it is always returned.
-func (e *parquetEncoder) Close() error {
+func (e *parquetEncoder[R, B]) Close() error {
 	if e.err != nil {
 		return e.err
 	}
@@ -233,9 +253,9 @@ var errParquetClosed = errors.New("parquet encoder is closed")
 // the Go type parquet-go expects for the physical type (string for
 // BYTE_ARRAY, int64 for INT64, ...), and a NULL is a nil value with
 // definition level 0.
-func (e *parquetEncoder) marshal(src []any, sh *schema.SchemaHandler) (*map[string]*layout.Table, error) {
+func (e *parquetEncoder[R, B]) marshal(src []any, sh *schema.SchemaHandler) (*map[string]*layout.Table, error) {
 	n := len(src)
-	width := len(Columns) + len(e.attrs)
+	width := e.width
 	tables := make(map[string]*layout.Table, width)
 	cols := make([]*layout.Table, 0, width)
 	for i, el := range sh.SchemaElements {
@@ -260,32 +280,40 @@ func (e *parquetEncoder) marshal(src []any, sh *schema.SchemaHandler) (*map[stri
 	}
 	var c boxCache
 	for _, o := range src {
-		r, ok := o.(*bufferedRow)
+		b, ok := o.(*B)
 		if !ok {
 			return nil, fmt.Errorf("parquet marshal: unexpected %T", o)
 		}
-		required(cols[0], c.str(0, r.UserPoolID))
-		required(cols[1], r.Username)
-		optional(cols[2], r.UserSub, r.UserSub != "")
-		required(cols[3], c.str(1, r.UserStatus))
-		required(cols[4], r.UserEnabled)
-		optionalTime(cols[5], &c, 0, r.UserCreateDate)
-		optionalTime(cols[6], &c, 1, r.UserLastModifiedDate)
-		optional(cols[7], c.str(2, r.GroupName), r.GroupName != "")
-		optional(cols[8], c.str(3, r.desc), r.hasDesc)
-		optional(cols[9], c.str(4, r.role), r.hasRole)
-		optional(cols[10], r.prec, r.hasPr)
-		optionalTime(cols[11], &c, 2, r.GroupCreationDate)
-		optionalTime(cols[12], &c, 3, r.GroupLastModifiedDate)
-		optionalTime(cols[13], &c, 4, r.ExportedAt)
-		for i, a := range e.attrs {
-			if err := optionalAttr(cols[len(Columns)+i], a, r.Attrs, i); err != nil {
-				return nil, err
-			}
+		if err := e.fill(&c, cols, b); err != nil {
+			return nil, err
 		}
 	}
 	e.tables = tables
 	return &tables, nil
+}
+
+// fillRow appends a membership row in Columns order, then its attributes.
+func fillRow(c *boxCache, cols []*layout.Table, r *bufferedRow, attrs []AttrColumn) error {
+	required(cols[0], c.str(0, r.UserPoolID))
+	required(cols[1], r.Username)
+	optional(cols[2], r.UserSub, r.UserSub != "")
+	required(cols[3], c.str(1, r.UserStatus))
+	required(cols[4], r.UserEnabled)
+	optionalTime(cols[5], c, 0, r.UserCreateDate)
+	optionalTime(cols[6], c, 1, r.UserLastModifiedDate)
+	optional(cols[7], c.str(2, r.GroupName), r.GroupName != "")
+	optional(cols[8], c.str(3, r.desc), r.hasDesc)
+	optional(cols[9], c.str(4, r.role), r.hasRole)
+	optional(cols[10], r.prec, r.hasPr)
+	optionalTime(cols[11], c, 2, r.GroupCreationDate)
+	optionalTime(cols[12], c, 3, r.GroupLastModifiedDate)
+	optionalTime(cols[13], c, 4, r.ExportedAt)
+	for i, a := range attrs {
+		if err := optionalAttr(cols[len(Columns)+i], a, r.Attrs, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func required(t *layout.Table, v any) {

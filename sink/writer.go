@@ -29,12 +29,14 @@ type Destination interface {
 	Create(ctx context.Context, name string) (Part, error)
 }
 
-// encoder turns rows into a file format; Close writes whatever the format
-// needs at the end (a footer) without closing the underlying writer.
-type encoder interface {
-	Encode(*Row) error
+// encoderOf turns rows into a file format; Close writes whatever the
+// format needs at the end (a footer) without closing the underlying writer.
+type encoderOf[R any] interface {
+	Encode(*R) error
 	Close() error
 }
+
+type encoder = encoderOf[Row]
 
 // Formats lists the accepted --format values.
 var Formats = []string{"parquet", "csv"}
@@ -64,40 +66,56 @@ type WriterOptions struct {
 	FirstPart int // number of the first part written: a resume continues the numbering
 }
 
-// Writer streams rows into numbered parts. The caller decides where a part
-// ends (Full, then Flush), so that parts end where a checkpoint can name
-// them. It is used by one goroutine.
-type Writer struct {
+// PartWriter streams rows of type R into numbered parts. The caller decides
+// where a part ends (Full, then Flush), so that parts end where a
+// checkpoint can name them. It is used by one goroutine.
+type PartWriter[R any] struct {
 	dest      Destination
 	opts      WriterOptions
+	newEnc    func(io.Writer) (encoderOf[R], error)
 	committed []PartInfo
-	cur       *openPart
+	cur       *openPart[R]
 }
 
-type openPart struct {
+// Writer writes membership rows.
+type Writer = PartWriter[Row]
+
+type openPart[R any] struct {
 	name  string
 	part  Part
 	out   *partWriter
 	buf   *bufio.Writer
 	count *countingHash
-	enc   encoder
+	enc   encoderOf[R]
 	rows  int64
 }
 
 // NewWriter checks the options; no part is created until the first row.
 func NewWriter(dest Destination, opts WriterOptions) (*Writer, error) {
-	if _, err := extension(opts.Format); err != nil {
+	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
+	return &Writer{dest: dest, opts: opts, newEnc: func(w io.Writer) (encoder, error) {
+		if opts.Format == "parquet" {
+			return newParquetEncoder(w, opts.Compression, opts.Attributes)
+		}
+		return newCSVEncoder(w, opts.Attributes, opts.CSVRaw)
+	}}, nil
+}
+
+func checkOptions(opts WriterOptions) error {
+	if _, err := extension(opts.Format); err != nil {
+		return err
+	}
 	if opts.Name == nil {
-		return nil, errors.New("writer options: no Name for the parts")
+		return errors.New("writer options: no Name for the parts")
 	}
 	if opts.Format == "parquet" {
 		if _, err := parquetCodec(opts.Compression); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return &Writer{dest: dest, opts: opts}, nil
+	return nil
 }
 
 func extension(format string) (string, error) {
@@ -111,7 +129,7 @@ func extension(format string) (string, error) {
 }
 
 // Write appends rows to the current part, starting one if needed.
-func (w *Writer) Write(ctx context.Context, rows []Row) error {
+func (w *PartWriter[R]) Write(ctx context.Context, rows []R) error {
 	for i := range rows {
 		if w.cur == nil {
 			if err := w.open(ctx); err != nil {
@@ -130,7 +148,7 @@ func (w *Writer) Write(ctx context.Context, rows []Row) error {
 // Full reports whether the current part has reached a roll-over limit.
 // Parquet bytes reach the part a row group at a time, so a Parquet part may
 // pass PartBytes by up to one row group.
-func (w *Writer) Full() bool {
+func (w *PartWriter[R]) Full() bool {
 	c := w.cur
 	if c == nil {
 		return false
@@ -141,7 +159,7 @@ func (w *Writer) Full() bool {
 	return w.opts.PartBytes > 0 && c.count.n+int64(c.buf.Buffered()) >= w.opts.PartBytes
 }
 
-func (w *Writer) open(ctx context.Context) error {
+func (w *PartWriter[R]) open(ctx context.Context) error {
 	name := w.opts.Name(w.opts.FirstPart + len(w.committed))
 	part, err := w.dest.Create(ctx, name)
 	if err != nil {
@@ -150,24 +168,19 @@ func (w *Writer) open(ctx context.Context) error {
 	out := &partWriter{part: part, ctx: ctx}
 	count := &countingHash{w: out, h: sha256.New()}
 	buf := bufio.NewWriterSize(count, 256<<10)
-	var enc encoder
-	if w.opts.Format == "parquet" {
-		enc, err = newParquetEncoder(buf, w.opts.Compression, w.opts.Attributes)
-	} else {
-		enc, err = newCSVEncoder(buf, w.opts.Attributes, w.opts.CSVRaw)
-	}
+	enc, err := w.newEnc(buf)
 	if err != nil {
 		part.Abort(ctx)
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	w.cur = &openPart{name: name, part: part, out: out, buf: buf, count: count, enc: enc}
+	w.cur = &openPart[R]{name: name, part: part, out: out, buf: buf, count: count, enc: enc}
 	return nil
 }
 
 // Flush closes and commits the current part, if any; the next row starts a
 // new one. Every error here is returned: a part whose footer or flush failed
 // is never reported as written.
-func (w *Writer) Flush(ctx context.Context) error {
+func (w *PartWriter[R]) Flush(ctx context.Context) error {
 	c := w.cur
 	if c == nil {
 		return nil
@@ -194,7 +207,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 }
 
 // Abort discards the part being written, even when ctx is cancelled.
-func (w *Writer) Abort(ctx context.Context) {
+func (w *PartWriter[R]) Abort(ctx context.Context) {
 	if w.cur != nil {
 		w.cur.part.Abort(ctx)
 		w.cur = nil
@@ -202,7 +215,7 @@ func (w *Writer) Abort(ctx context.Context) {
 }
 
 // Parts are the parts this writer committed so far.
-func (w *Writer) Parts() []PartInfo { return w.committed }
+func (w *PartWriter[R]) Parts() []PartInfo { return w.committed }
 
 // partWriter is the io.Writer under the encoders: it hands each write to
 // the part with the context of the Writer call under way, which sets ctx

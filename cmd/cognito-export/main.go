@@ -34,6 +34,8 @@ commands:
   emulate                serve the built-in Cognito emulator over HTTP
   verify LOCATION        check an export against its manifest: exit 0 intact,
                          1 not (each problem named), 2 no complete export there
+  diff OLD NEW --output  what changed between two exports of a pool: one row per
+                         user, membership or field added, removed or changed
   report EXPORT          the access review of an export: one HTML page and
                          report.json (--fail-on exits 1 on named findings)
 
@@ -105,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runEmulate(ctx, args[1:], stdout, stderr)
 	case "verify":
 		err = runVerify(ctx, args[1:], stdout, stderr)
+	case "diff":
+		err = runDiff(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = runReport(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
@@ -125,7 +129,7 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	if errors.Is(err, errHelp) {
 		return exitOK
 	}
-	if errors.Is(err, errNotIntact) {
+	if errors.Is(err, errNotIntact) || errors.Is(err, errChanges) {
 		return exitFailure // its problems and verdict are printed
 	}
 	var sig interrupted

@@ -74,9 +74,13 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	f.bind(fs, "")
 	fs.StringVar(&f.s3.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.s3.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
-	location, rest, err := splitLocation("report", args)
+	pos, rest, err := splitArgs("report", args, 1, nil)
 	if err != nil {
 		return err
+	}
+	location := ""
+	if len(pos) == 1 {
+		location = pos[0]
 	}
 	if err := parseFlags(fs, rest); err != nil {
 		return err

@@ -22,7 +22,7 @@ func runVerify(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	var opts s3dest.Options
 	fs.StringVar(&opts.Region, "region", "", "AWS region of the S3 bucket (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&opts.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
-	location, rest, err := splitLocation("verify", args)
+	location, rest, err := splitLocation(args)
 	if err != nil {
 		return err
 	}
@@ -57,34 +57,47 @@ func verifyError(err error) error {
 	return fmt.Errorf("verify: %w", err)
 }
 
-// splitLocation takes the one positional argument of command out of args,
-// wherever it stands among the flags. Every flag of verify and report takes
-// a value.
-func splitLocation(command string, args []string) (string, []string, error) {
-	var location string
-	var rest []string
+// splitLocation takes the one positional argument out of args, wherever it
+// stands among the flags. Every flag of verify takes a value.
+func splitLocation(args []string) (string, []string, error) {
+	pos, rest, err := splitArgs("verify", args, 1, nil)
+	if len(pos) == 0 {
+		return "", rest, err
+	}
+	return pos[0], rest, err
+}
+
+// splitArgs takes up to max positional arguments out of args, wherever
+// they stand among the flags. Flags take a value unless named in bools.
+func splitArgs(cmd string, args []string, max int, bools map[string]bool) ([]string, []string, error) {
+	var pos, rest []string
+	tooMany := func(a string) error {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q: %d locations at most", cmd, a, max)}
+	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
-			if i+1 < len(args) && location == "" {
-				location, i = args[i+1], i+1
+			for _, p := range args[i+1:] {
+				if len(pos) == max {
+					return nil, nil, tooMany(p)
+				}
+				pos = append(pos, p)
 			}
-			if i+1 < len(args) {
-				return "", nil, usageError{fmt.Sprintf("%s: unexpected argument %q: one location only", command, args[i+1])}
-			}
+			return pos, rest, nil
 		case strings.HasPrefix(a, "-"):
 			rest = append(rest, a)
-			if !strings.Contains(a, "=") && a != "-h" && a != "--help" && a != "-help" && i+1 < len(args) {
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(a, "=") && !bools[name] && a != "-h" && a != "--help" && a != "-help" && i+1 < len(args) {
 				rest, i = append(rest, args[i+1]), i+1
 			}
-		case location == "":
-			location = a
+		case len(pos) < max:
+			pos = append(pos, a)
 		default:
-			return "", nil, usageError{fmt.Sprintf("%s: unexpected argument %q: one location only", command, a)}
+			return nil, nil, tooMany(a)
 		}
 	}
-	return location, rest, nil
+	return pos, rest, nil
 }
 
 func plural(n int, noun string) string {

@@ -200,6 +200,17 @@ func (p *Pool) UserAttributes(i int, dst []Attribute) []Attribute {
 }
 
 func (p *Pool) userAttributes(i int, u *User, dst []Attribute) []Attribute {
+	if p.mut != nil {
+		if pt := p.mut.users[i]; pt != nil && len(pt.attrs) > 0 {
+			return pt.apply(p.genAttributes(i, u, dst))
+		}
+	}
+	return p.genAttributes(i, u, dst)
+}
+
+// genAttributes are user i's attributes as the generator makes them, with
+// the sub and email of u.
+func (p *Pool) genAttributes(i int, u *User, dst []Attribute) []Attribute {
 	h := p.hash(22, i)
 	hostile := p.hostile(i)
 	dst = append(dst, Attribute{"sub", u.Sub})
@@ -268,6 +279,13 @@ func (p *Pool) phone(i int) (string, bool) {
 
 // attribute is the value of user i's attribute name, if it has one.
 func (p *Pool) attribute(i int, u *User, name string) (string, bool) {
+	if p.mut != nil {
+		if pt := p.mut.users[i]; pt != nil {
+			if a, ok := pt.attr(name); ok {
+				return a.value, !a.remove
+			}
+		}
+	}
 	switch name {
 	case "sub":
 		return u.Sub, true
@@ -300,7 +318,10 @@ func (p *Pool) universal(name string) bool {
 		return v
 	}
 	all := true
-	for i := range p.spec.Users {
+	for i := range p.NumUsers() {
+		if !p.Exists(i) {
+			continue
+		}
 		u := p.User(i)
 		if _, ok := p.attribute(i, &u, name); !ok {
 			all = false

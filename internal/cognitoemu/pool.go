@@ -57,6 +57,11 @@ type Pool struct {
 	members     [][]int32 // group → users, built on first ListUsersInGroup
 
 	universalState
+
+	// mut holds what Mutate changed on top of the generated users and
+	// memberships, which it shares with the pool it came from; nil for a
+	// pool NewPool made.
+	mut *overlay
 }
 
 const indexDigits = 8 // usernames carry their index in 8 digits; no style prefix has digits
@@ -211,8 +216,24 @@ func (p *Pool) Name() string {
 	return p.spec.Name
 }
 
-// NumUsers is the number of users.
-func (p *Pool) NumUsers() int { return p.spec.Users }
+// NumUsers is the number of user indexes: the generated users and those
+// Mutate added. Indexes of users Mutate deleted stay counted (Exists says
+// which are gone), so an index means the same user in every mutation of a
+// pool.
+func (p *Pool) NumUsers() int {
+	if p.mut == nil {
+		return p.spec.Users
+	}
+	return p.spec.Users + p.mut.added
+}
+
+// Exists reports whether user i is in the pool: not deleted by Mutate.
+func (p *Pool) Exists(i int) bool {
+	if i < 0 || i >= p.NumUsers() {
+		return false
+	}
+	return p.mut == nil || !p.mut.gone[i]
+}
 
 // Groups returns every group, in ListGroups order.
 func (p *Pool) Groups() []Group { return p.groups }
@@ -224,8 +245,19 @@ func (p *Pool) username(i int) string {
 	return fmt.Sprintf(userStyles[i%len(userStyles)], i)
 }
 
-// User returns user i, in ListUsers order.
+// User returns user i, in ListUsers order. For a user Mutate deleted it is
+// the user as last seen.
 func (p *Pool) User(i int) User {
+	if p.mut != nil {
+		if pt := p.mut.users[i]; pt != nil {
+			return pt.user
+		}
+	}
+	return p.genUser(i)
+}
+
+// genUser is user i as the generator makes it, for any index.
+func (p *Pool) genUser(i int) User {
 	h := p.hash(10, i)
 	u := User{
 		Username: p.username(i),
@@ -256,24 +288,41 @@ func (p *Pool) User(i int) User {
 // UserGroups appends the indexes (into Groups) of user i's groups to dst,
 // in the order AdminListGroupsForUser returns them.
 func (p *Pool) UserGroups(i int, dst []int) []int {
-	for _, g := range p.flat[p.offsets[i]:p.offsets[i+1]] {
+	var buf [64]uint16
+	for _, g := range p.userGroups16(i, buf[:0]) {
 		dst = append(dst, int(g))
 	}
 	return dst
 }
 
-func (p *Pool) userGroups16(i int) []uint16 { return p.flat[p.offsets[i]:p.offsets[i+1]] }
+// userGroups16 is user i's groups, ascending. It may be buf (reused) or
+// shared storage: callers only read it.
+func (p *Pool) userGroups16(i int, buf []uint16) []uint16 {
+	if p.mut == nil {
+		return p.flat[p.offsets[i]:p.offsets[i+1]]
+	}
+	return p.mut.userGroups(p, i, buf)
+}
 
 // Lookup finds a user by username (or, when email is the username
 // attribute, by email too, as Cognito's Admin operations accept an alias):
 // the index is in the name, and the name is regenerated to check it, so no
 // map of a million strings is needed.
+// A user Mutate deleted is not found.
 func (p *Pool) Lookup(username string) (int, bool) {
+	i, ok := p.lookup(username)
+	return i, ok && p.Exists(i)
+}
+
+func (p *Pool) lookup(username string) (int, bool) {
 	if p.spec.EmailAsUsername {
 		i, ok := p.uuidIndex(username)
+		if !ok && p.mut != nil {
+			i, ok = p.mut.emails[username] // an address Mutate set carries no index
+		}
 		if !ok {
 			i = emailIndex(username)
-			ok = i >= 0 && i < p.spec.Users && p.email(i) == username
+			ok = i >= 0 && i < p.NumUsers() && p.User(i).Email == username
 		}
 		return i, ok
 	}
@@ -286,7 +335,7 @@ func (p *Pool) Lookup(username string) (int, bool) {
 			run++
 			if run == indexDigits {
 				i, err := strconv.Atoi(username[start : start+indexDigits])
-				if err != nil || i >= p.spec.Users || p.username(i) != username {
+				if err != nil || i >= p.NumUsers() || p.username(i) != username {
 					return 0, false
 				}
 				return i, true
@@ -302,21 +351,35 @@ func (p *Pool) Lookup(username string) (int, bool) {
 func (p *Pool) membersOf(g int) []int32 {
 	p.membersOnce.Do(func() {
 		counts := make([]int, len(p.groups))
-		for _, gi := range p.flat {
-			counts[gi]++
+		var buf [64]uint16
+		for i := range p.NumUsers() {
+			if p.Exists(i) {
+				for _, gi := range p.userGroups16(i, buf[:0]) {
+					counts[gi]++
+				}
+			}
 		}
 		p.members = make([][]int32, len(p.groups))
 		for gi := range p.members {
 			p.members[gi] = make([]int32, 0, counts[gi])
 		}
-		for i := range p.spec.Users {
-			for _, gi := range p.userGroups16(i) {
-				p.members[gi] = append(p.members[gi], int32(i))
+		for i := range p.NumUsers() {
+			if p.Exists(i) {
+				for _, gi := range p.userGroups16(i, buf[:0]) {
+					p.members[gi] = append(p.members[gi], int32(i))
+				}
 			}
 		}
 	})
 	return p.members[g]
 }
+
+// GroupSize is the number of members of group g (an index into Groups). A
+// group may have none: generated pools with many groups for their users
+// (at most 60, as more bring users in over 60 groups who fill them) leave
+// some of the last, smallest ones empty, and Mutate may add or empty one.
+// An export has no row for an empty group.
+func (p *Pool) GroupSize(g int) int { return len(p.membersOf(g)) }
 
 func (p *Pool) groupIndex(name string) (int, bool) {
 	for g := range p.groups {

@@ -118,19 +118,21 @@ func (s *Server) Throttled(op string) int64 {
 }
 
 // Deleted reports whether user i of p is gone: deleted after ListUsers
-// listed it (DeletedShare) or before the export (RemovedShare).
+// listed it (DeletedShare) or before the export (RemovedShare, or Mutate).
 func (s *Server) Deleted(p *Pool, i int) bool {
 	return s.opts.DeletedShare > 0 && unit(p.hash(77, i)) < s.opts.DeletedShare || s.removed(p, i)
 }
 
+// removed reports whether user i is absent from every operation: deleted
+// by Mutate, or by the server's RemovedShare.
 func (s *Server) removed(p *Pool, i int) bool {
-	return s.opts.RemovedShare > 0 && unit(p.hash(78, i)) < s.opts.RemovedShare
+	return !p.Exists(i) || s.opts.RemovedShare > 0 && unit(p.hash(78, i)) < s.opts.RemovedShare
 }
 
 // present counts the users not removed before the export.
 func (s *Server) present(p *Pool) int {
 	if s.opts.RemovedShare <= 0 {
-		return p.NumUsers()
+		return p.liveUsers()
 	}
 	n := 0
 	for i := range p.NumUsers() {
@@ -299,7 +301,8 @@ func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 		if aerr != nil {
 			return aerr
 		}
-		groups := pool.userGroups16(i)
+		var gbuf [64]uint16
+		groups := pool.userGroups16(i, gbuf[:0])
 		to := min(from+limit, len(groups))
 		buf.WriteString(`{"Groups":[`)
 		for k := from; k < to; k++ {

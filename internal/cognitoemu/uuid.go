@@ -83,7 +83,7 @@ func (p *Pool) uuidIndex(s string) (int, bool) {
 	}
 	x := g1<<32 | g2<<16 | (g3&0xfff)<<4 | g4&0xf
 	i := unmix(x) ^ p.uuidKey()
-	if i >= uint64(p.spec.Users) || p.uuid(int(i)) != s {
+	if i >= uint64(p.NumUsers()) || p.uuid(int(i)) != s {
 		return 0, false
 	}
 	return int(i), true

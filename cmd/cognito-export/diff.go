@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/cognito-export/cognito-export/diff"
+	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
+)
+
+// errChanges is a diff with --exit-code that found changes: exit 1, like
+// git diff --exit-code. Its summary is already printed.
+var errChanges = errors.New("the exports differ")
+
+// diffFlags are the choices of a diff, shared by `diff` and
+// `export --diff-against`.
+type diffFlags struct {
+	format, compression string
+	csvRaw, roleOnly    bool
+	allowDifferentPools bool
+	privileged          string
+	tempDir             string
+	partitions          int
+}
+
+func (d *diffFlags) options(log *slog.Logger) diff.Options {
+	o := diff.Options{Format: d.format, Compression: d.compression, CSVRaw: d.csvRaw, GroupsWithRoleOnly: d.roleOnly,
+		AllowDifferentPools: d.allowDifferentPools, TempDir: d.tempDir, Partitions: d.partitions, Logger: log}
+	for _, g := range strings.Split(d.privileged, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			o.Privileged = append(o.Privileged, g)
+		}
+	}
+	return o
+}
+
+// runDiff compares two exports and writes the change rows.
+func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("diff", "diff OLD NEW --output DIR|s3://bucket/prefix/ [flags]", stdout)
+	var df diffFlags
+	var s3opts s3dest.Options
+	var output string
+	var exitCodeFlag bool
+	fs.StringVar(&output, "output", "", "where the change rows go: a directory or s3://bucket/prefix/ (required)")
+	fs.StringVar(&df.format, "format", "parquet", "format of the change rows: "+strings.Join(sink.Formats, " or "))
+	fs.StringVar(&df.compression, "compression", "snappy", "Parquet compression: "+strings.Join(sink.Compressions, ", "))
+	fs.BoolVar(&df.csvRaw, "csv-raw", false, "write CSV cells as they are, without neutralising spreadsheet formulas")
+	fs.BoolVar(&exitCodeFlag, "exit-code", false, "exit 1 when there are changes (like git diff --exit-code)")
+	fs.BoolVar(&df.roleOnly, "groups-with-role-only", false, "only changes about groups with a role ARN, and their members")
+	fs.BoolVar(&df.allowDifferentPools, "allow-different-pools", false, "compare exports of two different pools")
+	fs.StringVar(&df.privileged, "privileged-groups", "", "comma-separated groups whose membership changes the summary lists in full, besides those with a role ARN")
+	fs.StringVar(&df.tempDir, "temp-dir", "", "where both exports are spilled while compared (default: the system's temporary directory)")
+	fs.IntVar(&df.partitions, "partitions", 0, "how many parts each export is spilled into by user; one of each is in memory at a time (default: from the exports' sizes)")
+	fs.StringVar(&s3opts.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
+	fs.StringVar(&s3opts.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
+	pos, rest, err := splitArgs("diff", args, 2, map[string]bool{"csv-raw": true, "exit-code": true, "groups-with-role-only": true, "allow-different-pools": true})
+	if err != nil {
+		return err
+	}
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usageError{"diff: want two export locations, OLD and NEW (see cognito-export diff -h)"}
+	}
+	if output == "" {
+		return usageError{"diff: missing --output, a directory or s3://bucket/prefix/ for the change rows"}
+	}
+	con, err := newConsole(stderr, "")
+	if err != nil {
+		return err
+	}
+	sum, err := diffExports(ctx, pos[0], pos[1], output, df, s3opts, con.log)
+	if err != nil {
+		return fmt.Errorf("diff: %w", err)
+	}
+	sum.WriteText(stdout)
+	fmt.Fprintf(stdout, "written: %s change rows in %s to %s\n", thousands(sum.Changes), plural(sum.Parts, "part"), output)
+	if exitCodeFlag && sum.Changes > 0 {
+		return errChanges
+	}
+	return nil
+}
+
+// diffExports verifies both exports and writes their diff to output, which
+// must not already hold a complete one.
+func diffExports(ctx context.Context, oldLoc, newLoc, output string, df diffFlags, s3opts s3dest.Options, log *slog.Logger) (diff.Summary, error) {
+	if df.format != "parquet" && df.format != "csv" {
+		return diff.Summary{}, usageError{fmt.Sprintf("--format %q: use parquet or csv", df.format)}
+	}
+	var sides [2]diff.Side
+	for i, loc := range []string{oldLoc, newLoc} {
+		src, err := reader.Open(ctx, loc, s3opts)
+		if err != nil {
+			return diff.Summary{}, openError(err)
+		}
+		if sides[i], err = diff.Open(ctx, loc, src); err != nil {
+			return diff.Summary{}, err
+		}
+	}
+	out, err := export.OpenOutput(ctx, output, s3opts)
+	if err != nil {
+		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
+	}
+	if m, err := out.Get(ctx, reader.ManifestName); err != nil {
+		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
+	} else if m != nil {
+		return diff.Summary{}, usageError{fmt.Sprintf("output %s already holds a complete diff or export (%s): choose an empty --output", output, reader.ManifestName)}
+	}
+	// What an interrupted diff left there is not evidence of anything.
+	err = out.Prune(ctx, func(name string) bool { return reader.IsPart(name) || name == diff.SummaryName })
+	if err != nil {
+		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
+	}
+	return diff.Run(ctx, sides[0], sides[1], out, df.options(log))
+}
+
+// openError makes "no export there" a usage error (exit 2).
+func openError(err error) error {
+	if errors.Is(err, reader.ErrNoExport) {
+		return usageError{err.Error()}
+	}
+	return err
+}

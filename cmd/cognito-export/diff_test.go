@@ -1,0 +1,210 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cognito-export/cognito-export/identity"
+	"github.com/cognito-export/cognito-export/internal/cognitoemu"
+	"github.com/cognito-export/cognito-export/internal/duckdb"
+)
+
+// diffAttributes are exported by every export of these tests.
+var diffAttributes = []string{"email", "name", "email_verified"}
+
+// snapshots is a pool before and after a list of mutations, each served
+// by its own emulator under the same pool id.
+type snapshots struct {
+	before, after       *cognitoemu.Pool
+	beforeURL, afterURL string
+}
+
+func newSnapshots(t *testing.T, spec cognitoemu.PoolSpec, m cognitoemu.Mutations) snapshots {
+	t.Helper()
+	before := cognitoemu.NewPool(spec)
+	after, err := before.Mutate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := snapshots{before: before, after: after}
+	for _, p := range []struct {
+		pool *cognitoemu.Pool
+		url  *string
+	}{{before, &s.beforeURL}, {after, &s.afterURL}} {
+		hs := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, p.pool))
+		t.Cleanup(hs.Close)
+		*p.url = hs.URL
+	}
+	return s
+}
+
+// exportTo exports the pool served at url into dir.
+func exportTo(t *testing.T, url, poolID, dir string, args ...string) {
+	t.Helper()
+	env := cleanEnv(append(creds(), "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="+url)...)
+	all := append([]string{"export", "--user-pool-id", poolID, "--output", dir, "--rate", "UserResourceRead=0", "--rate", "UserList=0",
+		"--rate", "UserPoolResourceRead=0", "--rate", "UserPoolRead=0", "--attributes", strings.Join(diffAttributes, ",")}, args...)
+	if r := runCLI(t, env, all...); r.code != 0 {
+		t.Fatalf("export %v: exit %d: %s", args, r.code, lastLine(r.stderr))
+	}
+}
+
+// changeKey is a change row as both the oracle and DuckDB give it.
+type changeKey struct{ kind, username, sub, group, field, old, new string }
+
+func expectedChanges(s snapshots) []changeKey {
+	var out []changeKey
+	for _, c := range cognitoemu.Changes(s.before, s.after, diffAttributes, identity.ColumnName) {
+		out = append(out, changeKey{c.Kind, c.Username, c.Sub, c.Group, c.Field, c.Old, c.New})
+	}
+	return sortKeys(out)
+}
+
+func sortKeys(k []changeKey) []changeKey {
+	slices.SortFunc(k, func(a, b changeKey) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.username, b.username), cmp.Compare(a.sub, b.sub),
+			cmp.Compare(a.group, b.group), cmp.Compare(a.field, b.field), cmp.Compare(a.old, b.old), cmp.Compare(a.new, b.new))
+	})
+	return k
+}
+
+// readChanges reads a diff's change rows with DuckDB.
+func readChanges(t *testing.T, dir, format string) []changeKey {
+	t.Helper()
+	from := fmt.Sprintf("read_parquet(%s)", duckdb.Quote(filepath.Join(dir, "part-*.parquet")))
+	if format == "csv" {
+		// all_varchar: the cells are text; neutralised ones start with a
+		// quote that a spreadsheet hides and this strips.
+		from = fmt.Sprintf("read_csv(%s, header=true, all_varchar=true, quote='\"', escape='\"')", duckdb.Quote(filepath.Join(dir, "part-*.csv")))
+	}
+	unq := func(c string) string {
+		if format != "csv" {
+			return fmt.Sprintf("coalesce(%s, '')", c)
+		}
+		return fmt.Sprintf(`coalesce(CASE WHEN regexp_matches(%[1]s, '^''[=+\-@\t\r'']') THEN substr(%[1]s, 2) ELSE %[1]s END, '')`, c)
+	}
+	res := duckdb.Query(t, fmt.Sprintf("SELECT change, %s, %s, %s, %s, %s, %s FROM %s",
+		unq("username"), unq("user_sub"), unq("group_name"), unq("field"), unq("old_value"), unq("new_value"), from))
+	var out []changeKey
+	for _, r := range res.Rows {
+		s := make([]string, len(r))
+		for i, v := range r {
+			s[i], _ = v.(string)
+		}
+		out = append(out, changeKey{s[0], s[1], s[2], s[3], s[4], s[5], s[6]})
+	}
+	return sortKeys(out)
+}
+
+func sameChanges(t *testing.T, label string, got, want []changeKey) {
+	t.Helper()
+	if slices.Equal(got, want) {
+		return
+	}
+	var missing, extra []changeKey
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			missing = append(missing, w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			extra = append(extra, g)
+		}
+	}
+	t.Fatalf("%s: %d change rows, want %d\nmissing (first 10): %v\nextra (first 10): %v", label, len(got), len(want),
+		missing[:min(10, len(missing))], extra[:min(10, len(extra))])
+}
+
+// TestDiffHoldsEveryChangeOfTheMutationList exports a pool before and
+// after a realistic list of mutations with both strategies and both
+// formats, diffs every combination (in both output formats, spilled into
+// several partitions) and holds the change rows, read by DuckDB, against
+// the emulator's own account of what changed.
+func TestDiffHoldsEveryChangeOfTheMutationList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports 8 times and reads 16 diffs with DuckDB")
+	}
+	duckdb.Require(t)
+	spec := cognitoemu.PoolSpec{ID: "eu-west-1_DiffPool1", Users: 700, Groups: 14, Seed: 21}
+	before := cognitoemu.NewPool(spec)
+	s := newSnapshots(t, spec, cognitoemu.RandomMutations(before, 5, 0.02))
+	want := expectedChanges(s)
+	kinds := map[string]int{}
+	for _, c := range want {
+		kinds[c.kind]++
+	}
+	for _, k := range []string{"user_added", "user_removed", "user_changed", "membership_added", "membership_removed", "group_added", "group_removed", "group_changed"} {
+		if kinds[k] == 0 {
+			t.Fatalf("the mutations make no %s: the test would not test it (%v)", k, kinds)
+		}
+	}
+	root := t.TempDir()
+	type export struct{ name, dir string }
+	var olds, news []export
+	for _, strategy := range []string{"per-user", "by-group"} {
+		for _, format := range []string{"parquet", "csv"} {
+			name := strategy + "-" + format
+			o, n := filepath.Join(root, "old-"+name), filepath.Join(root, "new-"+name)
+			exportTo(t, s.beforeURL, spec.ID, o, "--strategy", strategy, "--format", format, "--page-size", "17")
+			exportTo(t, s.afterURL, spec.ID, n, "--strategy", strategy, "--format", format, "--page-size", "17")
+			olds, news = append(olds, export{name, o}), append(news, export{name, n})
+		}
+	}
+	i := 0
+	for _, o := range olds {
+		for _, n := range news {
+			format := []string{"parquet", "csv"}[i%2]
+			i++
+			out := filepath.Join(root, fmt.Sprintf("diff-%s-%s", o.name, n.name))
+			r := runCLI(t, cleanEnv(), "diff", o.dir, n.dir, "--output", out, "--format", format, "--partitions", "3")
+			if r.code != 0 {
+				t.Fatalf("diff %s %s: exit %d: %s", o.name, n.name, r.code, r.stderr)
+			}
+			sameChanges(t, o.name+" → "+n.name, readChanges(t, out, format), want)
+			if !strings.Contains(r.stdout, fmt.Sprintf("changes: %d (", len(want))) {
+				t.Fatalf("stdout does not count %d changes:\n%s", len(want), r.stdout)
+			}
+			if v := runCLI(t, cleanEnv(), "verify", out); v.code != 0 {
+				t.Fatalf("the diff does not verify: %s", v.stdout)
+			}
+		}
+	}
+}
+
+// TestDiffOfTwoRunsOfTheSamePoolIsEmpty: nothing changed, nothing to say,
+// and --exit-code says so with 0; an export against itself is refused.
+func TestDiffOfTwoRunsOfTheSamePoolIsEmpty(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports with the real binary")
+	}
+	spec := cognitoemu.PoolSpec{ID: "eu-west-1_DiffPool2", Users: 300, Groups: 8, Seed: 3}
+	s := newSnapshots(t, spec, cognitoemu.Mutations{DisableUsers: []int{4}})
+	root := t.TempDir()
+	a, b, c := filepath.Join(root, "a"), filepath.Join(root, "b"), filepath.Join(root, "c")
+	exportTo(t, s.beforeURL, spec.ID, a)
+	exportTo(t, s.beforeURL, spec.ID, b, "--strategy", "by-group", "--format", "csv")
+	exportTo(t, s.afterURL, spec.ID, c)
+
+	r := runCLI(t, cleanEnv(), "diff", a, b, "--output", filepath.Join(root, "ab"), "--exit-code")
+	if r.code != 0 || !strings.Contains(r.stdout, "changes: 0 (") {
+		t.Fatalf("two runs of one pool: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, cleanEnv(), "diff", a, c, "--output", filepath.Join(root, "ac"), "--exit-code")
+	if r.code != 1 || !strings.Contains(r.stdout, `user_enabled: "true" -> "false"`) && !strings.Contains(r.stdout, "user_changed 1") {
+		t.Fatalf("one user disabled, --exit-code: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, cleanEnv(), "diff", a, a, "--output", filepath.Join(root, "aa"))
+	if r.code != 2 || !strings.Contains(r.stderr, "are the same export") {
+		t.Fatalf("an export with itself: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(root, "aa", "manifest.json")); err == nil {
+		t.Fatal("a refused diff wrote a manifest")
+	}
+}

@@ -1,0 +1,124 @@
+package diff
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"os"
+	"path/filepath"
+	"unsafe"
+)
+
+// An export is larger than memory: each side's rows are hash-partitioned
+// by user into spill files, and one partition of both sides is compared at
+// a time. A user's rows all land in the same partition whatever the
+// export's strategy, so a partition holds whole users.
+
+// spillRecord is one row as spilled: the user's key (username NUL sub),
+// and what a diff compares.
+type spillRecord struct {
+	key, status, enabled, group, exportedAt string
+	attrs                                   []string
+}
+
+// spiller writes one side's partitions.
+type spiller struct {
+	files []*os.File
+	bufs  []*bufio.Writer
+	seed  maphash.Seed
+	rec   []byte
+}
+
+func newSpiller(dir, side string, partitions int, seed maphash.Seed) (*spiller, error) {
+	s := &spiller{seed: seed}
+	for i := range partitions {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%04d.spill", side, i)))
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("spill: %w", err)
+		}
+		s.files = append(s.files, f)
+		s.bufs = append(s.bufs, bufio.NewWriterSize(f, 64<<10))
+	}
+	return s, nil
+}
+
+// add spills one row into its user's partition.
+func (s *spiller) add(username, sub string, r *spillRecord) error {
+	p := int(maphash.String(s.seed, username) % uint64(len(s.files)))
+	b := s.rec[:0]
+	b = binary.AppendUvarint(b, uint64(len(username)+1+len(sub)))
+	b = append(b, username...)
+	b = append(b, 0)
+	b = append(b, sub...)
+	for _, f := range [...]string{r.status, r.enabled, r.group, r.exportedAt} {
+		b = appendString(b, f)
+	}
+	for _, a := range r.attrs {
+		b = appendString(b, a)
+	}
+	s.rec = b
+	_, err := s.bufs[p].Write(b)
+	return err
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// finish flushes and closes every partition file.
+func (s *spiller) finish() error {
+	var errs []error
+	for i, b := range s.bufs {
+		errs = append(errs, b.Flush(), s.files[i].Close())
+	}
+	s.files, s.bufs = nil, nil
+	return errors.Join(errs...)
+}
+
+func (s *spiller) close() {
+	for _, f := range s.files {
+		f.Close()
+	}
+}
+
+// readPartition reads a spill file back, calling fn for each record. The
+// strings point into the file's bytes, read once and never changed.
+func readPartition(path string, attrs int, fn func(*spillRecord)) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read spill: %w", err)
+	}
+	rec := spillRecord{attrs: make([]string, attrs)}
+	next := func() (string, bool) {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < n {
+			return "", false
+		}
+		s := unsafe.String(unsafe.SliceData(data[k:]), int(n))
+		data = data[k+int(n):]
+		return s, true
+	}
+	for len(data) > 0 {
+		ok := true
+		var f bool
+		rec.key, f = next()
+		ok = ok && f
+		for _, dst := range [...]*string{&rec.status, &rec.enabled, &rec.group, &rec.exportedAt} {
+			*dst, f = next()
+			ok = ok && f
+		}
+		for i := range rec.attrs {
+			rec.attrs[i], f = next()
+			ok = ok && f
+		}
+		if !ok {
+			return fmt.Errorf("spill %s is cut short", filepath.Base(path))
+		}
+		fn(&rec)
+	}
+	return nil
+}
