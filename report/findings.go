@@ -191,6 +191,15 @@ func fromComparison(id string, p *Comparison, limit int) rowsOf {
 				rows.add(limit, FindingRow{Username: c.Username, UserSub: c.UserSub, Group: c.GroupName, Detail: c.GroupRoleArn})
 			}
 		}
+		// The diff caps the rows it lists, not its per-group counts: the
+		// count comes from those.
+		var n int64
+		for _, g := range p.ByGroup {
+			if g.RoleArn != "" {
+				n += g.MembershipsAdded
+			}
+		}
+		rows.n = max(rows.n, n)
 	}
 	return rows
 }

@@ -103,8 +103,13 @@ type ExportRef struct {
 	ManifestSHA256 string `json:"manifest_sha256"`
 	Format         string `json:"format"`
 	Users          int64  `json:"users"`
-	Groups         int    `json:"groups"`
-	Memberships    int64  `json:"memberships"`
+	Rows           int64  `json:"rows"`
+	// Groups counts the groups the manifest lists, or those with members
+	// when it lists none.
+	Groups int `json:"groups"`
+	// Memberships is -1 when unknown (a previous export, which the report
+	// does not read, only compares).
+	Memberships int64 `json:"memberships"`
 }
 
 // Report is everything the page shows; report.json is its JSON.

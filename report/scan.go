@@ -253,7 +253,7 @@ func (a *accumulator) ref(side Side) ExportRef {
 	return ExportRef{
 		Location: side.Location, PoolID: pool, PoolName: m.PoolName, Region: Region(pool),
 		ExportedAt: a.exported, ManifestSHA256: m.SHA256, Format: m.Format,
-		Users: int64(len(a.users)), Groups: len(a.groups), Memberships: a.memberN,
+		Users: int64(len(a.users)), Rows: a.rows, Groups: len(a.groups), Memberships: a.memberN,
 	}
 }
 

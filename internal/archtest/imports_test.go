@@ -30,7 +30,7 @@ func layerOf(pkg string) (layer, bool) {
 // A package missing from the table fails the test: a new package takes its
 // place in the graph on purpose, not by accident.
 var layers = []layer{
-	{"cmd/cognito-export", []string{"export", "reader", "report", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
+	{"cmd/cognito-export", []string{"export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
 	{"export", []string{"reader", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
 	// The reader reads an export back (verify, and later diff and report):
@@ -39,6 +39,8 @@ var layers = []layer{
 	// The report reads an export through the reader, beside verify; the
 	// diff reaches it only through cmd, as a report.Comparison.
 	{"report", []string{"reader"}},
+	// The diff reads two exports and writes change rows as an export does.
+	{"diff", []string{"reader", "sink", "fault"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", nil},
 	{"sink", nil},
