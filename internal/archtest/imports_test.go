@@ -60,6 +60,7 @@ var layers = []layer{
 	{"internal/peer", nil},
 	{"internal/s3server", []string{"internal/peer"}},
 	{"internal/duckdb", []string{"internal/peer"}},
+	{"internal/chromium", []string{"internal/peer"}},
 	{"internal/cognitolocal", []string{"internal/peer"}},
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
@@ -68,7 +69,7 @@ var layers = []layer{
 // testOnly are packages no production package may import: the peers and
 // helpers that tests start and use.
 var testOnly = []string{
-	"internal/peer", "internal/s3server", "internal/duckdb", "internal/cognitolocal", "internal/boto",
+	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
 	"internal/exportcheck", "sink/desttest", "checkpoint/storetest",
 }
 
