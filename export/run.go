@@ -258,6 +258,7 @@ func (r *run) finish(ctx context.Context) error {
 		Filter:     cfg.Filter,
 	}
 	m.Groups = r.listGroups(ctx)
+	m.PoolName = r.poolName()
 	for _, p := range st.Parts {
 		m.Parts = append(m.Parts, sink.PartInfo(p))
 		m.Totals.Bytes += p.Bytes
@@ -299,6 +300,18 @@ func (r *run) listGroups(ctx context.Context) []sink.ManifestGroup {
 		})
 	}
 	return out
+}
+
+// poolName is the pool's name if this run has described the pool (for its
+// attributes or its estimate); it asks for no more than that, so a policy
+// without DescribeUserPool costs only the name in the report.
+func (r *run) poolName() string {
+	r.poolMu.Lock()
+	defer r.poolMu.Unlock()
+	if r.pool == nil {
+		return ""
+	}
+	return aws.ToString(r.pool.Name)
 }
 
 func utc(t *time.Time) *time.Time {

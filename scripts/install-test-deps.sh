@@ -14,6 +14,9 @@
 #   install_boto    boto3/botocore and the AWS CLI for the conformance tests
 #                   (internal/boto): the Debian packages python3-boto3 and
 #                   awscli, used as /usr/bin/python3 and /usr/bin/aws.
+#   install_chromium  headless Chromium for the report's browser tests
+#                   (internal/chromium): Debian's chromium package, used as
+#                   /usr/bin/chromium.
 #
 # Tests that need a missing peer skip; set COGNITO_EXPORT_REQUIRE_PEERS=1 to
 # make them fail instead (CI).
@@ -75,6 +78,26 @@ install_boto() {
   log "boto3 and the AWS CLI: ready"
 }
 
+install_chromium() {
+  if /usr/bin/chromium --version >/dev/null 2>&1; then
+    log "chromium: installed"
+    return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      log "chromium is missing and installing it needs root: apt-get install chromium" >&2
+      return 1
+    fi
+    sudo=(sudo)
+  fi
+  log "apt-get install chromium"
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium
+  /usr/bin/chromium --version
+  log "chromium: ready"
+}
+
 install_versitygw() {
   local version bin
   version=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/s3server/s3server.go)
@@ -98,6 +121,7 @@ main() {
   install_versitygw
   install_cognito_local
   install_boto
+  install_chromium
 }
 
 main "$@"

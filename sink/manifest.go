@@ -23,6 +23,9 @@ type Manifest struct {
 	// KeyID identifies the key of the pseudonymised columns (never the key
 	// itself): exports with the same KeyID have comparable pseudonyms.
 	KeyID string `json:"pseudonymization_key_id,omitempty"`
+	// PoolName is the pool's name as DescribeUserPool gave it, for a
+	// reader who knows pools by name; empty when it was not asked.
+	PoolName string `json:"pool_name,omitempty"`
 	// Filter is the ListUsers filter that chose the users, if any.
 	Filter string `json:"filter,omitempty"`
 	// Groups are every group of the pool as ListGroups gave them when the

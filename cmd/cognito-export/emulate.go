@@ -148,6 +148,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bindPoolFlags(fs, &p, 10000)
 	var f exportFlags
 	bindExportFlags(fs, &f)
+	withReport := fs.Bool("report", true, "end with the access review of the export (report.html and report.json beside the manifest)")
 	direct := fs.Bool("direct", false, "call the emulator's handler in-process instead of over loopback TCP (benchmarks)")
 	var prof profileFlags
 	prof.bind(fs)
@@ -217,10 +218,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	abs, _ := filepath.Abs(cfg.Output)
+	if *withReport {
+		// The access review of the demo pool, as a reviewer would get it.
+		rf := reportFlags{output: filepath.Join(abs, "report.html"), maxGroups: 10, maxListed: 5000, s3: cfg.S3}
+		if err := makeReport(ctx, cfg.Output, rf, stdout); err != nil {
+			return err
+		}
+	}
 	entries, _ := os.ReadDir(cfg.Output)
 	fmt.Fprintf(stdout, "demo: files in %s:\n", abs)
 	for _, e := range entries {
 		fmt.Fprintf(stdout, "  %s\n", e.Name())
+	}
+	if *withReport {
+		fmt.Fprintf(stdout, "demo: the access review: %s\n", filepath.Join(abs, "report.html"))
 	}
 	return nil
 }

@@ -36,6 +36,8 @@ commands:
                          1 not (each problem named), 2 no complete export there
   diff OLD NEW --output  what changed between two exports of a pool: one row per
                          user, membership or field added, removed or changed
+  report EXPORT          the access review of an export: one HTML page and
+                         report.json (--fail-on exits 1 on named findings)
 
 Run "cognito-export <command> -h" for the flags of a command.
 `
@@ -107,6 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runVerify(ctx, args[1:], stdout, stderr)
 	case "diff":
 		err = runDiff(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = runReport(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

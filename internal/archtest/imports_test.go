@@ -30,15 +30,18 @@ func layerOf(pkg string) (layer, bool) {
 // A package missing from the table fails the test: a new package takes its
 // place in the graph on purpose, not by accident.
 var layers = []layer{
-	{"cmd/cognito-export", []string{"export", "diff", "reader", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
+	{"cmd/cognito-export", []string{"export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
 	{"export", []string{"reader", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
-	// diff compares two exports read back: beside export, both above the
-	// reader.
-	{"diff", []string{"reader", "sink", "fault"}},
 	// The reader reads an export back (verify, diff and report):
 	// beneath export, which takes the names an export is read by from it.
 	{"reader", []string{"sink", "sink/localdest", "sink/s3dest"}},
+	// The report reads an export through the reader, beside verify; the
+	// diff reaches it only through cmd, as a report.Comparison.
+	{"report", []string{"reader"}},
+	// The diff reads two exports and writes change rows as an export does:
+	// beside export, both above the reader.
+	{"diff", []string{"reader", "sink", "fault"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", nil},
 	{"sink", nil},
@@ -58,6 +61,7 @@ var layers = []layer{
 	{"internal/peer", nil},
 	{"internal/s3server", []string{"internal/peer"}},
 	{"internal/duckdb", []string{"internal/peer"}},
+	{"internal/chromium", []string{"internal/peer"}},
 	{"internal/cognitolocal", []string{"internal/peer"}},
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
@@ -66,7 +70,7 @@ var layers = []layer{
 // testOnly are packages no production package may import: the peers and
 // helpers that tests start and use.
 var testOnly = []string{
-	"internal/peer", "internal/s3server", "internal/duckdb", "internal/cognitolocal", "internal/boto",
+	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
 	"internal/exportcheck", "sink/desttest", "checkpoint/storetest",
 }
 

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cognito-export/cognito-export/internal/chromium"
+	"github.com/cognito-export/cognito-export/internal/cognitoemu"
+	"github.com/cognito-export/cognito-export/internal/duckdb"
+)
+
+// hostileGroups are group names Cognito accepts (no spaces) that would run
+// script if a page put them into markup unescaped: each would set the
+// title, which the DOM after load shows.
+var hostileGroups = []string{`<script>document.title='PWNED'</script>`, `"><img/src=x/onerror=document.title='PWNED'>`}
+
+const hostileName = `"><img src=x onerror="document.title='PWNED'"><script>document.title='PWNED'</script>`
+
+var (
+	dataCount   = regexp.MustCompile(`data-finding="([A-Z_]+)" data-count="(\d+)"`)
+	groupCount  = regexp.MustCompile(`data-group="([^"]*)" data-members="(\d+)"`)
+	headerCount = regexp.MustCompile(`class="(users|memberships)" data-count="(\d+)"`)
+)
+
+// TestReportInBrowser opens the report of an export with hostile group
+// names and attributes in headless Chromium: no console message (a CSP
+// violation would be one), no request, nothing injected runs, and every
+// count the page shows is DuckDB's over the same export. It prints to PDF
+// and renders a screenshot.
+func TestReportInBrowser(t *testing.T) {
+	t.Parallel()
+	chromium.Require(t)
+	duckdb.Require(t)
+	base := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 1500, Groups: 12, Seed: 4})
+	arn := "arn:aws:iam::123456789012:role/<b>hostile</b>"
+	m := cognitoemu.Mutations{SetAttributes: []cognitoemu.AttributeChange{{User: 0, Name: "name", Value: hostileName}}}
+	for _, g := range hostileGroups {
+		m.AddGroups = append(m.AddGroups, cognitoemu.NewGroup{Name: g, RoleArn: &arn, Description: &arn, Members: []int{0, 1, 2}})
+	}
+	pool, err := base.Mutate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "export")
+	exportTo(t, serveEmu(t, pool), pool.ID(), exp)
+	page := filepath.Join(dir, "report.html")
+	runReportCLI(t, exp, "--output", page, "--max-groups-per-user", "3")
+	src, _ := os.ReadFile(page)
+	if strings.Contains(string(src), "PWNED'>") || strings.Count(string(src), "<script") != 1 {
+		t.Fatal("the page's markup holds a hostile value unescaped")
+	}
+
+	p := chromium.Load(t, page)
+	if len(p.Console) > 0 {
+		t.Errorf("console messages: %q", p.Console)
+	}
+	if len(p.Requests) > 0 {
+		t.Errorf("the page made requests: %q", p.Requests)
+	}
+	if strings.Contains(p.DOM, "<title>PWNED") || strings.Count(p.DOM, "<script") != 1 || strings.Contains(p.DOM, "<img") {
+		t.Errorf("hostile values ran or were injected: title %q, %d scripts, img %v", title(p.DOM),
+			strings.Count(p.DOM, "<script"), strings.Contains(p.DOM, "<img"))
+	}
+	if !strings.Contains(html.UnescapeString(p.DOM), hostileName) {
+		t.Error("the hostile name is not shown as text")
+	}
+	if !strings.Contains(p.DOM, `<button type="button" class="sort">`) {
+		t.Error("the script did not run: no sort buttons")
+	}
+
+	// Every count the page shows, against DuckDB's over the same files.
+	parts := duckdb.Quote(filepath.Join(exp, "part-*.parquet"))
+	q := func(sql string) int64 {
+		res := duckdb.Query(t, fmt.Sprintf(sql, parts))
+		n, _ := strconv.ParseInt(fmt.Sprint(res.Rows[0][0]), 10, 64)
+		return n
+	}
+	roleStatus := "group_role_arn IS NOT NULL AND user_status IN ('UNCONFIRMED','RESET_REQUIRED','FORCE_CHANGE_PASSWORD','COMPROMISED','UNKNOWN')"
+	want := map[string]int64{
+		"users":                       q(`SELECT count(*) FROM (SELECT DISTINCT username, user_sub FROM read_parquet(%s))`),
+		"memberships":                 q(`SELECT count(group_name) FROM read_parquet(%s)`),
+		"DISABLED_WITH_GROUPS":        q(`SELECT count(*) FROM read_parquet(%s) WHERE NOT user_enabled AND group_name IS NOT NULL`),
+		"PRIVILEGED_NOT_CONFIRMED":    q(`SELECT count(*) FROM read_parquet(%s) WHERE ` + roleStatus),
+		"UNVERIFIED_EMAIL_PRIVILEGED": q(`SELECT count(*) FROM read_parquet(%s) WHERE group_role_arn IS NOT NULL AND NOT email_verified`),
+		"TOO_MANY_GROUPS":             q(`SELECT count(*) FROM (SELECT username, user_sub FROM read_parquet(%s) GROUP BY ALL HAVING count(group_name) > 3)`),
+	}
+	got := map[string]int64{}
+	for _, m := range headerCount.FindAllStringSubmatch(p.DOM, 2) {
+		got[m[1]], _ = strconv.ParseInt(m[2], 10, 64)
+	}
+	for _, m := range dataCount.FindAllStringSubmatch(p.DOM, -1) {
+		got[m[1]], _ = strconv.ParseInt(m[2], 10, 64)
+	}
+	for k, w := range want {
+		if got[k] != w || w == 0 {
+			t.Errorf("%s: the page shows %d, DuckDB counts %d", k, got[k], w)
+		}
+	}
+	res := duckdb.Query(t, fmt.Sprintf(`SELECT group_name, count(*) FROM read_parquet(%s) WHERE group_name IS NOT NULL GROUP BY ALL`, parts))
+	groups := map[string]string{}
+	for _, m := range groupCount.FindAllStringSubmatch(p.DOM, -1) {
+		groups[html.UnescapeString(m[1])] = m[2]
+	}
+	for _, row := range res.Rows {
+		if name := row[0].(string); groups[name] != fmt.Sprint(row[1]) {
+			t.Errorf("group %q: the page shows %q members, DuckDB counts %v", name, groups[name], row[1])
+		}
+	}
+	if len(res.Rows) < 12 {
+		t.Errorf("DuckDB sees %d groups", len(res.Rows))
+	}
+
+	png := chromium.Screenshot(t, page, 1280, 2000)
+	pdf := chromium.PDF(t, page)
+	for _, f := range []string{png, pdf} {
+		if st, err := os.Stat(f); err != nil || st.Size() < 10_000 {
+			t.Errorf("%s: %v, want a file of some size", f, err)
+		}
+	}
+	if b, _ := os.ReadFile(pdf); !strings.HasPrefix(string(b), "%PDF-") {
+		t.Error("the PDF is not a PDF")
+	}
+}
+
+func title(dom string) string {
+	_, after, _ := strings.Cut(dom, "<title>")
+	t, _, _ := strings.Cut(after, "</title>")
+	return t
+}
