@@ -35,50 +35,59 @@ type prow struct {
 
 // side is one export's rows of a partition, sorted by user (by a hash of
 // the user first, then the user), then group: comparing two sorted lists
-// needs no map, and a user's groups come in order.
+// needs no map, and a user's groups come in order. A side is loaded again
+// for each partition, reusing its memory.
 type side struct {
-	rows  []prow
-	attrs []string
-	width int // attribute values per row
+	data   []byte // the partition's file: the rows' strings point into it
+	rows   []prow
+	sorted []prow
+	order  []entry
+	attrs  []string
+	width  int // attribute values per row
+}
+
+type entry struct {
+	h uint64
+	i int32
 }
 
 func (s *side) attrsOf(r *prow) []string { return s.attrs[r.attrs : int(r.attrs)+s.width] }
 
-func loadSide(path string, width int) (*side, error) {
-	s := &side{width: width}
-	err := readPartition(path, width, func(r *spillRecord) {
-		s.rows = append(s.rows, prow{h: keyHash(r.key), key: r.key, status: r.status, enabled: r.enabled, group: r.group, exportedAt: r.exportedAt,
-			attrs: int32(len(s.attrs))})
+func (s *side) load(path string, width int) error {
+	s.width, s.rows, s.attrs = width, s.rows[:0], s.attrs[:0]
+	var err error
+	s.data, err = readPartition(path, s.data, width, func(r *spillRecord) {
+		s.rows = append(s.rows, prow{h: keyHash(r.key), key: r.key, status: r.status, enabled: r.enabled, group: r.group,
+			exportedAt: r.exportedAt, attrs: int32(len(s.attrs))})
 		s.attrs = append(s.attrs, r.attrs...)
 	})
-	s.rows = sortRows(s.rows)
-	return s, err
+	if err != nil {
+		return err
+	}
+	s.sort()
+	return nil
 }
 
-// sortRows sorts small (hash, index) pairs rather than the rows
-// themselves: most comparisons end at the hash, and a swap moves 16 bytes,
-// not a row.
-func sortRows(rows []prow) []prow {
-	type entry struct {
-		h uint64
-		i int32
-	}
-	order := make([]entry, len(rows))
+// sort sorts small (hash, index) pairs rather than the rows themselves:
+// most comparisons end at the hash, and a swap moves 16 bytes, not a row.
+func (s *side) sort() {
+	rows := s.rows
+	s.order = s.order[:0]
 	for i := range rows {
-		order[i] = entry{rows[i].h, int32(i)}
+		s.order = append(s.order, entry{rows[i].h, int32(i)})
 	}
-	slices.SortFunc(order, func(a, b entry) int {
+	slices.SortFunc(s.order, func(a, b entry) int {
 		if a.h != b.h {
 			return cmp.Compare(a.h, b.h)
 		}
 		x, y := &rows[a.i], &rows[b.i]
 		return cmp.Or(strings.Compare(x.key, y.key), strings.Compare(x.group, y.group))
 	})
-	sorted := make([]prow, len(rows))
-	for k, e := range order {
-		sorted[k] = rows[e.i]
+	s.sorted = s.sorted[:0]
+	for _, e := range s.order {
+		s.sorted = append(s.sorted, rows[e.i])
 	}
-	return sorted
+	s.rows, s.sorted = s.sorted, s.rows
 }
 
 func userOrder(a, b *prow) int { return cmp.Or(cmp.Compare(a.h, b.h), strings.Compare(a.key, b.key)) }

@@ -172,6 +172,9 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 	return finish(ctx, out, w.Parts(), sum, old, new, attrs.columns, opts, started)
 }
 
+// compareWorkers compare partitions at once: the machine's two cores.
+const compareWorkers = 2
+
 // partRows rolls a change part over at this many rows.
 const partRows = 1_000_000
 
@@ -184,31 +187,35 @@ func comparePartitions(ctx context.Context, tmp string, parts, attrs int, c *com
 		results[i] = make(chan []sink.Change, 1)
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	next := make(chan int)
 	g.Go(func() error {
-		workers, wctx := errgroup.WithContext(gctx)
-		workers.SetLimit(2)
+		defer close(next)
 		for i := range parts {
-			if wctx.Err() != nil {
-				break
-			}
-			workers.Go(func() error {
-				o, err := loadSide(filepath.Join(tmp, fmt.Sprintf("old-%04d.spill", i)), attrs)
-				if err != nil {
-					return err
-				}
-				n, err := loadSide(filepath.Join(tmp, fmt.Sprintf("new-%04d.spill", i)), attrs)
-				if err != nil {
-					return err
-				}
-				select {
-				case results[i] <- c.compare(o, n):
-				case <-wctx.Done():
-				}
+			select {
+			case next <- i:
+			case <-gctx.Done():
 				return nil
-			})
+			}
 		}
-		return workers.Wait()
+		return nil
 	})
+	for range compareWorkers {
+		g.Go(func() error {
+			// A worker's buffers serve partition after partition: the
+			// change rows it hands on own their strings.
+			var o, n side
+			for i := range next {
+				if err := o.load(filepath.Join(tmp, fmt.Sprintf("old-%04d.spill", i)), attrs); err != nil {
+					return err
+				}
+				if err := n.load(filepath.Join(tmp, fmt.Sprintf("new-%04d.spill", i)), attrs); err != nil {
+					return err
+				}
+				results[i] <- c.compare(&o, &n) // buffered: never blocks
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		for i := range parts {
 			select {

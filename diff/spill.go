@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"unsafe"
@@ -94,13 +95,26 @@ func (s *spiller) close() {
 	}
 }
 
-// readPartition reads a spill file back, calling fn for each record. The
-// strings point into the file's bytes, read once and never changed.
-func readPartition(path string, attrs int, fn func(*spillRecord)) error {
-	data, err := os.ReadFile(path)
+// readPartition reads a spill file back into buf (grown as needed, and
+// returned), calling fn for each record. The strings point into buf.
+func readPartition(path string, buf []byte, attrs int, fn func(*spillRecord)) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("read spill: %w", err)
+		return buf, fmt.Errorf("read spill: %w", err)
 	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return buf, fmt.Errorf("read spill: %w", err)
+	}
+	if int64(cap(buf)) < st.Size() {
+		buf = make([]byte, st.Size())
+	}
+	buf = buf[:st.Size()]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return buf, fmt.Errorf("read spill: %w", err)
+	}
+	data := buf
 	rec := spillRecord{attrs: make([]string, attrs)}
 	next := func() (string, bool) {
 		n, k := binary.Uvarint(data)
@@ -125,9 +139,9 @@ func readPartition(path string, attrs int, fn func(*spillRecord)) error {
 			ok = ok && f
 		}
 		if !ok {
-			return fmt.Errorf("spill %s is cut short", filepath.Base(path))
+			return buf, fmt.Errorf("spill %s is cut short", filepath.Base(path))
 		}
 		fn(&rec)
 	}
-	return nil
+	return buf, nil
 }

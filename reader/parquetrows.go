@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/apache/thrift/lib/go/thrift"
+	"github.com/golang/snappy"
 	"github.com/xitongsys/parquet-go/compress"
 	"github.com/xitongsys/parquet-go/parquet"
 )
@@ -80,8 +81,15 @@ func (f *parquetFile) column(name string) int {
 	return -1
 }
 
+// columnBuffers are one column's buffers, reused from row group to row
+// group: the values of a row group point into them until the next.
+type columnBuffers struct {
+	chunk, pages []byte
+}
+
 // readColumn decodes column c of row group g into dst (one Value per row).
-func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value) error {
+// The values' strings point into buf until it decodes the next row group.
+func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value, buf *columnBuffers) error {
 	rg := f.meta.RowGroups[g]
 	if c >= len(rg.Columns) || rg.Columns[c].MetaData == nil {
 		return fmt.Errorf("row group %d has no column %d", g, c)
@@ -97,10 +105,15 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value) err
 	if start < 4 || length < 0 || start+length > f.size {
 		return fmt.Errorf("column %s: chunk [%d, +%d) outside the file", el.GetName(), start, length)
 	}
-	chunk := make([]byte, length)
+	buf.chunk = grow(buf.chunk, int(length))
+	chunk := buf.chunk
 	if _, err := f.r.ReadAt(chunk, start); err != nil {
 		return err
 	}
+	// Snappy pages decode into one arena per column; it is sized by the
+	// chunk's total, headers included, so it never needs to grow midway.
+	buf.pages = grow(buf.pages, int(max(0, md.TotalUncompressedSize)))
+	arena := buf.pages[:0]
 	d := columnDecoder{el: el, codec: md.Codec, optional: el.GetRepetitionType() == parquet.FieldRepetitionType_OPTIONAL}
 	row := 0
 	for len(chunk) > 0 && row < len(dst) {
@@ -117,9 +130,26 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value) err
 		}
 		body := chunk[headerLen : headerLen+size]
 		chunk = chunk[headerLen+size:]
-		data, err := compress.Uncompress(body, d.codec)
-		if err != nil {
-			return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
+		var data []byte
+		switch d.codec {
+		case parquet.CompressionCodec_UNCOMPRESSED:
+			data = body
+		case parquet.CompressionCodec_SNAPPY:
+			n, err := snappy.DecodedLen(body)
+			if err != nil {
+				return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
+			}
+			if len(arena)+n > cap(arena) {
+				arena = make([]byte, 0, n) // a chunk bigger than its metadata says
+			}
+			if data, err = snappy.Decode(arena[len(arena):len(arena)+n], body); err != nil {
+				return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
+			}
+			arena = arena[:len(arena)+n]
+		default:
+			if data, err = compress.Uncompress(body, d.codec); err != nil {
+				return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
+			}
 		}
 		switch {
 		case h.typ == pageDictionary && h.hasDict:
@@ -342,6 +372,13 @@ func hybrid(data []byte, width int, dst []int32) error {
 		data = data[(count*width+7)/8:]
 	}
 	return nil
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
 }
 
 func growInt32(s []int32, n int) []int32 {

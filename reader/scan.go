@@ -33,9 +33,10 @@ type ScanOptions struct {
 }
 
 // Scan calls fn with the values of the named columns of every row of the
-// export, part after part, in the order of the manifest. row is reused
-// between calls and its strings stay valid: keep them, not row. A column
-// the export does not have is an error.
+// export, part after part, in the order of the manifest. row and the
+// memory its strings point to are reused: a string is valid only until fn
+// returns, so clone (strings.Clone) what you keep. A column the export
+// does not have is an error.
 //
 // CSV cells that the export neutralised for spreadsheets are read back as
 // they were (the manifest's csv_raw says whether it did), so that the two
@@ -118,6 +119,7 @@ func scanParquetPart(ctx context.Context, src Source, p sink.PartInfo, columns [
 		}
 	}
 	cols := make([][]Value, len(columns))
+	bufs := make([]columnBuffers, len(columns))
 	row := make([]Value, len(columns))
 	for g, rg := range f.meta.RowGroups {
 		n := int(rg.NumRows)
@@ -130,7 +132,7 @@ func scanParquetPart(ctx context.Context, src Source, p sink.PartInfo, columns [
 				cols[i] = make([]Value, n)
 			}
 			cols[i] = cols[i][:n]
-			dec.Go(func() error { return f.readColumn(dctx, g, idx[i], cols[i]) })
+			dec.Go(func() error { return f.readColumn(dctx, g, idx[i], cols[i], &bufs[i]) })
 		}
 		if err := dec.Wait(); err != nil {
 			return fmt.Errorf("row group %d: %w", g, err)
