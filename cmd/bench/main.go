@@ -42,6 +42,9 @@ type options struct {
 	skipQuota         bool
 	skipOrg           bool
 	orgScale          float64
+	skipReview        bool
+	reviewUsers       []int
+	reviewRounds      int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -57,8 +60,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.skipGo, "skip-go", false, "skip the Go micro-benchmarks")
 	fs.BoolVar(&o.skipOrg, "skip-org", false, "skip the organisation run (three accounts x two regions, each at its own quota)")
 	fs.Float64Var(&o.orgScale, "org-scale", 4, "multiple of Cognito's default quotas each (account, region) of the organisation run enforces")
+	fs.BoolVar(&o.skipReview, "skip-review", false, "skip the access review runs (verify beside sha256sum, diff beside DuckDB)")
+	reviewUsers := fs.String("review-users", "1000000,5000000", "pool sizes of the access review runs")
+	fs.IntVar(&o.reviewRounds, "review-rounds", 5, "runs of each access review command, in turn")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for _, s := range strings.Split(*reviewUsers, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-review-users %q: want positive integers separated by commas", *reviewUsers)
+		}
+		o.reviewUsers = append(o.reviewUsers, n)
 	}
 	for _, s := range strings.Split(*users, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -90,6 +103,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	t.print(w)
+	if !o.skipReview {
+		if _, err := reviewBench(ctx, w, o.bin, o.reviewUsers, o.reviewRounds); err != nil {
+			return fmt.Errorf("access review runs: %w", err)
+		}
+	}
 	if !o.skipGo {
 		if err := goBenchmarks(ctx, w, o.goCmd); err != nil {
 			return err

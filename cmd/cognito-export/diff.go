@@ -78,6 +78,7 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	allowHeap(diffMemoryLimit)
 	sum, err := diffExports(ctx, pos[0], pos[1], output, df, s3opts, con.log)
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)

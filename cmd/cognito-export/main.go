@@ -77,6 +77,19 @@ const (
 	gcMemoryLimit = 128 << 20
 )
 
+// allowHeap raises the memory limit for a command whose live heap is
+// larger than an export's: a diff holds a row group and two partitions
+// (about 60 MB for any size of pool), and at 128 MiB the collector would
+// run forty times a second. GOMEMLIMIT in the environment wins.
+func allowHeap(limit int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// diffMemoryLimit keeps a diff's peak RSS near 210 MB (1M and 5M users).
+const diffMemoryLimit = 192 << 20
+
 // interrupted is the cause of a context cancelled by a signal.
 type interrupted struct{ sig syscall.Signal }
 
