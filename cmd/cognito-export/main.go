@@ -131,11 +131,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%scognito-export: unknown command %q (usage above)\n", usageText, args[0])
 		return exitUsage
 	}
-	return exitCode(ctx, err, stderr)
+	return exitCode(ctx, args[0], err, stderr)
 }
 
 // exitCode prints err as one line and maps it to the exit code.
-func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+func exitCode(ctx context.Context, command string, err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
@@ -147,7 +147,11 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	}
 	var sig interrupted
 	if errors.As(context.Cause(ctx), &sig) {
-		fmt.Fprintf(stderr, "cognito-export: %v; the export is not complete (no manifest.json)\n", sig)
+		what := "the export"
+		if command == "diff" {
+			what = "the diff"
+		}
+		fmt.Fprintf(stderr, "cognito-export: %v; %s is not complete (no manifest.json)\n", sig, what)
 		return 128 + int(sig.sig)
 	}
 	fmt.Fprintf(stderr, "cognito-export: %v\n", err)
