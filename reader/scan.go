@@ -86,7 +86,7 @@ func scanParquetPart(ctx context.Context, src Source, p sink.PartInfo, columns [
 		io.ReaderAt
 		Stat() (os.FileInfo, error)
 	})
-	size := p.Bytes
+	var size int64
 	if ok {
 		st, err := ra.Stat()
 		if err != nil {

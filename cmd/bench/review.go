@@ -59,12 +59,10 @@ func maxRSS(ts []timed) int64 {
 // reviewResult is one pool size's figures.
 type reviewResult struct {
 	users                int
-	oldRows, newRows     int64
 	bytes                int64 // of the new export's files
 	verify, sha          timed
 	diff, duck           timed
 	diffRSS, verifyRSS   int64
-	changes              string
 	diffRatio, verifyMBs float64
 }
 
