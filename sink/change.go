@@ -2,7 +2,6 @@ package sink
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -72,9 +71,6 @@ func NewChangeWriter(dest Destination, opts WriterOptions, attrs []string) (*Par
 
 // changeSchemaJSON: every column is optional text but the two timestamps.
 func changeSchemaJSON(cols []string) (string, error) {
-	type field struct {
-		Tag string `json:"Tag"`
-	}
 	fields := make([]field, 0, len(cols))
 	for i, c := range cols {
 		tag := "name=" + c + ", repetitiontype=OPTIONAL, type=BYTE_ARRAY, convertedtype=UTF8"
@@ -86,11 +82,7 @@ func changeSchemaJSON(cols []string) (string, error) {
 		}
 		fields = append(fields, field{tag})
 	}
-	data, err := json.Marshal(struct {
-		Tag    string  `json:"Tag"`
-		Fields []field `json:"Fields"`
-	}{"name=parquet_go_root, repetitiontype=REQUIRED", fields})
-	return string(data), err
+	return schemaJSON(fields)
 }
 
 // bufferChange copies the attributes: the caller may reuse them.

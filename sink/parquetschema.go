@@ -63,9 +63,6 @@ func optionalAttr(t *layout.Table, col AttrColumn, attrs []Attr, i int) error {
 // parquetSchemaJSON is the file schema: parquetSchema's columns, then the
 // attribute columns, all OPTIONAL (a user may lack any attribute).
 func parquetSchemaJSON(attrs []AttrColumn) (string, error) {
-	type field struct {
-		Tag string `json:"Tag"`
-	}
 	st := reflect.TypeFor[parquetSchema]()
 	fields := make([]field, 0, st.NumField()+len(attrs))
 	for i := range st.NumField() {
@@ -85,6 +82,16 @@ func parquetSchemaJSON(attrs []AttrColumn) (string, error) {
 		}
 		fields = append(fields, field{tag})
 	}
+	return schemaJSON(fields)
+}
+
+// field is one column of a schema in parquet-go's JSON form: its tag.
+type field struct {
+	Tag string `json:"Tag"`
+}
+
+// schemaJSON is a flat schema of fields in parquet-go's JSON form.
+func schemaJSON(fields []field) (string, error) {
 	data, err := json.Marshal(struct {
 		Tag    string  `json:"Tag"`
 		Fields []field `json:"Fields"`

@@ -425,38 +425,24 @@ func (d *Prefix) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 // Dirs returns the names of the prefixes directly under this one, without
 // their trailing slash: the sibling exports of a scheduled job.
 func (d *Prefix) Dirs(ctx context.Context) ([]string, error) {
-	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
-		Bucket: &d.bucket, Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
-	})
 	var names []string
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, d.explain("list", err)
-		}
+	err := d.listPages(ctx, func(page *s3.ListObjectsV2Output) {
 		for _, p := range page.CommonPrefixes {
 			name := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(p.Prefix), d.prefix), "/")
 			if name != "" && !strings.Contains(name, "/") {
 				names = append(names, name)
 			}
 		}
-	}
-	return names, nil
+	})
+	return names, err
 }
 
 // List returns the names of the objects directly under the prefix, sorted
 // (S3 lists keys in order); unfinished uploads and probe objects are not
 // listed.
 func (d *Prefix) List(ctx context.Context) ([]string, error) {
-	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
-		Bucket: &d.bucket, Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
-	})
 	var names []string
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, d.explain("list", err)
-		}
+	err := d.listPages(ctx, func(page *s3.ListObjectsV2Output) {
 		for _, o := range page.Contents {
 			name := strings.TrimPrefix(aws.ToString(o.Key), d.prefix)
 			if name == "" || strings.Contains(name, "/") || strings.HasPrefix(name, probePrefix) {
@@ -464,6 +450,22 @@ func (d *Prefix) List(ctx context.Context) ([]string, error) {
 			}
 			names = append(names, name)
 		}
+	})
+	return names, err
+}
+
+// listPages hands every page of the listing directly under the prefix to
+// fn.
+func (d *Prefix) listPages(ctx context.Context, fn func(*s3.ListObjectsV2Output)) error {
+	pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
+		Bucket: &d.bucket, Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return d.explain("list", err)
+		}
+		fn(page)
 	}
-	return names, nil
+	return nil
 }
