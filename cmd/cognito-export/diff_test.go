@@ -317,6 +317,24 @@ func TestDiffRefusesWhatCannotBeCompared(t *testing.T) {
 			}
 		})
 	}
+	// A second diff into a complete one is refused; parts an interrupted
+	// diff left behind are cleared, not counted.
+	done := filepath.Join(root, "d-done")
+	if r := runCLI(t, cleanEnv(), "diff", dir("old"), dir("new"), "--output", done); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := runCLI(t, cleanEnv(), "diff", dir("old"), dir("new"), "--output", done); r.code != 2 || !strings.Contains(r.stderr, "already holds a complete") {
+		t.Fatalf("a diff into a complete one: exit %d: %s", r.code, r.stderr)
+	}
+	stale := filepath.Join(root, "d-stale")
+	os.MkdirAll(stale, 0o755)
+	os.WriteFile(filepath.Join(stale, "part-00007.parquet"), []byte("left by a killed diff"), 0o644)
+	if r := runCLI(t, cleanEnv(), "diff", dir("old"), dir("new"), "--output", stale); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if v := runCLI(t, cleanEnv(), "verify", stale); v.code != 0 {
+		t.Fatalf("a stale part survived the diff: %s", v.stdout)
+	}
 	// An attribute only one side exported is left out, with a warning.
 	exportTo(t, s.afterURL, spec.ID, dir("fewer"), "--attributes", "email")
 	r := runCLI(t, cleanEnv(), "diff", dir("old"), dir("fewer"), "--output", dir("d-fewer"))
