@@ -31,6 +31,14 @@ func comparable(old, new Side, allowDifferentPools bool, log *slog.Logger) (attr
 		return attrPlan{}, fault.Usagef(fmt.Sprintf("%s is an export of pool %s and %s of pool %s: diff two exports of one pool, or pass --allow-different-pools",
 			old.Location, op, new.Location, np))
 	}
+	if ou, nu := om.Parameters["users_without_groups"], nm.Parameters["users_without_groups"]; ou != nu && ou != "" && nu != "" {
+		return attrPlan{}, fault.Usagef(fmt.Sprintf("%s was exported with --users-without-groups=%s and %s with %s: users without groups would look added or removed; diff two exports made the same way",
+			old.Location, ou, new.Location, nu))
+	}
+	if om.Filter != nm.Filter {
+		log.Warn("the exports chose their users with different ListUsers filters: users only one filter matches show as added or removed",
+			"old_filter", om.Filter, "new_filter", nm.Filter)
+	}
 	var plan attrPlan
 	var oneSided, unlike []string
 	treatments := map[string]string{}

@@ -265,6 +265,7 @@ func TestDiffRefusesWhatCannotBeCompared(t *testing.T) {
 	exportTo(t, s.beforeURL, spec.ID, dir("old"))
 	exportTo(t, s.afterURL, spec.ID, dir("new"))
 	exportTo(t, hs.URL, other.ID(), dir("other"))
+	exportTo(t, s.afterURL, spec.ID, dir("no-empty-users"), "--users-without-groups=false")
 	keyA := "COGNITO_EXPORT_HMAC_KEY=" + strings.Repeat("key-a-", 8)
 	keyB := "COGNITO_EXPORT_HMAC_KEY=" + strings.Repeat("key-b-", 8)
 	for _, k := range []struct{ name, key, url string }{{"pseudo-a", keyA, s.beforeURL}, {"pseudo-b", keyB, s.afterURL}, {"pseudo-a2", keyA, s.afterURL}} {
@@ -292,6 +293,7 @@ func TestDiffRefusesWhatCannotBeCompared(t *testing.T) {
 		{"two pools", []string{dir("old"), dir("other")}, 2, "--allow-different-pools"},
 		{"keys differ", []string{dir("pseudo-a"), dir("pseudo-b")}, 2, "pseudonymise with different keys"},
 		{"corrupt", []string{dir("old"), dir("corrupt")}, 2, "is not intact"},
+		{"users without groups in one only", []string{dir("old"), dir("no-empty-users")}, 2, "--users-without-groups"},
 		{"missing", []string{dir("old"), dir("nothing-here")}, 2, "no complete export"},
 		{"one location", []string{dir("old")}, 2, "want two export locations"},
 		{"bad format", []string{dir("old"), dir("new"), "--format", "xlsx"}, 2, "--format"},
