@@ -76,8 +76,10 @@ type Destination interface {
 	sink.Putter
 }
 
-// ManifestName, SummaryName and the part names mark a diff's output as an
-// export's mark its own, so that verify checks a diff too.
+// SummaryName is the summary beside a diff's parts. The parts and the
+// manifest carry an export's names (reader.PartPrefix,
+// reader.ManifestName), so that verify checks a diff as it checks an
+// export.
 const SummaryName = "diff-summary.json"
 
 // rowsPerPartition bounds what one partition of one side holds in memory.
