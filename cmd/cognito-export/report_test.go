@@ -19,6 +19,9 @@ type reportJSON struct {
 		Users, Memberships int64
 		Groups             int
 	} `json:"export"`
+	Previous *struct {
+		Location string `json:"location"`
+	} `json:"previous"`
 	Findings []struct {
 		ID        string `json:"id"`
 		Evaluated bool   `json:"evaluated"`
