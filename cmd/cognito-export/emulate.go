@@ -213,7 +213,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	f.run.parallelPools = 1
-	f.run.reportOpts = reportFlags{maxGroups: report.DefaultMaxGroupsPerUser, maxListed: report.DefaultMaxListed}
+	f.run.reportOpts = reportFlags{maxGroups: report.DefaultMaxGroupsPerUser, maxListed: report.DefaultMaxListed, maxRows: report.DefaultMaxFindingRows}
 	one := []poolPlan{{Config: cfg, key: quotaKey{region: demoRegion}}}
 	err = exportPools(ctx, &plan{run: f.run, limits: map[quotaKey]*ratelimit.Set{{region: demoRegion}: cfg.Limits}, pools: one}, found{pools: one}, con, stdout)
 	if perr := stopProfile(); err == nil {

@@ -24,6 +24,7 @@ type reportFlags struct {
 	previous   string
 	maxGroups  int
 	maxListed  int
+	maxRows    int
 	privileged string
 	failOn     string
 	s3         s3dest.Options
@@ -37,13 +38,14 @@ func (f *reportFlags) bind(fs interface {
 	f.prefix = prefix
 	fs.IntVar(&f.maxGroups, prefix+"max-groups-per-user", report.DefaultMaxGroupsPerUser, "a user in more groups than this is a TOO_MANY_GROUPS finding")
 	fs.IntVar(&f.maxListed, prefix+"max-listed", report.DefaultMaxListed, "memberships of privileged groups listed in the page and report.json (all are counted)")
+	fs.IntVar(&f.maxRows, prefix+"max-finding-rows", report.DefaultMaxFindingRows, "rows of each finding kept in report.json (the count is always exact; truncated says rows were left out)")
 	fs.StringVar(&f.privileged, prefix+"privileged-groups", "", "comma-separated groups listed in full like those with a role ARN")
 	fs.StringVar(&f.failOn, prefix+"fail-on", "", "comma-separated finding ids (e.g. DISABLED_WITH_GROUPS): exit 1 when any is present")
 }
 
 func (f *reportFlags) check() error {
-	if f.maxGroups < 1 || f.maxListed < 1 {
-		return usageError{fmt.Sprintf("report: --%smax-groups-per-user and --%smax-listed must be at least 1", f.prefix, f.prefix)}
+	if f.maxGroups < 1 || f.maxListed < 1 || f.maxRows < 1 {
+		return usageError{fmt.Sprintf("report: --%[1]smax-groups-per-user, --%[1]smax-listed and --%[1]smax-finding-rows must be at least 1", f.prefix)}
 	}
 	if err := report.CheckIDs(splitList(f.failOn)); err != nil {
 		return usageError{"report: --" + f.prefix + "fail-on: " + err.Error()}
@@ -118,7 +120,7 @@ func makeReport(ctx context.Context, location string, f reportFlags, given *repo
 	if err != nil {
 		return err
 	}
-	opts := report.Options{MaxGroupsPerUser: f.maxGroups, MaxListed: f.maxListed, Privileged: splitList(f.privileged), Previous: given}
+	opts := report.Options{MaxGroupsPerUser: f.maxGroups, MaxListed: f.maxListed, MaxFindingRows: f.maxRows, Privileged: splitList(f.privileged), Previous: given}
 	if given == nil && f.previous != "" {
 		if opts.Previous, err = compare(ctx, cur, f); err != nil {
 			return err

@@ -26,6 +26,7 @@ type reportJSON struct {
 		ID        string `json:"id"`
 		Evaluated bool   `json:"evaluated"`
 		Count     int64  `json:"count"`
+		Truncated bool   `json:"truncated"`
 		Rows      []struct {
 			Username string `json:"username"`
 			UserSub  string `json:"user_sub"`
