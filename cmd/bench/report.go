@@ -33,11 +33,11 @@ const (
 // apart (the second with --changed-share 0.02) made by the binary's demo,
 // then `report NEW --previous OLD` timed as a child process.
 type reportRun struct {
-	users            int
-	elapsed, cpu     time.Duration
-	maxRSS           int64
-	html, json, rows int64
-	command          string
+	users        int
+	elapsed, cpu time.Duration
+	maxRSS       int64
+	html, json   int64
+	command      string
 }
 
 // exportDay writes one day's export of the demo pool, as a reviewer's
