@@ -22,8 +22,11 @@ test-short:
 bench: build
 	$(GO) run ./cmd/bench -bin $(BIN) -write BENCHMARKS.md
 
-demo:
-	$(GO) run ./cmd/cognito-export demo
+# Two days of the demo pool side by side: day 2 is the same pool a day
+# later (2% of users changed); its report compares it with day 1.
+demo: build
+	$(BIN) demo --output cognito-export-demo/day1 --report=false
+	$(BIN) demo --output cognito-export-demo/day2 --changed-share 0.02 --diff-against latest
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -13,7 +13,7 @@ fi
 go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-echo "== test peers (DuckDB, versitygw, cognito-local, boto3, AWS CLI)"
+echo "== test peers (DuckDB, versitygw, cognito-local, boto3, AWS CLI, Chromium)"
 ./scripts/install-test-deps.sh
 
 # The tests that measure call rates against the emulator's quotas run on

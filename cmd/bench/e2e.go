@@ -48,7 +48,7 @@ func (r *e2eRun) exec(ctx context.Context, bin string) error {
 	defer os.RemoveAll(dir)
 	args := []string{"demo", "--users", strconv.Itoa(r.users), "--format", r.format,
 		"--output", dir, "--log-format", "json", "--strategy", cmp.Or(r.strategy, "per-user"), "--direct=" + strconv.FormatBool(!r.loopback),
-		"--attributes", cmp.Or(r.attributes, "none")}
+		"--attributes", cmp.Or(r.attributes, "none"), "--report=false"} // the export alone: the report has its own run
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr

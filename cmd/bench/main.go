@@ -1,9 +1,11 @@
 // Command bench measures cognito-export and prints the table of BENCHMARKS.md:
 // end-to-end exports of emulated pools by the real binary (a child process,
 // whose rusage gives CPU time and peak RSS), the share of Cognito's quotas
-// the job achieves, and the encoders' and SDK call's Go micro-benchmarks.
-// `make bench` runs it and rewrites the table between the markers of
-// BENCHMARKS.md; everything outside the markers is written by hand.
+// the job achieves, and the encoders' and SDK call's Go micro-benchmarks;
+// then the access review of a million-user export (-only-report runs only
+// that). `make bench` runs it and rewrites the table between the markers
+// of BENCHMARKS.md, and the report's figures between their own markers;
+// everything outside the markers is written by hand.
 package main
 
 import (
@@ -45,6 +47,9 @@ type options struct {
 	skipReview        bool
 	reviewUsers       []int
 	reviewRounds      int
+	skipReport        bool
+	onlyReport        bool
+	reportUsers       int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -63,6 +68,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.skipReview, "skip-review", false, "skip the access review runs (verify beside sha256sum, diff beside DuckDB)")
 	reviewUsers := fs.String("review-users", "1000000,5000000", "pool sizes of the access review runs")
 	fs.IntVar(&o.reviewRounds, "review-rounds", 5, "runs of each access review command, in turn")
+	fs.BoolVar(&o.skipReport, "skip-report", false, "skip the report run (issue 16)")
+	fs.BoolVar(&o.onlyReport, "only-report", false, "run only the report run (issue 16), and rewrite only its section of -write")
+	fs.IntVar(&o.reportUsers, "report-users", 1_000_000, "users of the report run's exports")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,6 +80,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("-review-users %q: want positive integers separated by commas", *reviewUsers)
 		}
 		o.reviewUsers = append(o.reviewUsers, n)
+	}
+	if o.onlyReport {
+		return onlyReport(ctx, stdout, o)
 	}
 	for _, s := range strings.Split(*users, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -115,24 +126,31 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(w, "Load average at the end %s; `make bench` took %s.\n", loadAverage(), time.Since(started).Round(time.Second))
 	if o.write != "" {
-		return rewrite(o.write, report.String())
+		if err := rewrite(o.write, report.String()); err != nil {
+			return err
+		}
 	}
-	return nil
+	if o.skipReport {
+		return nil
+	}
+	return onlyReport(ctx, stdout, o)
+}
+
+// onlyReport runs the report scenario and writes its own section.
+func onlyReport(ctx context.Context, stdout io.Writer, o options) error {
+	var section bytes.Buffer
+	if err := reportScenario(ctx, io.MultiWriter(stdout, &section), o.bin, o.reportUsers); err != nil {
+		return fmt.Errorf("report run: %w", err)
+	}
+	if o.write == "" {
+		return nil
+	}
+	return rewriteBetween(o.write, reportBegin, reportEnd, section.String())
 }
 
 // rewrite replaces what lies between the markers of path with table.
 func rewrite(path, table string) error {
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	s := string(old)
-	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %q … %q markers to write the table between", path, beginMarker, endMarker)
-	}
-	out := s[:i+len(beginMarker)] + "\n" + table + s[j:]
-	return os.WriteFile(path, []byte(out), 0o644)
+	return rewriteBetween(path, beginMarker, endMarker, table)
 }
 
 // machine names the CPU, the cores and the Go version.

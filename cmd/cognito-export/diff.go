@@ -135,44 +135,44 @@ func openError(err error) error {
 // diffAfterExport diffs a complete export against --diff-against: a
 // location, or "latest", the newest earlier export of the pool beside it.
 // The diff goes under the export (diff/). No earlier export is not an
-// error: a first scheduled run has nothing to compare with.
-func diffAfterExport(ctx context.Context, cfg export.Config, against string, log *slog.Logger, stdout io.Writer) error {
+// error: a first scheduled run has nothing to compare with. The summary is
+// nil when no diff was made now (none to make, or one already there).
+func diffAfterExport(ctx context.Context, cfg export.Config, against string, df diffFlags, log *slog.Logger, stdout io.Writer) (*diff.Summary, error) {
 	s3opts := cfg.S3Options()
 	out := diffLocation(cfg.Output)
 	if dst, err := reader.Open(ctx, out, s3opts); err == nil {
 		if _, err := reader.ReadManifest(ctx, dst); err == nil {
 			log.Info("the diff of this export is already complete", "diff", out)
-			return nil
+			return nil, nil
 		}
 	}
 	if against == "latest" {
 		self, err := reader.Open(ctx, cfg.Output, s3opts)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m, err := reader.ReadManifest(ctx, self)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		prev, ok, err := reader.Latest(ctx, cfg.Output, cfg.UserPoolID, m.StartedAt, s3opts)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
 			log.Info("no earlier complete export of this pool beside this one: nothing to diff against", "output", cfg.Output)
-			return nil
+			return nil, nil
 		}
 		against = prev.Location
 		log.Info("diffing against the latest earlier export", "previous", against)
 	}
-	df := diffFlags{format: cfg.Format, compression: cfg.Compression, csvRaw: cfg.CSVRaw}
 	sum, err := diffExports(ctx, against, cfg.Output, out, df, s3opts, log)
 	if err != nil {
-		return fmt.Errorf("export complete, but its diff against %s failed: %w", against, err)
+		return nil, fmt.Errorf("export complete, but its diff against %s failed: %w", against, err)
 	}
 	sum.WriteText(stdout)
 	fmt.Fprintf(stdout, "written: %s change rows in %s to %s\n", thousands(sum.Changes), plural(sum.Parts, "part"), out)
-	return nil
+	return &sum, nil
 }
 
 // diffLocation is where an export's diff goes: diff/ under it.

@@ -16,6 +16,7 @@ import (
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/report"
 )
 
 // The demo's pool and credentials: the emulator checks that requests are
@@ -148,11 +149,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bindPoolFlags(fs, &p, 10000)
 	var f exportFlags
 	bindExportFlags(fs, &f)
-	withReport := fs.Bool("report", true, "end with the access review of the export (report.html and report.json beside the manifest)")
+	fs.BoolVar(&f.run.report, "report", true, "end with the access review of the export (report.html and report.json beside the manifest), compared with the latest earlier demo export beside it if there is one")
+	fs.StringVar(&f.run.diffAgainst, "diff-against", "", "after the export, write what changed since the export at this location (or latest) under diff/ in the output")
 	direct := fs.Bool("direct", false, "call the emulator's handler in-process instead of over loopback TCP (benchmarks)")
 	var prof profileFlags
 	prof.bind(fs)
-	for name, value := range map[string]string{"output": "cognito-export-demo", "user-pool-id": demoPoolID} {
+	// email_verified and name beside email: without email_verified the
+	// report cannot evaluate UNVERIFIED_EMAIL_PRIVILEGED.
+	for name, value := range map[string]string{"output": "cognito-export-demo", "user-pool-id": demoPoolID, "attributes": "email,email_verified,name"} {
 		if err := fs.Set(name, value); err != nil {
 			return err
 		}
@@ -209,6 +213,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	f.run.parallelPools = 1
+	f.run.reportOpts = reportFlags{maxGroups: report.DefaultMaxGroupsPerUser, maxListed: report.DefaultMaxListed, maxRows: report.DefaultMaxFindingRows}
 	one := []poolPlan{{Config: cfg, key: quotaKey{region: demoRegion}}}
 	err = exportPools(ctx, &plan{run: f.run, limits: map[quotaKey]*ratelimit.Set{{region: demoRegion}: cfg.Limits}, pools: one}, found{pools: one}, con, stdout)
 	if perr := stopProfile(); err == nil {
@@ -218,19 +223,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	abs, _ := filepath.Abs(cfg.Output)
-	if *withReport {
-		// The access review of the demo pool, as a reviewer would get it.
-		rf := reportFlags{output: filepath.Join(abs, "report.html"), maxGroups: 10, maxListed: 5000, s3: cfg.S3}
-		if err := makeReport(ctx, cfg.Output, rf, stdout); err != nil {
-			return err
-		}
-	}
 	entries, _ := os.ReadDir(cfg.Output)
 	fmt.Fprintf(stdout, "demo: files in %s:\n", abs)
 	for _, e := range entries {
 		fmt.Fprintf(stdout, "  %s\n", e.Name())
 	}
-	if *withReport {
+	if f.run.report {
 		fmt.Fprintf(stdout, "demo: the access review: %s\n", filepath.Join(abs, "report.html"))
 	}
 	return nil

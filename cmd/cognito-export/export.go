@@ -35,6 +35,8 @@ type runOptions struct {
 	parallelPools    int
 	dryRun           bool
 	diffAgainst      string
+	report           bool
+	reportOpts       reportFlags
 	allPools         bool
 	shard            string // I/N
 	shardCount       int
@@ -79,6 +81,8 @@ func bindRunFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.run.config, "config", "", "YAML file of settings, keys named like the flags; may list several pools (see configs/example.yaml)")
 	fs.IntVar(&f.run.parallelPools, "parallel-pools", 1, "pools of the config file exported at once, under the shared rate limits")
 	fs.StringVar(&f.run.diffAgainst, "diff-against", "", "after a complete export, write what changed since the export at this location (or latest: the newest earlier export of the pool beside this one) under diff/ in the output")
+	fs.BoolVar(&f.run.report, "report", false, "after a complete export, write the access review beside its manifest (report.html and report.json), compared with --diff-against's export or else the latest earlier export of the pool beside this one")
+	f.run.reportOpts.bind(fs, "report-")
 	fs.BoolVar(&f.run.dryRun, "dry-run", false, "check credentials, permissions and the output, print the estimated calls and duration, and export nothing")
 	fs.BoolVar(&f.run.allPools, "all-pools", false, "export every pool ListUserPools finds in each of --regions (with the run's credentials, or --role-arn's)")
 	fs.Var(&f.disc.regions, "regions", "regions whose pools --all-pools (or an accounts: entry) exports, comma-separated (default: the configured region)")
@@ -215,6 +219,9 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 	}
 	if p.run.progressInterval < 0 {
 		return nil, usageError{"--progress-interval must not be negative"}
+	}
+	if err := p.run.reportOpts.check(); err != nil {
+		return nil, err
 	}
 	if p.shard, err = parseShard(p.run, lookupEnv); err != nil {
 		return nil, err

@@ -98,6 +98,7 @@ func TestBadInputGetsOneLineAndExitCode(t *testing.T) {
 		{"unknown command", cleanEnv(), []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"missing pool", cleanEnv(creds()...), append(base, "--output", "o"), 2, "missing --user-pool-id"},
 		{"missing output", cleanEnv(creds()...), append(base, "--user-pool-id", pool.ID()), 2, "missing --output"},
+		{"unknown report finding", cleanEnv(creds()...), append(base, "--user-pool-id", pool.ID(), "--output", "o", "--report", "--report-fail-on", "NOPE"), 2, `--report-fail-on: unknown finding "NOPE"`},
 		{"unknown flag", cleanEnv(creds()...), append(base, "--bogus"), 2, "flag provided but not defined: -bogus"},
 		{"bad format", cleanEnv(creds()...), append(base, "--user-pool-id", pool.ID(), "--output", "o", "--format", "xml"), 2, `unknown --format "xml"`},
 		{"page size", cleanEnv(creds()...), append(base, "--user-pool-id", pool.ID(), "--output", "o", "--page-size", "61"), 2, "--page-size 61"},

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cognito-export/cognito-export/diff"
 	"github.com/cognito-export/cognito-export/export"
 )
 
@@ -242,10 +243,25 @@ func exportPool(ctx context.Context, pr *poolRun, run runOptions, con *console, 
 	return afterExport(ctx, cfg, run, stdout)
 }
 
-// afterExport does what a complete export was asked to do next.
+// afterExport does what a complete export was asked to do next: the diff,
+// then the report, which reuses the diff's summary rather than diffing the
+// same two exports again.
 func afterExport(ctx context.Context, cfg export.Config, run runOptions, stdout io.Writer) error {
-	if run.diffAgainst == "" {
+	var sum *diff.Summary
+	if run.diffAgainst != "" {
+		df := diffFlags{format: cfg.Format, compression: cfg.Compression, csvRaw: cfg.CSVRaw}
+		if run.report {
+			// The report lists the changes of its privileged groups: the
+			// diff must list them too for its summary to serve.
+			df.privileged = run.reportOpts.privileged
+		}
+		var err error
+		if sum, err = diffAfterExport(ctx, cfg, run.diffAgainst, df, cfg.Logger.With("phase", "diff"), stdout); err != nil {
+			return err
+		}
+	}
+	if !run.report {
 		return nil
 	}
-	return diffAfterExport(ctx, cfg, run.diffAgainst, cfg.Logger.With("phase", "diff"), stdout)
+	return reportAfterExport(ctx, cfg, run, sum, cfg.Logger.With("phase", "report"), stdout)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/report"
 	"github.com/cognito-export/cognito-export/sink/localdest"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // compare is the seam between the report and the diff: it verifies the
@@ -16,15 +17,17 @@ import (
 // report needs the diff's summary, not its change rows, which `diff` is
 // for) and hands the report the summary as a report.Comparison.
 func compare(ctx context.Context, cur report.Side, f reportFlags) (*report.Comparison, error) {
-	if f.previous == "latest" {
-		// export --diff-against latest will own the finder of the previous
-		// export among sibling prefixes; until it is on this branch, say so
-		// rather than guess.
-		return nil, usageError{"report: --previous latest is not supported yet: name the previous export's location"}
+	prevLoc := f.previous
+	if prevLoc == "latest" {
+		prev, err := latestBefore(ctx, cur, f.s3)
+		if err != nil {
+			return nil, err
+		}
+		prevLoc = prev
 	}
-	src, err := reader.Open(ctx, f.previous, f.s3)
+	src, err := reader.Open(ctx, prevLoc, f.s3)
 	if err != nil {
-		return nil, reportInputError(f.previous, err)
+		return nil, reportInputError(prevLoc, err)
 	}
 	old, err := diff.Open(ctx, src.String(), src)
 	if err != nil {
@@ -42,9 +45,26 @@ func compare(ctx context.Context, cur report.Side, f reportFlags) (*report.Compa
 	sum, err := diff.Run(ctx, old, diff.Side{Location: cur.Location, Source: cur.Source, Manifest: cur.Manifest}, out,
 		diff.Options{Format: "parquet", Compression: "snappy", Privileged: splitList(f.privileged), TempDir: tmp})
 	if err != nil {
-		return nil, fmt.Errorf("report: compare with %s: %w", f.previous, err)
+		return nil, fmt.Errorf("report: compare with %s: %w", prevLoc, err)
 	}
 	return comparison(sum, old.Manifest), nil
+}
+
+// latestBefore is --previous latest: the newest complete export of the
+// same pool beside cur that started before it, as export --diff-against
+// latest finds it. Asking for a comparison that cannot be made is an
+// error (exit 2); export --report, which only asks for a report, looks
+// for itself and goes on without one.
+func latestBefore(ctx context.Context, cur report.Side, s3opts s3dest.Options) (string, error) {
+	pool := cur.Manifest.Parameters["user_pool_id"]
+	prev, ok, err := reader.Latest(ctx, cur.Location, pool, cur.Manifest.StartedAt, s3opts)
+	if err != nil {
+		return "", fmt.Errorf("report: --previous latest: %w", err)
+	}
+	if !ok {
+		return "", usageError{fmt.Sprintf("report: --previous latest: no earlier complete export of pool %s beside %s", pool, cur.Location)}
+	}
+	return prev.Location, nil
 }
 
 // comparison turns the diff's summary into what the report reads.

@@ -8,12 +8,13 @@ import (
 	"runtime/pprof"
 )
 
-// profileFlags write pprof profiles of the export, for `go tool pprof`.
+// profileFlags write pprof profiles of the export (or the report), for
+// `go tool pprof`.
 type profileFlags struct{ cpu, allocs string }
 
 func (p *profileFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile of the export to this file")
-	fs.StringVar(&p.allocs, "memprofile", "", "write an allocation profile of the export to this file")
+	fs.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&p.allocs, "memprofile", "", "write an allocation profile of the run to this file")
 }
 
 // start begins the CPU profile; stop ends it and writes the allocation profile.

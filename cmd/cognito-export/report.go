@@ -24,27 +24,31 @@ type reportFlags struct {
 	previous   string
 	maxGroups  int
 	maxListed  int
+	maxRows    int
 	privileged string
 	failOn     string
 	s3         s3dest.Options
+	prefix     string // of the flags' names: "" for report, "report-" for export
 }
 
 func (f *reportFlags) bind(fs interface {
 	StringVar(*string, string, string, string)
 	IntVar(*int, string, int, string)
 }, prefix string) {
+	f.prefix = prefix
 	fs.IntVar(&f.maxGroups, prefix+"max-groups-per-user", report.DefaultMaxGroupsPerUser, "a user in more groups than this is a TOO_MANY_GROUPS finding")
 	fs.IntVar(&f.maxListed, prefix+"max-listed", report.DefaultMaxListed, "memberships of privileged groups listed in the page and report.json (all are counted)")
+	fs.IntVar(&f.maxRows, prefix+"max-finding-rows", report.DefaultMaxFindingRows, "rows of each finding kept in report.json (the count is always exact; truncated says rows were left out)")
 	fs.StringVar(&f.privileged, prefix+"privileged-groups", "", "comma-separated groups listed in full like those with a role ARN")
 	fs.StringVar(&f.failOn, prefix+"fail-on", "", "comma-separated finding ids (e.g. DISABLED_WITH_GROUPS): exit 1 when any is present")
 }
 
 func (f *reportFlags) check() error {
-	if f.maxGroups < 1 || f.maxListed < 1 {
-		return usageError{"report: --max-groups-per-user and --max-listed must be at least 1"}
+	if f.maxGroups < 1 || f.maxListed < 1 || f.maxRows < 1 {
+		return usageError{fmt.Sprintf("report: --%[1]smax-groups-per-user, --%[1]smax-listed and --%[1]smax-finding-rows must be at least 1", f.prefix)}
 	}
 	if err := report.CheckIDs(splitList(f.failOn)); err != nil {
-		return usageError{"report: --fail-on: " + err.Error()}
+		return usageError{"report: --" + f.prefix + "fail-on: " + err.Error()}
 	}
 	return nil
 }
@@ -74,6 +78,8 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	f.bind(fs, "")
 	fs.StringVar(&f.s3.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.s3.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
+	var prof profileFlags
+	prof.bind(fs)
 	pos, rest, err := splitArgs("report", args, 1, nil)
 	if err != nil {
 		return err
@@ -94,18 +100,28 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	return makeReport(ctx, location, f, stdout)
+	stopProfile, err := prof.start()
+	if err != nil {
+		return err
+	}
+	err = makeReport(ctx, location, f, nil, stdout)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	return err
 }
 
 // makeReport verifies the export (and the previous one), builds the report
-// and writes the page and report.json.
-func makeReport(ctx context.Context, location string, f reportFlags, stdout io.Writer) error {
+// and writes the page and report.json. given is a comparison already made
+// (export --diff-against has just diffed the same exports); without it,
+// f.previous is compared here.
+func makeReport(ctx context.Context, location string, f reportFlags, given *report.Comparison, stdout io.Writer) error {
 	cur, err := openVerified(ctx, location, f.s3)
 	if err != nil {
 		return err
 	}
-	opts := report.Options{MaxGroupsPerUser: f.maxGroups, MaxListed: f.maxListed, Privileged: splitList(f.privileged)}
-	if f.previous != "" {
+	opts := report.Options{MaxGroupsPerUser: f.maxGroups, MaxListed: f.maxListed, MaxFindingRows: f.maxRows, Privileged: splitList(f.privileged), Previous: given}
+	if given == nil && f.previous != "" {
 		if opts.Previous, err = compare(ctx, cur, f); err != nil {
 			return err
 		}

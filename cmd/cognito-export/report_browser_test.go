@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,15 @@ import (
 var hostileGroups = []string{`<script>document.title='PWNED'</script>`, `"><img/src=x/onerror=document.title='PWNED'>`}
 
 const hostileName = `"><img src=x onerror="document.title='PWNED'"><script>document.title='PWNED'</script>`
+
+// hostileUsers are the issue's usernames: markup that would run alert(1).
+// Cognito's usernames hold no spaces ([\p{L}\p{M}\p{S}\p{N}\p{P}]+), so
+// the issue's `"><img src=x onerror=alert(1)>` is a username with slashes
+// for spaces (the same attack to an HTML parser), and, spaces and all, a
+// user's name attribute.
+var hostileUsers = []string{`<script>alert(1)</script>`, `"><img/src=x/onerror=alert(1)>`}
+
+const hostileImg = `"><img src=x onerror=alert(1)>`
 
 var (
 	dataCount   = regexp.MustCompile(`data-finding="([A-Z_]+)" data-count="(\d+)"`)
@@ -39,9 +49,14 @@ func TestReportInBrowser(t *testing.T) {
 	duckdb.Require(t)
 	base := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 1500, Groups: 12, Seed: 4})
 	arn := "arn:aws:iam::123456789012:role/<b>hostile</b>"
-	m := cognitoemu.Mutations{SetAttributes: []cognitoemu.AttributeChange{{User: 0, Name: "name", Value: hostileName}}}
+	n := base.NumUsers()
+	m := cognitoemu.Mutations{
+		SetAttributes: []cognitoemu.AttributeChange{{User: 0, Name: "name", Value: hostileName}, {User: n, Name: "name", Value: hostileImg},
+			{User: n + 1, Name: "email", Value: `x"><script>alert(1)</script>@example.com`}},
+		AddUsers: []cognitoemu.NewUser{{Username: hostileUsers[0]}, {Username: hostileUsers[1]}},
+	}
 	for _, g := range hostileGroups {
-		m.AddGroups = append(m.AddGroups, cognitoemu.NewGroup{Name: g, RoleArn: &arn, Description: &arn, Members: []int{0, 1, 2}})
+		m.AddGroups = append(m.AddGroups, cognitoemu.NewGroup{Name: g, RoleArn: &arn, Description: &arn, Members: []int{0, 1, 2, n, n + 1}})
 	}
 	pool, err := base.Mutate(m)
 	if err != nil {
@@ -68,8 +83,13 @@ func TestReportInBrowser(t *testing.T) {
 		t.Errorf("hostile values ran or were injected: title %q, %d scripts, img %v", title(p.DOM),
 			strings.Count(p.DOM, "<script"), strings.Contains(p.DOM, "<img"))
 	}
-	if !strings.Contains(html.UnescapeString(p.DOM), hostileName) {
-		t.Error("the hostile name is not shown as text")
+	// Shown as text: a text node, which the browser serialises with only
+	// &, < and > escaped (markup would come out unescaped).
+	asText := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	for _, v := range append([]string{hostileName, hostileImg}, hostileUsers...) {
+		if !strings.Contains(p.DOM, ">"+asText.Replace(v)+"<") {
+			t.Errorf("%q is not shown as text", v)
+		}
 	}
 	if !strings.Contains(p.DOM, `<button type="button" class="sort">`) {
 		t.Error("the script did not run: no sort buttons")
@@ -124,10 +144,57 @@ func TestReportInBrowser(t *testing.T) {
 			t.Errorf("%s: %v, want a file of some size", f, err)
 		}
 	}
-	if b, _ := os.ReadFile(pdf); !strings.HasPrefix(string(b), "%PDF-") {
-		t.Error("the PDF is not a PDF")
+	if b, _ := os.ReadFile(pdf); !strings.HasPrefix(string(b), "%PDF-") || len(pdfPage.FindAll(b, -1)) < 2 {
+		t.Errorf("the PDF is not a PDF of several pages (%d)", len(pdfPage.FindAll(b, -1)))
+	}
+	// Printed, the controls the script adds are hidden and rows a filter
+	// hid are shown again.
+	print := printRules.FindString(string(src))
+	for _, rule := range []string{"label.filter", "display: none", "tr[hidden] { display: table-row; }", "thead { display: table-header-group; }"} {
+		if !strings.Contains(print, rule) {
+			t.Errorf("the page's print stylesheet lacks %q: %q", rule, print)
+		}
+	}
+	noScript(t, page, p.DOM)
+}
+
+var (
+	pdfPage    = regexp.MustCompile(`/Type\s*/Page\b`)
+	printRules = regexp.MustCompile(`(?s)@media print \{.*?\n\}`)
+)
+
+// noScript: without its script the page holds every count, group and row
+// the page with it does; the script only adds the sort buttons and the
+// filter. The page is loaded with its script element removed: Chromium
+// with JavaScript off (--blink-settings=scriptEnabled=false) prints no DOM
+// at all, as --dump-dom itself runs script.
+func noScript(t *testing.T, page, withScript string) {
+	t.Helper()
+	src, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(t.TempDir(), "noscript.html")
+	if err := os.WriteFile(bare, scriptElement.ReplaceAll(src, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := chromium.Load(t, bare)
+	if strings.Contains(p.DOM, `class="sort"`) || strings.Contains(p.DOM, `class="filter"`) {
+		t.Fatal("the script ran with JavaScript off")
+	}
+	for _, re := range []*regexp.Regexp{dataCount, groupCount, headerCount, tableRow} {
+		got, want := re.FindAllString(p.DOM, -1), re.FindAllString(withScript, -1)
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("without scripts the page has %d of %q, with them %d", len(got), re, len(want))
+		}
 	}
 }
+
+// tableRow is a row of a table's body, whichever table.
+var (
+	tableRow      = regexp.MustCompile(`<tr[^>]*><td`)
+	scriptElement = regexp.MustCompile(`(?s)<script.*?</script>`)
+)
 
 func title(dom string) string {
 	_, after, _ := strings.Cut(dom, "<title>")

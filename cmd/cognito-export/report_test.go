@@ -19,10 +19,14 @@ type reportJSON struct {
 		Users, Memberships int64
 		Groups             int
 	} `json:"export"`
+	Previous *struct {
+		Location string `json:"location"`
+	} `json:"previous"`
 	Findings []struct {
 		ID        string `json:"id"`
 		Evaluated bool   `json:"evaluated"`
 		Count     int64  `json:"count"`
+		Truncated bool   `json:"truncated"`
 		Rows      []struct {
 			Username string `json:"username"`
 			UserSub  string `json:"user_sub"`

@@ -30,9 +30,17 @@ const InstallHint = "run scripts/install-test-deps.sh (apt-get install chromium)
 func Require(t testing.TB) {
 	t.Helper()
 	peer.Start(t, "Chromium")
-	if err := exec.Command(Path, "--version").Run(); err != nil {
-		peer.Missing(t, fmt.Errorf("chromium: %s does not run (%v): %s", Path, err, InstallHint))
+	if err := check(Path); err != nil {
+		peer.Missing(t, err)
 	}
+}
+
+// check says why the browser at path cannot be used, or nil.
+func check(path string) error {
+	if err := exec.Command(path, "--version").Run(); err != nil {
+		return fmt.Errorf("chromium: %s does not run (%v): %s", path, err, InstallHint)
+	}
+	return nil
 }
 
 // Page is what loading a page showed.

@@ -202,8 +202,18 @@ func (mu *mutation) users(m *Mutations) error {
 			return fmt.Errorf("add user %d: %w", k, err)
 		}
 		i := mu.q.NumUsers()
-		mu.o.added++
 		u := mu.q.genUser(i)
+		if nu.Username != "" {
+			if err := mu.name(nu.Username); err != nil {
+				return fmt.Errorf("add user %d: %w", k, err)
+			}
+			u.Username = nu.Username
+			mu.o.names[u.Username] = i
+		} else if _, taken := mu.q.Lookup(u.Username); taken {
+			// A name given earlier may be the one the generator makes now.
+			return fmt.Errorf("add user %d: its generated username %q is taken", k, u.Username)
+		}
+		mu.o.added++
 		u.Created, u.Modified = mu.at, mu.at
 		mu.o.users[i], mu.edited[i] = &userPatch{user: u}, true
 		mu.o.groups[i] = list
@@ -272,6 +282,20 @@ func (mu *mutation) users(m *Mutations) error {
 			}
 		}
 		mu.touch(pt)
+	}
+	return nil
+}
+
+// name checks a username NewUser gives, as AdminCreateUser would.
+func (mu *mutation) name(username string) error {
+	switch {
+	case mu.q.spec.EmailAsUsername:
+		return fmt.Errorf("username %q: this pool's usernames are generated UUIDs (email is the username attribute)", username)
+	case utf8.RuneCountInString(username) > 128 || !namePattern.MatchString(username):
+		return fmt.Errorf("username %q: not a username Cognito accepts (1 to 128 letters, marks, symbols, numbers or punctuation; no spaces)", username)
+	}
+	if _, taken := mu.q.Lookup(username); taken {
+		return fmt.Errorf("username %q: taken (UsernameExistsException)", username)
 	}
 	return nil
 }

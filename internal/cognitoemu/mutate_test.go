@@ -248,6 +248,10 @@ func TestMutateRefuses(t *testing.T) {
 		"sub":                   {p, cognitoemu.Mutations{SetAttributes: []cognitoemu.AttributeChange{{User: 1, Name: "sub", Value: "x"}}}},
 		"unknown attribute":     {p, cognitoemu.Mutations{SetAttributes: []cognitoemu.AttributeChange{{User: 1, Name: "custom:nope", Value: "x"}}}},
 		"re-create email-named": {emailPool, cognitoemu.Mutations{RecreateUsers: []cognitoemu.Recreate{{User: 1}}}},
+		"existing username":     {p, cognitoemu.Mutations{AddUsers: []cognitoemu.NewUser{{Username: p.User(7).Username}}}},
+		"username twice":        {p, cognitoemu.Mutations{AddUsers: []cognitoemu.NewUser{{Username: "x"}, {Username: "x"}}}},
+		"username with a space": {p, cognitoemu.Mutations{AddUsers: []cognitoemu.NewUser{{Username: "a b"}}}},
+		"named email-named":     {emailPool, cognitoemu.Mutations{AddUsers: []cognitoemu.NewUser{{Username: "x"}}}},
 	} {
 		if _, err := c.p.Mutate(c.m); err == nil {
 			t.Errorf("%s: no error", name)

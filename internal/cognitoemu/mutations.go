@@ -57,10 +57,13 @@ type GroupChange struct {
 	RemoveDescription, RemoveRoleArn, RemovePrecedence bool
 }
 
-// NewUser is a user to add. Its username, sub and profile are generated from
-// its index, fresh in the pool; it is created at Mutations.At.
+// NewUser is a user to add. Its sub and profile are generated from its
+// index, fresh in the pool, and so is its username unless Username names
+// it (a test's hostile or unusual name: it must be a username Cognito
+// accepts, and not one that exists); it is created at Mutations.At.
 type NewUser struct {
-	Groups []string
+	Username string
+	Groups   []string
 }
 
 // Recreate names a user to re-create and the groups it is in afterwards.

@@ -17,7 +17,10 @@ type overlay struct {
 	// nil while no group was deleted, as added groups only append.
 	remap  []int32
 	emails map[string]int // addresses Mutate set, for Lookup by alias
-	gen    int            // Mutate calls that led here; salts the subs of re-created users
+	// names are the usernames NewUser.Username gave: they carry no index,
+	// so Lookup needs them; a few, set by tests.
+	names map[string]int
+	gen   int // Mutate calls that led here; salts the subs of re-created users
 }
 
 // userPatch is a user whose record or attributes Mutate changed, or whom it
@@ -113,10 +116,10 @@ func (o *overlay) userGroups(p *Pool, i int, buf []uint16) []uint16 {
 // replaced, never written.
 func (o *overlay) clone() *overlay {
 	if o == nil {
-		return &overlay{gone: map[int]bool{}, users: map[int]*userPatch{}, groups: map[int][]uint16{}, emails: map[string]int{}}
+		return &overlay{gone: map[int]bool{}, users: map[int]*userPatch{}, groups: map[int][]uint16{}, emails: map[string]int{}, names: map[string]int{}}
 	}
 	return &overlay{added: o.added, gone: maps.Clone(o.gone), users: maps.Clone(o.users), groups: maps.Clone(o.groups),
-		remap: o.remap, emails: maps.Clone(o.emails), gen: o.gen}
+		remap: o.remap, emails: maps.Clone(o.emails), names: maps.Clone(o.names), gen: o.gen}
 }
 
 // liveUsers counts the users that exist.

@@ -315,6 +315,11 @@ func (p *Pool) Lookup(username string) (int, bool) {
 }
 
 func (p *Pool) lookup(username string) (int, bool) {
+	if p.mut != nil && len(p.mut.names) > 0 {
+		if i, ok := p.mut.names[username]; ok {
+			return i, true // re-added after a delete, the name points at the new user
+		}
+	}
 	if p.spec.EmailAsUsername {
 		i, ok := p.uuidIndex(username)
 		if !ok && p.mut != nil {
@@ -337,6 +342,9 @@ func (p *Pool) lookup(username string) (int, bool) {
 				i, err := strconv.Atoi(username[start : start+indexDigits])
 				if err != nil || i >= p.NumUsers() || p.username(i) != username {
 					return 0, false
+				}
+				if i >= p.spec.Users && p.User(i).Username != username {
+					return 0, false // an added user whose name was given, not generated
 				}
 				return i, true
 			}
