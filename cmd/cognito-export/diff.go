@@ -140,21 +140,33 @@ func openError(err error) error {
 func diffAfterExport(ctx context.Context, cfg export.Config, against string, df diffFlags, log *slog.Logger, stdout io.Writer) (*diff.Summary, error) {
 	s3opts := cfg.S3Options()
 	out := diffLocation(cfg.Output)
+	self, err := reader.Open(ctx, cfg.Output, s3opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := reader.ReadManifest(ctx, self)
+	if err != nil {
+		return nil, err
+	}
 	if dst, err := reader.Open(ctx, out, s3opts); err == nil {
-		if _, err := reader.ReadManifest(ctx, dst); err == nil {
-			log.Info("the diff of this export is already complete", "diff", out)
-			return nil, nil
+		if dm, err := reader.ReadManifest(ctx, dst); err == nil {
+			if dm.Parameters["new_manifest_sha256"] == m.SHA256 {
+				log.Info("the diff of this export is already complete", "diff", out)
+				return nil, nil
+			}
+			// The export was made again (--fresh): its old diff is of
+			// another export, and would be evidence of nothing.
+			log.Info("replacing the diff of an earlier export in this output", "diff", out)
+			o, err := export.OpenOutput(ctx, out, s3opts)
+			if err == nil {
+				err = o.Delete(ctx, reader.ManifestName)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("replace the stale diff in %s: %w", out, err)
+			}
 		}
 	}
 	if against == "latest" {
-		self, err := reader.Open(ctx, cfg.Output, s3opts)
-		if err != nil {
-			return nil, err
-		}
-		m, err := reader.ReadManifest(ctx, self)
-		if err != nil {
-			return nil, err
-		}
 		prev, ok, err := reader.Latest(ctx, cfg.Output, cfg.UserPoolID, m.StartedAt, s3opts)
 		if err != nil {
 			return nil, err

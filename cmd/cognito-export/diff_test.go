@@ -2,6 +2,8 @@ package main
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -247,6 +249,15 @@ func TestExportDiffAgainstLatest(t *testing.T) {
 	if v := runCLI(t, cleanEnv(), "verify", day2); v.code != 0 {
 		t.Fatalf("the diff under the export upsets its verify: %s", v.stdout)
 	}
+	// Day 2 exported again: its diff is made again, of the new export.
+	exportTo(t, s.afterURL, spec.ID, day2, "--format", "csv", "--diff-against", "latest", "--fresh")
+	m, _ := os.ReadFile(filepath.Join(day2, "manifest.json"))
+	dm, _ := os.ReadFile(filepath.Join(day2, "diff", "manifest.json"))
+	sum := sha256.Sum256(m)
+	if !strings.Contains(string(dm), hex.EncodeToString(sum[:])) {
+		t.Fatal("after --fresh, the diff is still the earlier export's")
+	}
+	sameChanges(t, "day 2 again", readChanges(t, filepath.Join(day2, "diff"), "csv"), expectedChanges(s))
 }
 
 // TestDiffRefusesWhatCannotBeCompared: each refusal is one line and exit
