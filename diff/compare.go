@@ -42,6 +42,7 @@ type side struct {
 	rows   []prow
 	sorted []prow
 	order  []entry
+	spare  []entry
 	attrs  []string
 	width  int // attribute values per row
 }
@@ -68,23 +69,49 @@ func (s *side) load(path string, width int) error {
 	return nil
 }
 
-// sort sorts small (hash, index) pairs rather than the rows themselves:
-// most comparisons end at the hash, and a swap moves 16 bytes, not a row.
+// sort orders the rows by user hash, user, then group. It radix-sorts
+// small (hash, index) pairs on the hash's top 32 bits, then sorts each
+// run of equal top bits (a user's rows, rarely two users) by comparison:
+// a comparison sort of the whole partition was a quarter of a diff's CPU.
 func (s *side) sort() {
 	rows := s.rows
-	s.order = s.order[:0]
+	s.order, s.spare = s.order[:0], s.spare[:0]
 	for i := range rows {
 		s.order = append(s.order, entry{rows[i].h, int32(i)})
 	}
-	slices.SortFunc(s.order, func(a, b entry) int {
-		if a.h != b.h {
-			return cmp.Compare(a.h, b.h)
+	s.spare = append(s.spare, s.order...)
+	order, spare := s.order, s.spare
+	for shift := 32; shift < 64; shift += 8 {
+		var counts [257]int
+		for _, e := range order {
+			counts[(e.h>>shift)&0xff+1]++
 		}
+		for b := 1; b < len(counts); b++ {
+			counts[b] += counts[b-1]
+		}
+		for _, e := range order {
+			d := (e.h >> shift) & 0xff
+			spare[counts[d]] = e
+			counts[d]++
+		}
+		order, spare = spare, order
+	}
+	byRow := func(a, b entry) int {
 		x, y := &rows[a.i], &rows[b.i]
-		return cmp.Or(strings.Compare(x.key, y.key), strings.Compare(x.group, y.group))
-	})
+		return cmp.Or(cmp.Compare(a.h, b.h), strings.Compare(x.key, y.key), strings.Compare(x.group, y.group))
+	}
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && order[j].h>>32 == order[i].h>>32 {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(order[i:j], byRow)
+		}
+		i = j
+	}
 	s.sorted = s.sorted[:0]
-	for _, e := range s.order {
+	for _, e := range order {
 		s.sorted = append(s.sorted, rows[e.i])
 	}
 	s.rows, s.sorted = s.sorted, s.rows
