@@ -247,6 +247,9 @@ func exportPool(ctx context.Context, pr *poolRun, run runOptions, con *console, 
 // then the report, which reuses the diff's summary rather than diffing the
 // same two exports again.
 func afterExport(ctx context.Context, cfg export.Config, run runOptions, stdout io.Writer) error {
+	if run.diffAgainst != "" || run.report {
+		allowHeap(diffMemoryLimit)
+	}
 	var sum *diff.Summary
 	if run.diffAgainst != "" {
 		df := diffFlags{format: cfg.Format, compression: cfg.Compression, csvRaw: cfg.CSVRaw}
