@@ -306,3 +306,58 @@ func TestRoleCredentialsExpireDuringTheRun(t *testing.T) {
 	truth := exportcheck.WriteTruth(t, cognitoemu.NewPool(p.spec), org.Server(p.account, p.region), true)
 	exportcheck.Compare(t, "read_csv("+duckdb.Quote(filepath.Join(dir, "part-*.csv"))+", header=true, all_varchar=true, types={'group_precedence':'INTEGER'})", truth)
 }
+
+// A pool that discovery finds and a pools: entry also names is exported
+// once, with its entry's settings; a dry run of the same config lists
+// every pool it would export and writes no file.
+func TestNamedPoolAmongDiscoveredOnesAndDryRun(t *testing.T) {
+	_, url, pools := newTestOrg(t, "", 40, 0)
+	dir := t.TempDir()
+	named := pools[0]
+	cfg := orgConfig(t, dir, "parquet")
+	extra, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := string(extra) + fmt.Sprintf("pools:\n  - {user-pool-id: %s, region: %s, role-arn: %q, format: csv}\n",
+		named.spec.ID, named.region, orgRoleARN(named.account))
+	cfg = writeConfig(t, yaml)
+
+	dry := runCLI(t, orgEnv(url), "export", "--config", cfg, "--dry-run")
+	if dry.code != 0 {
+		t.Fatalf("dry run: exit %d: %s", dry.code, dry.stderr)
+	}
+	for _, p := range pools {
+		if !strings.Contains(dry.stdout+dry.stderr, p.spec.ID) {
+			t.Fatalf("the dry run does not name %s:\n%s", p.spec.ID, dry.stdout)
+		}
+	}
+	// It proves each output writable (creating its directory) and
+	// leaves no file.
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("a dry run wrote %s", path)
+		}
+		return nil
+	})
+
+	r := runCLI(t, orgEnv(url), "export", "--config", cfg, "--run-id", "named")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	idx := readIndex(t, filepath.Join(dir, "index.json"))
+	seen := 0
+	for _, e := range idx.Pools {
+		if e.UserPoolID != named.spec.ID {
+			continue
+		}
+		seen++
+		csv, _ := filepath.Glob(filepath.Join(e.Output, "part-*.csv"))
+		if e.Status != statusComplete || len(csv) == 0 {
+			t.Fatalf("the named pool was not exported as its entry says: %+v, %v", e, csv)
+		}
+	}
+	if seen != 1 || idx.Totals.Complete != len(pools) {
+		t.Fatalf("the named pool is in the index %d times; %d of %d pools complete", seen, idx.Totals.Complete, len(pools))
+	}
+}
