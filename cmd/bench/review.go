@@ -75,6 +75,9 @@ func reviewBench(ctx context.Context, w io.Writer, bin string, users []int, roun
 	if err != nil {
 		return nil, err
 	}
+	if bin, err = filepath.Abs(bin); err != nil { // the commands run in a temporary directory
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(duckScript), "node_modules")); err != nil {
 		return nil, fmt.Errorf("the diff's reference is DuckDB: run scripts/install-test-deps.sh first (%v)", err)
 	}
