@@ -54,10 +54,10 @@ type entry struct {
 
 func (s *side) attrsOf(r *prow) []string { return s.attrs[r.attrs : int(r.attrs)+s.width] }
 
-func (s *side) load(path string, width int) error {
+func (s *side) load(path string, dict []string, width int) error {
 	s.width, s.rows, s.attrs = width, s.rows[:0], s.attrs[:0]
 	var err error
-	s.data, err = readPartition(path, s.data, width, func(r *spillRecord) {
+	s.data, err = readPartition(path, s.data, dict, width, func(r *spillRecord) {
 		s.rows = append(s.rows, prow{h: keyHash(r.key), key: r.key, status: r.status, enabled: r.enabled, group: r.group,
 			exportedAt: r.exportedAt, attrs: int32(len(s.attrs))})
 		s.attrs = append(s.attrs, r.attrs...)

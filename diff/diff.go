@@ -170,7 +170,7 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 	}
 	c := &comparer{poolID: poolID, attrCols: attrs.columns, roleOf: role, roleOnly: opts.GroupsWithRoleOnly,
 		privileged: hasRole}
-	if err := comparePartitions(ctx, tmp, parts, len(attrs.columns), c, write); err != nil {
+	if err := comparePartitions(ctx, tmp, parts, [2][]string{sides[0].dict, sides[1].dict}, len(attrs.columns), c, write); err != nil {
 		w.Abort(ctx)
 		return Summary{}, err
 	}
@@ -189,7 +189,7 @@ const partRows = 1_000_000
 // comparePartitions compares the partitions two at a time and hands their
 // rows to write in partition order, so that the output does not depend on
 // which finished first.
-func comparePartitions(ctx context.Context, tmp string, parts, attrs int, c *comparer, write func([]sink.Change) error) error {
+func comparePartitions(ctx context.Context, tmp string, parts int, dicts [2][]string, attrs int, c *comparer, write func([]sink.Change) error) error {
 	results := make([]chan []sink.Change, parts)
 	for i := range results {
 		results[i] = make(chan []sink.Change, 1)
@@ -213,10 +213,10 @@ func comparePartitions(ctx context.Context, tmp string, parts, attrs int, c *com
 			// change rows it hands on own their strings.
 			var o, n side
 			for i := range next {
-				if err := o.load(filepath.Join(tmp, fmt.Sprintf("old-%04d.spill", i)), attrs); err != nil {
+				if err := o.load(filepath.Join(tmp, fmt.Sprintf("old-%04d.spill", i)), dicts[0], attrs); err != nil {
 					return err
 				}
-				if err := n.load(filepath.Join(tmp, fmt.Sprintf("new-%04d.spill", i)), attrs); err != nil {
+				if err := n.load(filepath.Join(tmp, fmt.Sprintf("new-%04d.spill", i)), dicts[1], attrs); err != nil {
 					return err
 				}
 				results[i] <- c.compare(&o, &n) // buffered: never blocks

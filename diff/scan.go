@@ -87,6 +87,7 @@ func orNone(s string) string {
 
 // sideScan is what reading one side learnt besides its spilled rows.
 type sideScan struct {
+	dict   []string  // the values its spill refers to by number
 	groups groupSet  // from its rows
 	latest time.Time // its latest exported_at
 }
@@ -123,6 +124,6 @@ func scanSide(ctx context.Context, s Side, attrs attrPlan, dir, name string, par
 	if err != nil {
 		return sideScan{}, fmt.Errorf("read %s: %w", s.Location, err)
 	}
-	res.latest = parseTime(latest)
+	res.latest, res.dict = parseTime(latest), sp.dict
 	return res, sp.finish()
 }

@@ -45,6 +45,7 @@ type options struct {
 	skipOrg           bool
 	orgScale          float64
 	skipReview        bool
+	onlyReview        bool
 	reviewUsers       []int
 	reviewRounds      int
 	skipReport        bool
@@ -66,6 +67,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.skipOrg, "skip-org", false, "skip the organisation run (three accounts x two regions, each at its own quota)")
 	fs.Float64Var(&o.orgScale, "org-scale", 4, "multiple of Cognito's default quotas each (account, region) of the organisation run enforces")
 	fs.BoolVar(&o.skipReview, "skip-review", false, "skip the access review runs (verify beside sha256sum, diff beside DuckDB)")
+	fs.BoolVar(&o.onlyReview, "only-review", false, "run only the access review runs (issue 15), and rewrite only their section of -write")
 	reviewUsers := fs.String("review-users", "1000000,5000000", "pool sizes of the access review runs")
 	fs.IntVar(&o.reviewRounds, "review-rounds", 5, "runs of each access review command, in turn")
 	fs.BoolVar(&o.skipReport, "skip-report", false, "skip the report run (issue 16)")
@@ -83,6 +85,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.onlyReport {
 		return onlyReport(ctx, stdout, o)
+	}
+	if o.onlyReview {
+		return onlyReview(ctx, stdout, o)
 	}
 	for _, s := range strings.Split(*users, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -114,11 +119,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	t.print(w)
-	if !o.skipReview {
-		if _, err := reviewBench(ctx, w, o.bin, o.reviewUsers, o.reviewRounds); err != nil {
-			return fmt.Errorf("access review runs: %w", err)
-		}
-	}
 	if !o.skipGo {
 		if err := goBenchmarks(ctx, w, o.goCmd); err != nil {
 			return err
@@ -130,10 +130,30 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if !o.skipReview {
+		if err := onlyReview(ctx, stdout, o); err != nil {
+			return err
+		}
+	}
 	if o.skipReport {
 		return nil
 	}
 	return onlyReport(ctx, stdout, o)
+}
+
+// onlyReview runs the access review scenario (verify, diff) and writes its
+// own section.
+func onlyReview(ctx context.Context, stdout io.Writer, o options) error {
+	var section bytes.Buffer
+	w := io.MultiWriter(stdout, &section)
+	fmt.Fprintf(w, "Measured %s on %s; load average at the start %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), machine(), loadAverage())
+	if _, err := reviewBench(ctx, w, o.bin, o.reviewUsers, o.reviewRounds); err != nil {
+		return fmt.Errorf("access review runs: %w", err)
+	}
+	if o.write == "" {
+		return nil
+	}
+	return rewriteBetween(o.write, reviewBegin, reviewEnd, section.String())
 }
 
 // onlyReport runs the report scenario and writes its own section.

@@ -19,6 +19,11 @@ import (
 // OUTER JOIN of the same Parquet files (issue 15's targets: at most 2x
 // DuckDB's time, under 300 MB peak RSS at 1M and 5M users).
 
+const (
+	reviewBegin = "<!-- bench-review:begin (written by `make bench` or `go run ./cmd/bench -only-review`; do not edit) -->"
+	reviewEnd   = "<!-- bench-review:end -->"
+)
+
 // timed is one run of a command: wall time, CPU and peak RSS.
 type timed struct {
 	wall, cpu time.Duration
