@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -52,11 +53,9 @@ func Latest(ctx context.Context, location, poolID string, before time.Time, s3op
 			continue
 		}
 		loc := join(name)
-		sib, err := Open(ctx, loc, s3opts)
-		if err != nil {
-			continue
-		}
-		m, err := ReadManifest(ctx, sib)
+		// Through the parent's connection: one S3 client for every
+		// sibling, however many days the schedule has kept.
+		m, err := ReadManifest(ctx, under{src, name, loc})
 		if err != nil || m.Parameters["table"] != "" || m.Parameters["user_pool_id"] != poolID || !m.StartedAt.Before(before) {
 			continue
 		}
@@ -66,6 +65,24 @@ func Latest(ctx context.Context, location, poolID string, before time.Time, s3op
 	}
 	return best, found, nil
 }
+
+// under is the directory (or prefix) name under parent, read through
+// parent: enough for ReadManifest.
+type under struct {
+	parent   Source
+	name     string
+	location string
+}
+
+func (u under) Open(ctx context.Context, file string) (io.ReadCloser, error) {
+	return u.parent.Open(ctx, u.name+"/"+file)
+}
+
+func (u under) List(context.Context) ([]string, error) {
+	return nil, errors.New("not listed: only its manifest is read")
+}
+
+func (u under) String() string { return u.location }
 
 // splitParent splits a location into its parent, its own name, and how a
 // sibling's location is made from its name.
