@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/internal/buildinfo"
 	"github.com/cognito-export/cognito-export/sink"
 	"github.com/cognito-export/cognito-export/sink/localdest"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
@@ -27,6 +28,7 @@ const (
 )
 
 type runIndex struct {
+	Generator  string       `json:"generator"`
 	RunID      string       `json:"run_id"`
 	Shard      string       `json:"shard,omitempty"` // I/N of an array job
 	Status     string       `json:"status"`          // complete when every pool not skipped is
@@ -164,6 +166,7 @@ func writeIndex(ctx context.Context, p *plan, idx runIndex) error {
 			idx.Status = statusFailed
 		}
 	}
+	idx.Generator = buildinfo.Generator()
 	data, err := json.MarshalIndent(idx, "", "  ")
 	if err != nil {
 		return err

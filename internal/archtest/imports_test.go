@@ -30,7 +30,7 @@ func layerOf(pkg string) (layer, bool) {
 // A package missing from the table fails the test: a new package takes its
 // place in the graph on purpose, not by accident.
 var layers = []layer{
-	{"cmd/cognito-export", []string{"export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
+	{"cmd/cognito-export", []string{"export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
 	{"export", []string{"reader", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
 	// The reader reads an export back (verify, diff and report):
@@ -38,13 +38,14 @@ var layers = []layer{
 	{"reader", []string{"sink", "sink/localdest", "sink/s3dest"}},
 	// The report reads an export through the reader, beside verify; the
 	// diff reaches it only through cmd, as a report.Comparison.
-	{"report", []string{"reader"}},
+	{"report", []string{"reader", "internal/buildinfo"}},
 	// The diff reads two exports and writes change rows as an export does:
 	// beside export, both above the reader.
 	{"diff", []string{"reader", "sink", "fault"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", nil},
-	{"sink", nil},
+	// sink names the program in every manifest it writes.
+	{"sink", []string{"internal/buildinfo"}},
 	{"sink/localdest", []string{"sink"}},
 	{"sink/memdest", []string{"sink"}},
 	{"sink/s3dest", []string{"sink", "fault"}},
@@ -57,6 +58,8 @@ var layers = []layer{
 	{"sink/desttest", []string{"sink"}},
 	{"identity", []string{"sink", "internal/spelling"}},
 	{"internal/spelling", nil},
+	// What made this binary: beneath everything that writes a file.
+	{"internal/buildinfo", nil},
 	{"checkpoint/storetest", []string{"checkpoint"}},
 	{"internal/peer", nil},
 	{"internal/s3server", []string{"internal/peer"}},
