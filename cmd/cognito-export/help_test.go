@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,4 +76,26 @@ func TestEveryFileNamesItsGenerator(t *testing.T) {
 			t.Errorf("%s: generator %q, want %q", filepath.Base(f), doc.Generator, generator)
 		}
 	}
+}
+
+// An emulator whose pool cannot be built holds no port: the next start on
+// the same address succeeds (runEmulate used to listen first and leak it).
+func TestEmulatorThatCannotStartHoldsNoPort(t *testing.T) {
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.Addr().String()
+	probe.Close()
+	_, _, err = listenAndServe(context.Background(), addr, func() (http.Handler, error) {
+		return nil, errors.New("no pool")
+	})
+	if err == nil {
+		t.Fatal("listenAndServe: no error from a handler that cannot be built")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the failed start still holds %s: %v", addr, err)
+	}
+	ln.Close()
 }
