@@ -130,7 +130,9 @@ func (j *byGroupJob) groupPhase(ctx context.Context) error {
 	}
 	log.Info("exporting the members of each group", "groups", len(plan))
 
-	gc, err := newCommitter(j.cfg, j.out, j.store, j.state, doneMembers)
+	cfg := j.cfg
+	cfg.Logger = log
+	gc, err := newCommitter(cfg, j.out, j.store, j.state, doneMembers)
 	if err != nil {
 		return err
 	}
