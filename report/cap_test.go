@@ -60,6 +60,12 @@ func TestFindingRowsCap(t *testing.T) {
 		{id: "TOO_MANY_GROUPS", name: "first_by_name", count: 5, opts: Options{MaxGroupsPerUser: 1},
 			export: export{rows: eachUser(func(n string) []member { return []member{u(n).in("g1"), u(n).in("g2")} })},
 			rows:   []string{"a|sub-a||2", "b|sub-b||2"}},
+		// Three role ARNs, each granted by two groups: the rows kept are
+		// the first by group name, whatever order the ARNs come in.
+		{id: "SHARED_ROLE_ARN", name: "first_by_name", count: 6,
+			export: export{groups: []sink.ManifestGroup{grp("a", arnOps), grp("b", arnAdmin), grp("c", arnAudit),
+				grp("d", arnOps), grp("e", arnAdmin), grp("f", arnAudit)}},
+			rows: []string{"||a|" + arnOps, "||b|" + arnAdmin}},
 		{id: "EMPTY_GROUP", name: "first_listed", count: 5,
 			export: export{groups: eachGroup(func(string) string { return "" })},
 			rows:   []string{"||d|", "||e|"}},
