@@ -1,6 +1,8 @@
-// Package reader reads an export back: it opens a location (a local
-// directory or an S3 prefix), reads its manifest and streams its parts,
-// and trusts no part the manifest does not vouch for.
+// Package reader finds and checks an export: it opens a location (a local
+// directory or an S3 prefix), reads its manifest, verifies the parts
+// against it (Verify) and finds the latest earlier export beside one
+// (Latest). It trusts no part the manifest does not vouch for. Streaming
+// the rows of the parts is package rowscan's, above it.
 //
 // It owns the names that mark an export on disk (ManifestName, PartPrefix):
 // the export writes them by these constants, so that writer and reader
