@@ -30,13 +30,17 @@ func layerOf(pkg string) (layer, bool) {
 // A package missing from the table fails the test: a new package takes its
 // place in the graph on purpose, not by accident.
 var layers = []layer{
-	{"cmd/cognito-export", []string{"export", "reader", "rowscan", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
+	{"cmd/cognito-export", []string{"export", "location", "reader", "rowscan", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
-	{"export", []string{"reader", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
+	{"export", []string{"reader", "location", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/s3dest", "sink/memdest", "fault"}},
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.
-	{"reader", []string{"sink", "sink/localdest", "sink/s3dest"}},
+	{"reader", []string{"location", "sink", "sink/s3dest"}},
+	// A location (a directory or s3://bucket/prefix/) is parsed, joined
+	// and opened here only: above the two destinations it chooses between,
+	// beneath everything that reads or writes one.
+	{"location", []string{"sink", "sink/localdest", "sink/s3dest"}},
 	// The row scanner streams an export's rows, through the reader's
 	// manifest and source; only what reads rows (diff, report) needs it.
 	{"rowscan", []string{"reader", "sink"}},
