@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/rowscan"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
 // The report's unit tests feed rows straight into the accumulator, as
-// reader.Scan would, so that a rule is tested without writing an export.
+// rowscan.Scan would, so that a rule is tested without writing an export.
 // The end-to-end tests in cmd/cognito-export cover the reading.
 
 // member is one row of an export: a user and one of its groups ("" for a
@@ -100,13 +101,13 @@ func (e export) scan(t *testing.T, opts Options) *accumulator {
 			"group_name": r.group, "group_description": r.description, "group_role_arn": r.roleArn,
 			"group_precedence": r.precedence, "exported_at": fmt.Sprintf("2026-03-01T00:00:%02d.000Z", i%60),
 		}
-		v := make([]reader.Value, len(columns))
+		v := make([]rowscan.Value, len(columns))
 		for c, name := range columns {
 			s, ok := fixed[name]
 			if !ok {
 				s = r.attrs[name]
 			}
-			v[c] = reader.Value{S: s, Valid: s != ""}
+			v[c] = rowscan.Value{S: s, Valid: s != ""}
 		}
 		if err := a.row(v); err != nil {
 			t.Fatal(err)

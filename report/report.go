@@ -48,7 +48,7 @@ type Options struct {
 	MaxFindingRows int
 	// Previous is the comparison with an earlier export, nil without one.
 	Previous *Comparison
-	TempDir  string    // for reader.ScanOptions
+	TempDir  string    // for rowscan.Options
 	Now      time.Time // when the report is made; zero is time.Now
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/rowscan"
 )
 
 // The fixed columns the report reads, in the order of the row it gets.
@@ -103,12 +104,12 @@ var notConfirmed = map[string]bool{
 func scan(ctx context.Context, side Side, opts Options) (*accumulator, error) {
 	m := side.Manifest
 	a, columns := newAccumulator(m, opts)
-	err := reader.Scan(ctx, side.Source, m, columns, reader.ScanOptions{TempDir: opts.TempDir}, a.row)
+	err := rowscan.Scan(ctx, side.Source, m, columns, rowscan.Options{TempDir: opts.TempDir}, a.row)
 	if err != nil {
 		return nil, fmt.Errorf("read the rows of %s: %w", side.Location, err)
 	}
 	if a.exported == "" {
-		a.exported = reader.TimeText(m.StartedAt)
+		a.exported = rowscan.TimeText(m.StartedAt)
 	}
 	return a, nil
 }
@@ -171,7 +172,7 @@ func (a *accumulator) group(name string) *groupAcc {
 // row takes one row of the export. The strings it keeps are cloned: a
 // Parquet value is a view into its whole decoded page, and one kept
 // username would keep the page alive.
-func (a *accumulator) row(v []reader.Value) error {
+func (a *accumulator) row(v []rowscan.Value) error {
 	a.rows++
 	if a.exported == "" {
 		a.exported = strings.Clone(v[cExportedAt].S)
