@@ -1,0 +1,85 @@
+package s3dest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"testing"
+
+	fp "github.com/cognito-export/cognito-export/internal/faultproxy"
+	"github.com/cognito-export/cognito-export/internal/s3server"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
+)
+
+// throughProxy opens s3://bucket/p/ through a fault proxy in front of srv.
+func throughProxy(t *testing.T, srv *s3server.Server, bucket string, cfg fp.Config) (*s3dest.Prefix, *fp.Proxy) {
+	t.Helper()
+	p := fp.Start(t, srv.Endpoint, cfg)
+	d, err := s3dest.Open(context.Background(), "s3://"+bucket+"/p/", s3dest.Options{
+		Region: srv.Region, EndpointURL: p.URL, Credentials: srv.Credentials(), PartSize: s3dest.MinPartSize,
+	})
+	if err != nil {
+		t.Fatalf("open through the proxy: %v\n%s", err, p)
+	}
+	return d, p
+}
+
+// writePart writes data as one part named name and commits it.
+func writePart(ctx context.Context, d *s3dest.Prefix, name string, data []byte) error {
+	part, err := d.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	// In pieces, as the encoders write.
+	for b := data; len(b) > 0; {
+		n := min(len(b), 1<<20)
+		if err := part.Write(ctx, b[:n]); err != nil {
+			part.Abort(ctx)
+			return err
+		}
+		b = b[n:]
+	}
+	return part.Commit(ctx)
+}
+
+// randomBytes of n: a chunk sent again in place of another shows.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// TestS3ChunkRetriesKeepTheBytes: chunks whose upload was cut, failed or
+// lost its answer are sent again by the SDK; the object is the bytes
+// written, and a small part's single PUT survives the same.
+func TestS3ChunkRetriesKeepTheBytes(t *testing.T) {
+	srv := s3server.Start(t)
+	bucket := srv.Bucket(t, "chunks")
+	d, p := throughProxy(t, srv, bucket, fp.Config{Plan: []fp.Planned{
+		{Op: fp.UploadPart, N: 1, Kind: fp.ResetRequest},
+		{Op: fp.UploadPart, N: 3, Kind: fp.LoseResponse},
+		{Op: fp.UploadPart, N: 4, Kind: fp.InternalError},
+		{Op: fp.UploadPart, N: 6, Kind: fp.ResetRequest},
+		{Op: fp.PutObject, Suffix: "small.csv", N: 1, Kind: fp.ResetRequest},
+		{Op: fp.PutObject, Suffix: "small.csv", N: 2, Kind: fp.LoseResponse},
+	}})
+	ctx := context.Background()
+	big, small := randomBytes(3*s3dest.MinPartSize+12345), randomBytes(1<<20)
+	if err := writePart(ctx, d, "big.csv", big); err != nil {
+		t.Fatalf("big part: %v\n%s", err, p)
+	}
+	if err := writePart(ctx, d, "small.csv", small); err != nil {
+		t.Fatalf("small part: %v\n%s", err, p)
+	}
+	for name, want := range map[string][]byte{"big.csv": big, "small.csv": small} {
+		if got := getObject(t, srv.Client(), bucket, "p/"+name); !bytes.Equal(got, want) {
+			t.Fatalf("%s: %d bytes that differ from the %d written", name, len(got), len(want))
+		}
+	}
+	if n := openUploads(t, srv.Client(), bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left open", n)
+	}
+	if p.Count(fp.UploadPart, fp.ResetRequest) != 2 || p.Count(fp.UploadPart, fp.LoseResponse) != 1 || p.Count(fp.PutObject, fp.LoseResponse) != 1 {
+		t.Fatalf("the planned faults did not all happen:\n%s", p)
+	}
+}
