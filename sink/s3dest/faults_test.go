@@ -83,3 +83,46 @@ func TestS3ChunkRetriesKeepTheBytes(t *testing.T) {
 		t.Fatalf("the planned faults did not all happen:\n%s", p)
 	}
 }
+
+// TestS3LostStartLeavesNoOrphanUpload: the answer to CreateMultipartUpload
+// is lost, the SDK starts another upload, and the first one, which nobody
+// knows the id of, must not be left open, billed and invisible; nor when
+// the part is aborted, nor when the start fails for good.
+func TestS3LostStartLeavesNoOrphanUpload(t *testing.T) {
+	srv := s3server.Start(t)
+	bucket := srv.Bucket(t, "starts")
+	d, p := throughProxy(t, srv, bucket, fp.Config{Plan: []fp.Planned{
+		{Op: fp.CreateMultipartUpload, Suffix: "committed.csv", N: 1, Kind: fp.LoseResponse},
+		{Op: fp.CreateMultipartUpload, Suffix: "aborted.csv", N: 1, Kind: fp.LoseResponse},
+		{Op: fp.CreateMultipartUpload, Suffix: "failed.csv", N: 1, Kind: fp.LoseResponse},
+		{Op: fp.CreateMultipartUpload, Suffix: "failed.csv", N: 2, Kind: fp.LoseResponse},
+		{Op: fp.CreateMultipartUpload, Suffix: "failed.csv", N: 3, Kind: fp.LoseResponse},
+	}})
+	ctx := context.Background()
+	data := randomBytes(s3dest.MinPartSize + 1)
+	if err := writePart(ctx, d, "committed.csv", data); err != nil {
+		t.Fatal(err)
+	}
+	if n := openUploads(t, srv.Client(), bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left open after a commit\n%s", n, p)
+	}
+	part, _ := d.Create(ctx, "aborted.csv")
+	if err := part.Write(ctx, data); err != nil {
+		t.Fatal(err)
+	}
+	part.Abort(ctx)
+	if n := openUploads(t, srv.Client(), bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left open after an abort\n%s", n, p)
+	}
+	part, _ = d.Create(ctx, "failed.csv")
+	if err := part.Write(ctx, data); err == nil {
+		t.Fatal("every start lost its answer, yet the write passed")
+	}
+	part.Abort(ctx)
+	if n := openUploads(t, srv.Client(), bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left open after a start that failed\n%s", n, p)
+	}
+	if p.Count(fp.CreateMultipartUpload, fp.LoseResponse) != 5 {
+		t.Fatalf("the planned faults did not all happen:\n%s", p)
+	}
+}

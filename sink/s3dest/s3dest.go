@@ -283,6 +283,7 @@ type s3Part struct {
 	name     string
 	buf      []byte
 	uploadID *string
+	strays   bool // the start may have begun other uploads: see abortStrays
 	done     []types.CompletedPart
 	err      error
 }
@@ -314,10 +315,14 @@ func (p *s3Part) uploadChunk(ctx context.Context) error {
 			Bucket: &p.d.bucket, Key: key, ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 			ServerSideEncryption: sse, SSEKMSKeyId: kms,
 		})
+		p.strays = p.strays || strayed(out, err)
 		if err != nil {
 			return p.d.explain("start upload of "+p.name+" to", err)
 		}
 		p.uploadID = out.UploadId
+		if err := p.abortStrays(ctx); err != nil {
+			return err
+		}
 	}
 	num := int32(len(p.done) + 1)
 	out, err := p.d.client.UploadPart(ctx, &s3.UploadPartInput{
@@ -368,15 +373,19 @@ func (p *s3Part) Abort(ctx context.Context) {
 	if p.err == nil {
 		p.err = fmt.Errorf("%s: the upload was aborted", p.name)
 	}
-	if p.uploadID == nil {
+	if p.uploadID == nil && !p.strays {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	p.d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
-	})
-	p.uploadID = nil
+	if p.uploadID != nil {
+		p.d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
+		})
+		p.uploadID = nil
+	}
+	// What is left when this fails too, the next run's Prune aborts.
+	p.abortStrays(ctx)
 }
 
 // Get reads a small object; a missing object is (nil, nil).
