@@ -55,3 +55,10 @@ func (d *Prefix) explain(doing string, err error) error {
 	}
 	return e
 }
+
+// noSuchUpload reports S3's answer about an upload id it does not know:
+// aborted, or already completed.
+func noSuchUpload(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "NoSuchUpload"
+}

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	fp "github.com/cognito-export/cognito-export/internal/faultproxy"
 	"github.com/cognito-export/cognito-export/internal/s3server"
@@ -123,6 +127,46 @@ func TestS3LostStartLeavesNoOrphanUpload(t *testing.T) {
 		t.Fatalf("%d multipart uploads left open after a start that failed\n%s", n, p)
 	}
 	if p.Count(fp.CreateMultipartUpload, fp.LoseResponse) != 5 {
+		t.Fatalf("the planned faults did not all happen:\n%s", p)
+	}
+}
+
+// TestS3CompletionRetriedAfterALostAnswer: CompleteMultipartUpload's
+// answer is lost after S3 completed the upload, and S3 answers the retry
+// NoSuchUpload. The part is there, whole: the commit succeeds. A
+// NoSuchUpload where the object is not the one uploaded (missing, or an
+// older object of the same size under the key) still fails.
+func TestS3CompletionRetriedAfterALostAnswer(t *testing.T) {
+	srv := s3server.Start(t)
+	bucket := srv.Bucket(t, "completes")
+	d, p := throughProxy(t, srv, bucket, fp.Config{Plan: []fp.Planned{
+		{Op: fp.CompleteMultipartUpload, Suffix: "lost.csv", N: 1, Kind: fp.LoseResponse},
+		{Op: fp.CompleteMultipartUpload, Suffix: "lost.csv", N: 2, Kind: fp.NoSuchUpload},
+		{Op: fp.CompleteMultipartUpload, Suffix: "never.csv", N: 1, Kind: fp.NoSuchUpload},
+		{Op: fp.CompleteMultipartUpload, Suffix: "older.csv", N: 1, Kind: fp.NoSuchUpload},
+	}})
+	ctx := context.Background()
+	data := randomBytes(2*s3dest.MinPartSize + 777)
+	if err := writePart(ctx, d, "lost.csv", data); err != nil {
+		t.Fatalf("a completion whose answer was lost: %v\n%s", err, p)
+	}
+	if got := getObject(t, srv.Client(), bucket, "p/lost.csv"); !bytes.Equal(got, data) {
+		t.Fatal("the object differs from what was written")
+	}
+	if err := writePart(ctx, d, "never.csv", data); err == nil || !strings.Contains(err.Error(), "NoSuchUpload") {
+		t.Fatalf("a completion that never happened: %v; want NoSuchUpload", err)
+	}
+	older := randomBytes(len(data))
+	if _, err := srv.Client().PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("p/older.csv"), Body: bytes.NewReader(older), ChecksumAlgorithm: "SHA256"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writePart(ctx, d, "older.csv", data); err == nil || !strings.Contains(err.Error(), "NoSuchUpload") {
+		t.Fatalf("a completion answered NoSuchUpload over an older object of the same size: %v; want NoSuchUpload", err)
+	}
+	if n := openUploads(t, srv.Client(), bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left open", n)
+	}
+	if p.Count(fp.CompleteMultipartUpload, fp.NoSuchUpload) != 3 || p.Count(fp.CompleteMultipartUpload, fp.LoseResponse) != 1 {
 		t.Fatalf("the planned faults did not all happen:\n%s", p)
 	}
 }

@@ -285,6 +285,7 @@ type s3Part struct {
 	uploadID *string
 	strays   bool // the start may have begun other uploads: see abortStrays
 	done     []types.CompletedPart
+	sent     int64 // the bytes of the chunks in done
 	err      error
 }
 
@@ -334,6 +335,7 @@ func (p *s3Part) uploadChunk(ctx context.Context) error {
 		return p.d.explain(fmt.Sprintf("upload chunk %d of %s to", num, p.name), err)
 	}
 	p.done = append(p.done, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num), ChecksumSHA256: out.ChecksumSHA256})
+	p.sent += int64(len(p.buf))
 	p.buf = p.buf[:0]
 	return nil
 }
@@ -358,6 +360,9 @@ func (p *s3Part) Commit(ctx context.Context) error {
 		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: p.done},
 	})
+	if noSuchUpload(err) && p.completedBefore(cctx) {
+		err = nil
+	}
 	if err != nil {
 		p.Abort(ctx)
 		return p.d.explain("complete upload of "+p.name+" to", err)

@@ -2,10 +2,17 @@ package s3dest
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // strayed says whether a CreateMultipartUpload may have begun uploads
@@ -52,4 +59,43 @@ func (p *s3Part) abortStrays(ctx context.Context) error {
 		}
 		keyMarker, idMarker = out.NextKeyMarker, out.NextUploadIdMarker
 	}
+}
+
+// completedBefore says whether the object under the part's key is the one
+// its uploaded chunks make: S3 may answer NoSuchUpload to a
+// CompleteMultipartUpload that the SDK sent again after the answer to the
+// first was lost, although that first one completed the upload. The
+// object's size must be the bytes sent, and its composite SHA-256 (the
+// checksum of the chunks' checksums, which S3 keeps for an upload started
+// with ChecksumAlgorithm SHA256) the one the chunks' checksums make; a
+// server that keeps no checksum is held to the multipart ETag instead
+// (the MD5 of the chunks' MD5s), the same kind of proof.
+func (p *s3Part) completedBefore(ctx context.Context) bool {
+	head, err := p.d.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), ChecksumMode: types.ChecksumModeEnabled,
+	})
+	if err != nil || aws.ToInt64(head.ContentLength) != p.sent {
+		return false
+	}
+	suffix := fmt.Sprintf("-%d", len(p.done))
+	if sum := aws.ToString(head.ChecksumSHA256); sum != "" {
+		h := sha256.New()
+		for _, c := range p.done {
+			raw, err := base64.StdEncoding.DecodeString(aws.ToString(c.ChecksumSHA256))
+			if err != nil || len(raw) != sha256.Size {
+				return false
+			}
+			h.Write(raw)
+		}
+		return sum == base64.StdEncoding.EncodeToString(h.Sum(nil))+suffix
+	}
+	h := md5.New()
+	for _, c := range p.done {
+		raw, err := hex.DecodeString(strings.Trim(aws.ToString(c.ETag), `"`))
+		if err != nil || len(raw) != md5.Size {
+			return false
+		}
+		h.Write(raw)
+	}
+	return strings.Trim(aws.ToString(head.ETag), `"`) == hex.EncodeToString(h.Sum(nil))+suffix
 }
