@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"io"
 	"strings"
 	"testing"
 
@@ -169,4 +170,63 @@ func TestS3CompletionRetriedAfterALostAnswer(t *testing.T) {
 	if p.Count(fp.CompleteMultipartUpload, fp.NoSuchUpload) != 3 || p.Count(fp.CompleteMultipartUpload, fp.LoseResponse) != 1 {
 		t.Fatalf("the planned faults did not all happen:\n%s", p)
 	}
+}
+
+// TestS3ReadsGoOnAfterACutResponse: a GET whose body is cut in the middle,
+// and the GET that takes it up cut again, still reads the object whole, by
+// Open as by Get. An object replaced between the cut and the rest is an
+// error, never a mix of the two.
+func TestS3ReadsGoOnAfterACutResponse(t *testing.T) {
+	srv := s3server.Start(t)
+	bucket := srv.Bucket(t, "reads")
+	d, p := throughProxy(t, srv, bucket, fp.Config{Plan: []fp.Planned{
+		{Op: fp.GetObject, Suffix: "big.csv", N: 1, Kind: fp.ResetResponse},
+		{Op: fp.GetObject, Suffix: "big.csv", N: 2, Kind: fp.ResetResponse},
+		{Op: fp.GetObject, Suffix: "big.csv", N: 4, Kind: fp.ResetResponse},
+		{Op: fp.GetObject, Suffix: "replaced.csv", N: 1, Kind: fp.ResetResponse},
+	}})
+	ctx := context.Background()
+	big := randomBytes(8 << 20)
+	c := srv.Client()
+	for _, key := range []string{"p/big.csv", "p/replaced.csv"} {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String(key), Body: bytes.NewReader(big)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := d.Open(ctx, "big.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("Open after two cuts: %d of %d bytes, equal %v, err %v\n%s", len(got), len(big), bytes.Equal(got, big), err, p)
+	}
+	got, err = d.Get(ctx, "big.csv")
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("Get after a cut: %d of %d bytes, err %v\n%s", len(got), len(big), err, p)
+	}
+	if p.Count(fp.GetObject, fp.ResetResponse) != 3 {
+		t.Fatalf("the planned cuts did not all happen:\n%s", p)
+	}
+
+	r, err = d.Open(ctx, "replaced.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("p/replaced.csv"), Body: bytes.NewReader(randomBytes(len(big)))}); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(r)
+	if err == nil || !strings.Contains(err.Error(), "PreconditionFailed") {
+		t.Fatalf("an object replaced in the middle of a read: %d bytes, err %v; want PreconditionFailed", len(rest)+1, err)
+	}
+	if !bytes.Equal(rest, big[1:1+len(rest)]) {
+		t.Fatal("the bytes read before the error are not the first object's")
+	}
+	t.Logf("replaced in the middle: %v", err)
 }

@@ -403,8 +403,9 @@ func (d *Prefix) Get(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, d.explain("read "+name+" from", err)
 	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
+	body := d.resumable(ctx, name, out)
+	defer body.Close()
+	data, err := io.ReadAll(body)
 	if err != nil {
 		return nil, d.explain("read "+name+" from", err)
 	}
@@ -433,7 +434,7 @@ func (d *Prefix) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, d.explain("read "+name+" from", err)
 	}
-	return out.Body, nil
+	return d.resumable(ctx, name, out), nil
 }
 
 // Dirs returns the names of the prefixes directly under this one, without
