@@ -230,3 +230,37 @@ func TestS3ReadsGoOnAfterACutResponse(t *testing.T) {
 	}
 	t.Logf("replaced in the middle: %v", err)
 }
+
+// TestS3RetriesDoNotRunOutOfQuota: the SDK's client-side retry quota (a
+// token bucket shared by every call of the client) must not turn a long
+// stretch of server errors into calls that fail at once, unretried, with
+// "retry quota exceeded": each call gets its attempts whatever the others
+// spent. Half of the GETs fail here, as in an S3 brownout.
+func TestS3RetriesDoNotRunOutOfQuota(t *testing.T) {
+	srv := s3server.Start(t)
+	bucket := srv.Bucket(t, "brownout")
+	d, p := throughProxy(t, srv, bucket, fp.Config{Seed: 7, PerOp: map[fp.Op]fp.Shares{fp.GetObject: {fp.InternalError: 0.5}}})
+	ctx := context.Background()
+	if err := d.Put(ctx, "small.json", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	const calls = 300
+	failed, quota := 0, 0
+	for range calls {
+		if _, err := d.Get(ctx, "small.json"); err != nil {
+			failed++
+			if strings.Contains(err.Error(), "retry quota exceeded") {
+				quota++
+			}
+		}
+	}
+	// A call fails when its three attempts do: one in eight.
+	t.Logf("%d of %d calls failed, %d for the retry quota; %d requests answered InternalError, %d passed",
+		failed, calls, quota, p.Count(fp.GetObject, fp.InternalError), p.Count(fp.GetObject, fp.Pass))
+	if quota != 0 {
+		t.Fatalf("%d calls failed unretried for the SDK's retry quota", quota)
+	}
+	if failed == 0 || failed > calls/4 {
+		t.Fatalf("%d of %d calls failed; with three attempts at 50%% about one in eight should", failed, calls)
+	}
+}

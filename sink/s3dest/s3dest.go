@@ -129,7 +129,7 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Prefix, error) 
 	if opts.PartSize < MinPartSize {
 		return nil, fault.Usagef(fmt.Sprintf("--s3-chunk-size %d: S3 needs at least %d bytes", opts.PartSize, MinPartSize))
 	}
-	var loadOpts []func(*config.LoadOptions) error
+	loadOpts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer)}
 	if opts.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
 	}
