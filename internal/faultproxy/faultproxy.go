@@ -208,7 +208,9 @@ func (p *Proxy) String() string {
 	for _, op := range slices.Sorted(maps.Keys(p.counts)) {
 		fmt.Fprintf(&b, "%s:", op)
 		for _, k := range slices.Sorted(maps.Keys(p.counts[op])) {
-			fmt.Fprintf(&b, " %s=%d", k, p.counts[op][k])
+			if n := p.counts[op][k]; n > 0 {
+				fmt.Fprintf(&b, " %s=%d", k, n)
+			}
 		}
 		b.WriteByte('\n')
 	}
