@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -23,6 +24,43 @@ import (
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
+// faultShares is about 5% of requests failed, of every kind the proxy
+// draws; the latency stays far below the SDK's timeouts.
+var faultShares = fp.Shares{
+	fp.InternalError: 0.01, fp.SlowDown: 0.01, fp.ResetRequest: 0.01, fp.LoseResponse: 0.01,
+	fp.ResetResponse: 0.005, fp.Delay: 0.005,
+}
+
+const faultLatency = time.Second
+
+// writeFaults are placed on the writes of every export, beside the drawn
+// ones: an export makes a few dozen S3 requests, too few for 5% to be
+// sure to hit each way a write can break.
+var writeFaults = []fp.Planned{
+	{Op: fp.ListObjectsV2, N: 1, Kind: fp.SlowDown},
+	{Op: fp.ListObjectsV2, N: 2, Kind: fp.ResetResponse},
+	{Op: fp.CreateMultipartUpload, N: 1, Kind: fp.LoseResponse},
+	{Op: fp.UploadPart, N: 2, Kind: fp.ResetRequest},
+	{Op: fp.UploadPart, N: 3, Kind: fp.InternalError},
+	{Op: fp.UploadPart, N: 5, Kind: fp.LoseResponse},
+	{Op: fp.CompleteMultipartUpload, N: 1, Kind: fp.LoseResponse},
+	{Op: fp.CompleteMultipartUpload, N: 2, Kind: fp.NoSuchUpload},
+	{Op: fp.PutObject, Suffix: export.CheckpointName, N: 1, Kind: fp.SlowDown},
+	{Op: fp.PutObject, Suffix: export.ManifestName, N: 1, Kind: fp.ResetRequest},
+	{Op: fp.PutObject, Suffix: export.SummaryName, N: 1, Kind: fp.Delay},
+}
+
+// readFaults are placed on the reads of verify, diff and report: the first
+// read of each part is cut in the middle, as is the manifest's answer.
+var readFaults = []fp.Planned{
+	{Op: fp.ListObjectsV2, N: 1, Kind: fp.InternalError},
+	{Op: fp.GetObject, Suffix: export.ManifestName, N: 1, Kind: fp.LoseResponse},
+	{Op: fp.GetObject, Suffix: "part-00000.csv", N: 1, Kind: fp.ResetResponse},
+	{Op: fp.GetObject, Suffix: "part-00000.parquet", N: 1, Kind: fp.ResetResponse},
+	{Op: fp.GetObject, Suffix: "part-00001.csv", N: 1, Kind: fp.SlowDown},
+	{Op: fp.GetObject, Suffix: "part-00001.parquet", N: 1, Kind: fp.ResetRequest},
+}
+
 // faultEnv is versitygw with one bucket, reached directly or through fault
 // proxies.
 type faultEnv struct {
@@ -35,6 +73,12 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	duckdb.Require(t)
 	s := s3server.Start(t)
 	return &faultEnv{s3: s, bucket: s.Bucket(t, "faults")}
+}
+
+// proxy starts a proxy in front of versitygw failing faultShares of the
+// requests, drawn from seed, and the planned faults.
+func (e *faultEnv) proxy(t *testing.T, seed uint64, plan []fp.Planned) *fp.Proxy {
+	return fp.Start(t, e.s3.Endpoint, fp.Config{Seed: seed, Shares: faultShares, Latency: faultLatency, Plan: plan})
 }
 
 // env points the binary's S3 client at endpoint.
@@ -141,6 +185,159 @@ type partsManifest struct {
 		Bytes  int64  `json:"bytes"`
 		SHA256 string `json:"sha256"`
 	} `json:"parts"`
+}
+
+// requireFaults fails the test unless the proxy answered at least one
+// request of each op with a fault: a run that met none proves nothing.
+func requireFaults(t *testing.T, p *fp.Proxy, ops ...fp.Op) {
+	t.Helper()
+	for _, op := range ops {
+		if p.Requests(op) == p.Count(op, fp.Pass) {
+			t.Errorf("no fault hit %s:\n%s", op, p)
+		}
+	}
+}
+
+// faultTotal sums the faults of every kind.
+func faultTotal(p *fp.Proxy) int {
+	n := 0
+	for _, k := range []fp.Kind{fp.InternalError, fp.SlowDown, fp.ResetRequest, fp.LoseResponse, fp.ResetResponse, fp.Delay, fp.Outage} {
+		n += p.Faults(k)
+	}
+	return n
+}
+
+// TestS3UnderFaults: exports whose parts span several chunks, in both
+// formats, complete exact through a proxy that fails about 5% of the
+// requests and the planned ones besides; verify, diff and report, reading
+// through such a proxy, give what they give without it.
+func TestS3UnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports tens of megabytes to versitygw")
+	}
+	e := newFaultEnv(t)
+	spec := cognitoemu.PoolSpec{ID: "eu-west-1_Faults", Users: 50000, Groups: 70, Seed: 13}
+	before := cognitoemu.NewPool(spec)
+	after, err := before.Mutate(cognitoemu.RandomMutations(before, 29, 0.03))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := map[string]emuPool{"csv": servePool(t, before, cognitoemu.Options{}), "parquet": servePool(t, after, cognitoemu.Options{})}
+	for i, format := range []string{"csv", "parquet"} {
+		t.Run("export "+format, func(t *testing.T) {
+			p := e.proxy(t, uint64(100+i), writeFaults)
+			r := runCLI(t, e.env(p.URL), e.exportArgs(pools[format], format, format, 1e9)...)
+			t.Logf("proxy, %d requests, %d faults:\n%s", p.Requests(""), faultTotal(p), p)
+			if r.code != 0 {
+				t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+			}
+			requireFaults(t, p, fp.UploadPart, fp.CompleteMultipartUpload, fp.PutObject, fp.CreateMultipartUpload)
+			e.checkExact(t, pools[format], format, format)
+		})
+	}
+	t.Run("export of many small parts", func(t *testing.T) {
+		// Only the drawn faults, over the hundreds of requests of an export
+		// that commits a part every 2,000 rows: each a PUT, a checkpoint
+		// and a file of member hashes.
+		p := fp.Start(t, e.s3.Endpoint, fp.Config{Seed: 105, Shares: faultShares, Latency: faultLatency})
+		args := append(e.exportArgs(pools["csv"], "small", "csv", 1e9), "--part-rows", "2000")
+		r := runCLI(t, e.env(p.URL), args...)
+		t.Logf("proxy, %d requests, %d faults:\n%s", p.Requests(""), faultTotal(p), p)
+		if r.code != 0 {
+			t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+		}
+		if n := faultTotal(p); n < 5 {
+			t.Fatalf("%d faults in %d requests: too few to prove anything", n, p.Requests(""))
+		}
+		rows := exportcheck.Compare(t, e.exportTable("small", "csv"), exportcheck.WriteTruth(t, before, pools["csv"].srv, true))
+		if r := runCLI(t, e.env(e.s3.Endpoint), "verify", e.url("small")); r.code != 0 {
+			t.Fatalf("verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		t.Logf("%d rows exact", rows)
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("verify", func(t *testing.T) {
+		for i, prefix := range []string{"csv", "parquet"} {
+			want := runCLI(t, e.env(e.s3.Endpoint), "verify", e.url(prefix))
+			p := e.proxy(t, uint64(200+i), readFaults)
+			got := runCLI(t, e.env(p.URL), "verify", e.url(prefix))
+			t.Logf("verify %s through the proxy, %d requests, %d faults:\n%s", prefix, p.Requests(""), faultTotal(p), p)
+			if got.code != 0 || got.code != want.code || got.stdout != want.stdout {
+				t.Fatalf("verify %s: exit %d through the proxy, %d without\n%s%s\nwithout:\n%s", prefix, got.code, want.code, got.stdout, got.stderr, want.stdout)
+			}
+			// Nothing else on stderr: no notice of the SDK's in the
+			// middle of the tool's own lines.
+			if got.stderr != "" || want.stderr != "" {
+				t.Fatalf("verify %s wrote to stderr:\n%s\nwithout the proxy:\n%s", prefix, got.stderr, want.stderr)
+			}
+			requireFaults(t, p, fp.GetObject, fp.ListObjectsV2)
+		}
+	})
+
+	t.Run("diff", func(t *testing.T) {
+		// Without the proxy, diff gives exactly the oracle's changes
+		// (TestDiffHoldsEveryChangeOfTheMutationList, TestDiffOnS3).
+		p := e.proxy(t, 300, readFaults)
+		out := filepath.Join(t.TempDir(), "diff")
+		r := runCLI(t, e.env(p.URL), "diff", e.url("csv"), e.url("parquet"), "--output", out, "--format", "csv")
+		t.Logf("diff through the proxy, %d requests, %d faults:\n%s", p.Requests(""), faultTotal(p), p)
+		if r.code != 0 {
+			t.Fatalf("diff: exit %d\n%s", r.code, r.stderr)
+		}
+		want := expectedChanges(snapshots{before: before, after: after})
+		sameChanges(t, "diff through the proxy", readChanges(t, out, "csv"), want)
+		requireFaults(t, p, fp.GetObject, fp.ListObjectsV2)
+		t.Logf("%d change rows, as the oracle says", len(want))
+	})
+
+	t.Run("report", func(t *testing.T) {
+		var reports [2]map[string]any
+		for i, via := range []string{"direct", "proxy"} {
+			endpoint := e.s3.Endpoint
+			var p *fp.Proxy
+			if via == "proxy" {
+				p = e.proxy(t, 400, readFaults)
+				endpoint = p.URL
+			}
+			out := t.TempDir()
+			r := runCLI(t, e.env(endpoint), "report", e.url("parquet"), "--previous", e.url("csv"), "--output", out)
+			if p != nil {
+				t.Logf("report through the proxy, %d requests, %d faults:\n%s", p.Requests(""), faultTotal(p), p)
+			}
+			if r.code != 0 {
+				t.Fatalf("report %s: exit %d\n%s", via, r.code, r.stderr)
+			}
+			data, err := os.ReadFile(filepath.Join(out, "report.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &reports[i]); err != nil {
+				t.Fatal(err)
+			}
+			if p != nil {
+				requireFaults(t, p, fp.GetObject, fp.ListObjectsV2)
+			}
+		}
+		a, _ := json.Marshal(withoutTimes(reports[0]))
+		b, _ := json.Marshal(withoutTimes(reports[1]))
+		if string(a) != string(b) {
+			t.Fatalf("report.json differs through the proxy:\n%.2000s\nwithout:\n%.2000s", b, a)
+		}
+	})
+}
+
+// withoutTimes drops the top-level fields that say when a report was made.
+func withoutTimes(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if !strings.Contains(k, "generated") && !strings.HasSuffix(k, "_at") {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // TestS3OutageOutlastsTheRetries: once the first part is committed, every

@@ -151,6 +151,11 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Prefix, error) 
 		// S3-compatible servers on custom endpoints rarely resolve
 		// bucket.host names; path-style works everywhere.
 		o.UsePathStyle = o.BaseEndpoint != nil
+		// The SDK would print a notice on stderr for every object it
+		// reads without checking a checksum (a multipart object, a
+		// ranged GET): the reader checks each part's SHA-256 against the
+		// manifest, and the tool's stderr is its own log and error lines.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	return &Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}, nil
 }
