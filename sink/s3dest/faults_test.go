@@ -264,3 +264,27 @@ func TestS3RetriesDoNotRunOutOfQuota(t *testing.T) {
 		t.Fatalf("%d of %d calls failed; with three attempts at 50%% about one in eight should", failed, calls)
 	}
 }
+
+// TestS3AttemptsFollowAWSMaxAttempts: the retryer s3dest sets keeps the
+// SDK's attempts (3) and AWS_MAX_ATTEMPTS, as in every AWS tool.
+func TestS3AttemptsFollowAWSMaxAttempts(t *testing.T) {
+	srv := s3server.Start(t)
+	bucket := srv.Bucket(t, "attempts")
+	for _, tt := range []struct {
+		env  string
+		want int
+	}{{"", 3}, {"2", 2}, {"5", 5}} {
+		t.Setenv("AWS_MAX_ATTEMPTS", tt.env)
+		var plan []fp.Planned
+		for n := 1; n <= 5; n++ {
+			plan = append(plan, fp.Planned{Op: fp.PutObject, Suffix: "x.json", N: n, Kind: fp.InternalError})
+		}
+		d, p := throughProxy(t, srv, bucket, fp.Config{Plan: plan})
+		if err := d.Put(context.Background(), "x.json", nil); err == nil || !strings.Contains(err.Error(), "InternalError") {
+			t.Fatalf("AWS_MAX_ATTEMPTS=%q: %v; want InternalError", tt.env, err)
+		}
+		if got := p.Count(fp.PutObject, fp.InternalError); got != tt.want {
+			t.Errorf("AWS_MAX_ATTEMPTS=%q: %d attempts, want %d", tt.env, got, tt.want)
+		}
+	}
+}

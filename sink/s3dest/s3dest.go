@@ -129,7 +129,7 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Prefix, error) 
 	if opts.PartSize < MinPartSize {
 		return nil, fault.Usagef(fmt.Sprintf("--s3-chunk-size %d: S3 needs at least %d bytes", opts.PartSize, MinPartSize))
 	}
-	loadOpts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer)}
+	var loadOpts []func(*config.LoadOptions) error
 	if opts.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
 	}
@@ -151,6 +151,9 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Prefix, error) 
 		// S3-compatible servers on custom endpoints rarely resolve
 		// bucket.host names; path-style works everywhere.
 		o.UsePathStyle = o.BaseEndpoint != nil
+		// Set here, not with config.WithRetryer, which would make the
+		// SDK ignore AWS_MAX_ATTEMPTS.
+		o.Retryer = newRetryer()
 		// The SDK would print a notice on stderr for every object it
 		// reads without checking a checksum (a multipart object, a
 		// ranged GET): the reader checks each part's SHA-256 against the
