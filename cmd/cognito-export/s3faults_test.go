@@ -151,21 +151,7 @@ func (e *faultEnv) exportTable(prefix, format string) string {
 // open, and intact by verify.
 func (e *faultEnv) checkExact(t *testing.T, p emuPool, prefix, format string) partsManifest {
 	t.Helper()
-	var m partsManifest
-	data, err := os.ReadFile(filepath.Join(e.dir(prefix), export.ManifestName))
-	if err != nil {
-		t.Fatalf("no manifest: %v", err)
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	var biggest int64
-	for _, part := range m.Parts {
-		biggest = max(biggest, part.Bytes)
-	}
-	if biggest <= 2*s3dest.MinPartSize {
-		t.Fatalf("the largest part has %d bytes: the test needs parts of more than two chunks", biggest)
-	}
+	m, biggest := spanningParts(t, e.dir(prefix))
 	rows := exportcheck.Compare(t, e.exportTable(prefix, format), exportcheck.WriteTruth(t, p.pool, p.srv, true))
 	if n := e.uploadsLeft(t); n != 0 {
 		t.Fatalf("%d multipart uploads left open", n)
@@ -176,15 +162,6 @@ func (e *faultEnv) checkExact(t *testing.T, p emuPool, prefix, format string) pa
 	t.Logf("%s: %d rows exact in %d parts, the largest %d bytes (%d chunks)", prefix, rows, len(m.Parts), biggest,
 		(biggest+s3dest.MinPartSize-1)/s3dest.MinPartSize)
 	return m
-}
-
-// partsManifest is the part of a manifest these tests read.
-type partsManifest struct {
-	Parts []struct {
-		Name   string `json:"name"`
-		Bytes  int64  `json:"bytes"`
-		SHA256 string `json:"sha256"`
-	} `json:"parts"`
 }
 
 // requireFaults fails the test unless the proxy answered at least one
