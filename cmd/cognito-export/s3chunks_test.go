@@ -88,29 +88,40 @@ func (c *chunkEnv) run(t *testing.T) {
 // of parts that span several chunks.
 func (c *chunkEnv) check(t *testing.T) {
 	t.Helper()
-	var m struct {
-		Parts []struct {
-			Name  string `json:"name"`
-			Bytes int64  `json:"bytes"`
-		} `json:"parts"`
-	}
-	data, err := os.ReadFile(filepath.Join(c.dir, export.ManifestName))
+	m, biggest := spanningParts(t, c.dir)
+	table := fmt.Sprintf("read_csv(%s, header=true, all_varchar=true, types={'group_precedence':'INTEGER'})", duckdb.Quote(c.dir+"/part-*.csv"))
+	rows := exportcheck.Compare(t, table, exportcheck.WriteTruth(t, c.pool, c.srv, true))
+	t.Logf("%d rows exact in %d parts, the largest %d bytes (%d chunks)", rows, len(m.Parts), biggest, (biggest+s3dest.MinPartSize-1)/s3dest.MinPartSize)
+}
+
+// partsManifest is the part of a manifest these tests read.
+type partsManifest struct {
+	Parts []struct {
+		Name   string `json:"name"`
+		Bytes  int64  `json:"bytes"`
+		SHA256 string `json:"sha256"`
+	} `json:"parts"`
+}
+
+// spanningParts reads the manifest in dir (versitygw's backend directory
+// of a prefix) and fails the test unless its largest part spans more than
+// two chunks.
+func spanningParts(t *testing.T, dir string) (m partsManifest, biggest int64) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, export.ManifestName))
 	if err != nil {
 		t.Fatalf("no manifest: %v", err)
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
-	var biggest int64
 	for _, p := range m.Parts {
 		biggest = max(biggest, p.Bytes)
 	}
 	if biggest <= 2*s3dest.MinPartSize {
 		t.Fatalf("the largest part has %d bytes: the test needs parts of more than two chunks", biggest)
 	}
-	table := fmt.Sprintf("read_csv(%s, header=true, all_varchar=true, types={'group_precedence':'INTEGER'})", duckdb.Quote(c.dir+"/part-*.csv"))
-	rows := exportcheck.Compare(t, table, exportcheck.WriteTruth(t, c.pool, c.srv, true))
-	t.Logf("%d rows exact in %d parts, the largest %d bytes (%d chunks)", rows, len(m.Parts), biggest, (biggest+s3dest.MinPartSize-1)/s3dest.MinPartSize)
+	return m, biggest
 }
 
 // openUpload waits until the export has a multipart upload in progress

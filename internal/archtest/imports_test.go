@@ -71,6 +71,7 @@ var layers = []layer{
 	{"checkpoint/storetest", []string{"checkpoint"}},
 	{"internal/peer", nil},
 	{"internal/s3server", []string{"internal/peer"}},
+	{"internal/faultproxy", nil},
 	{"internal/duckdb", []string{"internal/peer"}},
 	{"internal/chromium", []string{"internal/peer"}},
 	{"internal/cognitolocal", []string{"internal/peer"}},
@@ -82,7 +83,7 @@ var layers = []layer{
 // helpers that tests start and use.
 var testOnly = []string{
 	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
-	"internal/exportcheck", "sink/desttest", "checkpoint/storetest",
+	"internal/exportcheck", "sink/desttest", "checkpoint/storetest", "internal/faultproxy",
 }
 
 // awsServices says which packages may import which AWS service clients:

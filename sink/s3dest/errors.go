@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/aws/smithy-go"
 	"github.com/cognito-export/cognito-export/fault"
@@ -44,6 +45,11 @@ func (d *Prefix) explain(doing string, err error) error {
 			e.Hint = fmt.Sprintf("S3 rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", api.ErrorCode())
 		default:
 			e.Hint = api.ErrorCode() + ": " + api.ErrorMessage()
+			if k := fault.Classify(err); k == fault.Throttled || k == fault.Transient {
+				// The SDK's retries are spent on a server error or a
+				// throttle: what to do is the same as for a network error.
+				e.Hint = api.ErrorCode() + ": " + strings.TrimSuffix(api.ErrorMessage(), ".") + "; S3 kept failing through the retries, running again resumes"
+			}
 		}
 	case fault.NoCredentials(err):
 		// The credentials chain found nothing, or the request could not
@@ -54,4 +60,11 @@ func (d *Prefix) explain(doing string, err error) error {
 		e.Hint = fmt.Sprintf("S3 could not be reached (%v): check the network and AWS_ENDPOINT_URL_S3; running again resumes", netErr)
 	}
 	return e
+}
+
+// noSuchUpload reports S3's answer about an upload id it does not know:
+// aborted, or already completed.
+func noSuchUpload(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "NoSuchUpload"
 }

@@ -155,6 +155,14 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Prefix, error) 
 		// S3-compatible servers on custom endpoints rarely resolve
 		// bucket.host names; path-style works everywhere.
 		o.UsePathStyle = o.BaseEndpoint != nil
+		// Set here, not with config.WithRetryer, which would make the
+		// SDK ignore AWS_MAX_ATTEMPTS.
+		o.Retryer = newRetryer()
+		// The SDK would print a notice on stderr for every object it
+		// reads without checking a checksum (a multipart object, a
+		// ranged GET): the reader checks each part's SHA-256 against the
+		// manifest, and the tool's stderr is its own log and error lines.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	return &Prefix{client: client, bucket: bucket, prefix: prefix, opts: opts}, nil
 }
@@ -287,7 +295,9 @@ type s3Part struct {
 	name     string
 	buf      []byte
 	uploadID *string
+	strays   bool // the start may have begun other uploads: see abortStrays
 	done     []types.CompletedPart
+	sent     int64 // the bytes of the chunks in done
 	err      error
 }
 
@@ -318,10 +328,14 @@ func (p *s3Part) uploadChunk(ctx context.Context) error {
 			Bucket: &p.d.bucket, Key: key, ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 			ServerSideEncryption: sse, SSEKMSKeyId: kms,
 		})
+		p.strays = p.strays || strayed(out, err)
 		if err != nil {
 			return p.d.explain("start upload of "+p.name+" to", err)
 		}
 		p.uploadID = out.UploadId
+		if err := p.abortStrays(ctx); err != nil {
+			return err
+		}
 	}
 	num := int32(len(p.done) + 1)
 	out, err := p.d.client.UploadPart(ctx, &s3.UploadPartInput{
@@ -333,6 +347,7 @@ func (p *s3Part) uploadChunk(ctx context.Context) error {
 		return p.d.explain(fmt.Sprintf("upload chunk %d of %s to", num, p.name), err)
 	}
 	p.done = append(p.done, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num), ChecksumSHA256: out.ChecksumSHA256})
+	p.sent += int64(len(p.buf))
 	p.buf = p.buf[:0]
 	return nil
 }
@@ -357,6 +372,9 @@ func (p *s3Part) Commit(ctx context.Context) error {
 		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: p.done},
 	})
+	if noSuchUpload(err) && p.completedBefore(cctx) {
+		err = nil
+	}
 	if err != nil {
 		p.Abort(ctx)
 		return p.d.explain("complete upload of "+p.name+" to", err)
@@ -372,15 +390,19 @@ func (p *s3Part) Abort(ctx context.Context) {
 	if p.err == nil {
 		p.err = fmt.Errorf("%s: the upload was aborted", p.name)
 	}
-	if p.uploadID == nil {
+	if p.uploadID == nil && !p.strays {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	p.d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
-	})
-	p.uploadID = nil
+	if p.uploadID != nil {
+		p.d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: &p.d.bucket, Key: aws.String(p.d.key(p.name)), UploadId: p.uploadID,
+		})
+		p.uploadID = nil
+	}
+	// What is left when this fails too, the next run's Prune aborts.
+	p.abortStrays(ctx)
 }
 
 // Get reads a small object; a missing object is (nil, nil).
@@ -393,8 +415,9 @@ func (d *Prefix) Get(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, d.explain("read "+name+" from", err)
 	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
+	body := d.resumable(ctx, name, out)
+	defer body.Close()
+	data, err := io.ReadAll(body)
 	if err != nil {
 		return nil, d.explain("read "+name+" from", err)
 	}
@@ -423,7 +446,7 @@ func (d *Prefix) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, d.explain("read "+name+" from", err)
 	}
-	return out.Body, nil
+	return d.resumable(ctx, name, out), nil
 }
 
 // Dirs returns the names of the prefixes directly under this one, without
