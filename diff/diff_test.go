@@ -12,6 +12,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/diff"
 	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/rowscan"
 	"github.com/cognito-export/cognito-export/sink"
 	"github.com/cognito-export/cognito-export/sink/memdest"
 )
@@ -75,8 +76,8 @@ func changeRows(t *testing.T, d *memdest.Dest) []string {
 		t.Fatal(err)
 	}
 	var out []string
-	err = reader.Scan(ctx, d, m, []string{"change", "username", "group_name", "field", "old_value", "new_value"}, reader.ScanOptions{},
-		func(row []reader.Value) error {
+	err = rowscan.Scan(ctx, d, m, []string{"change", "username", "group_name", "field", "old_value", "new_value"}, rowscan.Options{},
+		func(row []rowscan.Value) error {
 			out = append(out, fmt.Sprintf("%s %s %s %s %s %s", row[0].S, row[1].S, row[2].S, row[3].S, row[4].S, row[5].S))
 			return nil
 		})

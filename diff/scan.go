@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/fault"
-	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/rowscan"
 )
 
 // attrPlan is the attribute columns a diff compares: those both exports
@@ -106,7 +106,7 @@ func scanSide(ctx context.Context, s Side, attrs attrPlan, dir, name string, par
 	rec := spillRecord{attrs: make([]string, len(attrs.columns))}
 	cols := append(slices.Clone(scanColumns), attrs.columns...)
 	latest := ""
-	err = reader.Scan(ctx, s.Source, s.Manifest, cols, reader.ScanOptions{TempDir: tempDir}, func(row []reader.Value) error {
+	err = rowscan.Scan(ctx, s.Source, s.Manifest, cols, rowscan.Options{TempDir: tempDir}, func(row []rowscan.Value) error {
 		rec.status, rec.enabled, rec.group, rec.exportedAt = row[2].S, row[3].S, row[4].S, row[8].S
 		if rec.group != "" {
 			if _, ok := res.groups[rec.group]; !ok {

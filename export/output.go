@@ -5,14 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/sink"
-	"github.com/cognito-export/cognito-export/sink/localdest"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
@@ -72,8 +71,6 @@ func AccountOf(arn string) string {
 	return parts[4]
 }
 
-func isS3(location string) bool { return strings.HasPrefix(location, "s3://") }
-
 // S3Options are the S3 settings of cfg: S3 is in Cognito's region unless
 // told otherwise.
 func (c *Config) S3Options() s3dest.Options {
@@ -87,41 +84,31 @@ func (c *Config) S3Options() s3dest.Options {
 // OpenOutput opens a local directory or an S3 prefix and proves it
 // writable. Its errors keep their cause, so that fault tells what the user
 // must change (exit 2) from what a retry may fix (exit 1).
-func OpenOutput(ctx context.Context, location string, s3opts s3dest.Options) (Output, error) {
-	if isS3(location) {
-		d, err := s3dest.Open(ctx, location, s3opts)
-		if err != nil {
-			return nil, err
-		}
-		return d, nil
-	}
-	d, err := localdest.Open(location)
+func OpenOutput(ctx context.Context, output string, s3opts s3dest.Options) (Output, error) {
+	loc, err := location.Parse(output)
 	if err != nil {
-		return nil, err
+		return nil, fault.Usagef(fmt.Sprintf("--output: %v", err))
 	}
-	return d, nil
+	return loc.OpenWrite(ctx, s3opts)
 }
 
 // openCheckpoint returns the checkpoint store: CheckpointName under the
 // output, or the file or S3 object named by --checkpoint.
-func openCheckpoint(ctx context.Context, location string, out Output, s3opts s3dest.Options) (*checkpoint.Store, error) {
-	if location == "" {
+func openCheckpoint(ctx context.Context, file string, out Output, s3opts s3dest.Options) (*checkpoint.Store, error) {
+	if file == "" {
 		return checkpoint.NewStore(out, CheckpointName, fmt.Sprintf("%s/%s", strings.TrimSuffix(fmt.Sprint(out), "/"), CheckpointName)), nil
 	}
-	if isS3(location) {
-		i := strings.LastIndexByte(location, '/')
-		if i < len("s3://") || i == len(location)-1 {
-			return nil, fault.Usagef(fmt.Sprintf("--checkpoint %q: want s3://bucket/path/name.json", location))
-		}
-		d, err := s3dest.Open(ctx, location[:i+1], s3opts)
-		if err != nil {
-			return nil, fmt.Errorf("--checkpoint: %w", err)
-		}
-		return checkpoint.NewStore(d, location[i+1:], location), nil
+	loc, err := location.Parse(file)
+	if err != nil {
+		return nil, fault.Usagef(fmt.Sprintf("--checkpoint: %v", err))
 	}
-	d, err := localdest.Open(filepath.Dir(location))
+	dir, name, ok := loc.Split()
+	if !ok {
+		return nil, fault.Usagef(fmt.Sprintf("--checkpoint %q: want a file, s3://bucket/path/name.json or a local path, not a directory", file))
+	}
+	d, err := dir.OpenWrite(ctx, s3opts)
 	if err != nil {
 		return nil, fmt.Errorf("--checkpoint: %w", err)
 	}
-	return checkpoint.NewStore(d, filepath.Base(location), location), nil
+	return checkpoint.NewStore(d, name, file), nil
 }

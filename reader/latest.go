@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
@@ -24,25 +23,24 @@ type Previous struct {
 // whose manifest names the same pool and started last before before. A
 // sibling that is not an export (no manifest, another pool, a diff) is
 // passed over. ok is false when there is none.
-func Latest(ctx context.Context, location, poolID string, before time.Time, s3opts s3dest.Options) (Previous, bool, error) {
-	parent, self, join, err := splitParent(location)
+func Latest(ctx context.Context, where, poolID string, before time.Time, s3opts s3dest.Options) (Previous, bool, error) {
+	loc, err := location.Parse(where)
 	if err != nil {
 		return Previous{}, false, err
 	}
-	src, err := Open(ctx, parent, s3opts)
+	parent, ok := loc.Parent()
+	if !ok {
+		return Previous{}, false, fmt.Errorf("output %s has no parent prefix to hold earlier exports", where)
+	}
+	self := loc.Base()
+	src, err := openAt(ctx, parent, s3opts)
 	if errors.Is(err, ErrNoExport) {
 		return Previous{}, false, nil
 	}
 	if err != nil {
 		return Previous{}, false, fmt.Errorf("look for the previous export in %s: %w", parent, err)
 	}
-	lister, ok := src.(interface {
-		Dirs(ctx context.Context) ([]string, error)
-	})
-	if !ok {
-		return Previous{}, false, fmt.Errorf("look for the previous export: %s cannot list its directories", parent)
-	}
-	names, err := lister.Dirs(ctx)
+	names, err := src.Dirs(ctx)
 	if err != nil {
 		return Previous{}, false, fmt.Errorf("look for the previous export in %s: %w", parent, err)
 	}
@@ -52,15 +50,15 @@ func Latest(ctx context.Context, location, poolID string, before time.Time, s3op
 		if name == self {
 			continue
 		}
-		loc := join(name)
+		sib := parent.Join(name).String()
 		// Through the parent's connection: one S3 client for every
 		// sibling, however many days the schedule has kept.
-		m, err := ReadManifest(ctx, under{src, name, loc})
+		m, err := ReadManifest(ctx, under{src, name, sib})
 		if err != nil || m.Parameters["table"] != "" || m.Parameters["user_pool_id"] != poolID || !m.StartedAt.Before(before) {
 			continue
 		}
 		if !found || m.StartedAt.After(best.Manifest.StartedAt) {
-			best, found = Previous{Location: loc, Manifest: m}, true
+			best, found = Previous{Location: sib, Manifest: m}, true
 		}
 	}
 	return best, found, nil
@@ -83,20 +81,3 @@ func (u under) List(context.Context) ([]string, error) {
 }
 
 func (u under) String() string { return u.location }
-
-// splitParent splits a location into its parent, its own name, and how a
-// sibling's location is made from its name.
-func splitParent(location string) (parent, self string, join func(string) string, err error) {
-	if strings.HasPrefix(location, "s3://") {
-		trimmed := strings.TrimSuffix(location, "/")
-		i := strings.LastIndexByte(trimmed, '/')
-		if i < len("s3://") || strings.Count(trimmed[len("s3://"):], "/") == 0 {
-			return "", "", nil, fmt.Errorf("output %s has no parent prefix to hold earlier exports", location)
-		}
-		parent = trimmed[:i+1]
-		return parent, trimmed[i+1:], func(n string) string { return parent + n + "/" }, nil
-	}
-	clean := filepath.Clean(location)
-	parent = filepath.Dir(clean)
-	return parent, filepath.Base(clean), func(n string) string { return filepath.Join(parent, n) }, nil
-}

@@ -1,6 +1,8 @@
-// Package reader reads an export back: it opens a location (a local
-// directory or an S3 prefix), reads its manifest and streams its parts,
-// and trusts no part the manifest does not vouch for.
+// Package reader finds and checks an export: it opens a location (a local
+// directory or an S3 prefix), reads its manifest, verifies the parts
+// against it (Verify) and finds the latest earlier export beside one
+// (Latest). It trusts no part the manifest does not vouch for. Streaming
+// the rows of the parts is package rowscan's, above it.
 //
 // It owns the names that mark an export on disk (ManifestName, PartPrefix):
 // the export writes them by these constants, so that writer and reader
@@ -18,8 +20,8 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/sink"
-	"github.com/cognito-export/cognito-export/sink/localdest"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
@@ -68,17 +70,18 @@ func (e *NoExportError) Unwrap() error { return ErrNoExport }
 // Open opens a location for reading: s3://bucket/prefix/ through the S3
 // destination (nothing is written there), anything else as an existing
 // local directory. A missing directory is a NoExportError.
-func Open(ctx context.Context, location string, s3opts s3dest.Options) (Source, error) {
-	if strings.HasPrefix(location, "s3://") {
-		p, err := s3dest.OpenRead(ctx, location, s3opts)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
+func Open(ctx context.Context, where string, s3opts s3dest.Options) (Source, error) {
+	loc, err := location.Parse(where)
+	if err != nil {
+		return nil, err
 	}
-	d, err := localdest.OpenExisting(location)
+	return openAt(ctx, loc, s3opts)
+}
+
+func openAt(ctx context.Context, loc location.Location, s3opts s3dest.Options) (location.Dir, error) {
+	d, err := loc.OpenRead(ctx, s3opts)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &NoExportError{Location: location, Reason: "no such directory"}
+		return nil, &NoExportError{Location: loc.String(), Reason: "no such directory"}
 	}
 	if err != nil {
 		return nil, err

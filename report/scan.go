@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/rowscan"
 )
 
 // The fixed columns the report reads, in the order of the row it gets.
@@ -102,6 +103,21 @@ var notConfirmed = map[string]bool{
 
 func scan(ctx context.Context, side Side, opts Options) (*accumulator, error) {
 	m := side.Manifest
+	a, columns := newAccumulator(m, opts)
+	err := rowscan.Scan(ctx, side.Source, m, columns, rowscan.Options{TempDir: opts.TempDir}, a.row)
+	if err != nil {
+		return nil, fmt.Errorf("read the rows of %s: %w", side.Location, err)
+	}
+	if a.exported == "" {
+		a.exported = rowscan.TimeText(m.StartedAt)
+	}
+	return a, nil
+}
+
+// newAccumulator is the scan's state before the first row: the groups the
+// manifest lists, and the columns to read, the fixed ones then the
+// attributes that hold a value.
+func newAccumulator(m reader.Manifest, opts Options) (*accumulator, []string) {
 	a := &accumulator{
 		opts: opts, seed: maphash.MakeSeed(), users: make(map[uint64]userState, min(m.Totals.Users, 1<<24)),
 		groups: map[string]*groupAcc{}, statusN: map[string]int64{}, over: map[uint64]FindingRow{},
@@ -133,14 +149,7 @@ func scan(ctx context.Context, side Side, opts Options) (*accumulator, error) {
 	if a.attrCols == nil {
 		a.attrCols = []string{}
 	}
-	err := reader.Scan(ctx, side.Source, m, columns, reader.ScanOptions{TempDir: opts.TempDir}, a.row)
-	if err != nil {
-		return nil, fmt.Errorf("read the rows of %s: %w", side.Location, err)
-	}
-	if a.exported == "" {
-		a.exported = reader.TimeText(m.StartedAt)
-	}
-	return a, nil
+	return a, columns
 }
 
 func deref(p *string) string {
@@ -163,7 +172,7 @@ func (a *accumulator) group(name string) *groupAcc {
 // row takes one row of the export. The strings it keeps are cloned: a
 // Parquet value is a view into its whole decoded page, and one kept
 // username would keep the page alive.
-func (a *accumulator) row(v []reader.Value) error {
+func (a *accumulator) row(v []rowscan.Value) error {
 	a.rows++
 	if a.exported == "" {
 		a.exported = strings.Clone(v[cExportedAt].S)

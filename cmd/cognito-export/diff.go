@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 
 	"github.com/cognito-export/cognito-export/diff"
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/sink"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
@@ -139,7 +139,11 @@ func openError(err error) error {
 // nil when no diff was made now (none to make, or one already there).
 func diffAfterExport(ctx context.Context, cfg export.Config, against string, df diffFlags, log *slog.Logger, stdout io.Writer) (*diff.Summary, error) {
 	s3opts := cfg.S3Options()
-	out := diffLocation(cfg.Output)
+	loc, err := location.Parse(cfg.Output)
+	if err != nil {
+		return nil, err
+	}
+	out := loc.Join("diff").String()
 	self, err := reader.Open(ctx, cfg.Output, s3opts)
 	if err != nil {
 		return nil, err
@@ -185,12 +189,4 @@ func diffAfterExport(ctx context.Context, cfg export.Config, against string, df 
 	sum.WriteText(stdout)
 	fmt.Fprintf(stdout, "written: %s change rows in %s to %s\n", thousands(sum.Changes), plural(sum.Parts, "part"), out)
 	return &sum, nil
-}
-
-// diffLocation is where an export's diff goes: diff/ under it.
-func diffLocation(output string) string {
-	if strings.HasPrefix(output, "s3://") {
-		return strings.TrimSuffix(output, "/") + "/diff/"
-	}
-	return filepath.Join(output, "diff")
 }

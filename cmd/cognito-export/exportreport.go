@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
-	"strings"
 
 	"github.com/cognito-export/cognito-export/diff"
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/report"
 )
@@ -25,7 +24,11 @@ import (
 func reportAfterExport(ctx context.Context, cfg export.Config, run runOptions, sum *diff.Summary, log *slog.Logger, stdout io.Writer) error {
 	rf := run.reportOpts
 	rf.s3 = cfg.S3Options()
-	rf.output = reportLocation(cfg.Output)
+	loc, err := location.Parse(cfg.Output)
+	if err != nil {
+		return err
+	}
+	rf.output = loc.File("report.html") // beside the manifest
 	var given *report.Comparison
 	switch {
 	case sum != nil:
@@ -68,13 +71,4 @@ func readManifestAt(ctx context.Context, location string, rf reportFlags) (reade
 		return reader.Manifest{}, err
 	}
 	return reader.ReadManifest(ctx, src)
-}
-
-// reportLocation is where export --report puts the page: beside the
-// manifest.
-func reportLocation(output string) string {
-	if strings.HasPrefix(output, "s3://") {
-		return strings.TrimSuffix(output, "/") + "/report.html"
-	}
-	return filepath.Join(output, "report.html")
 }

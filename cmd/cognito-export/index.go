@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/export"
-	"github.com/cognito-export/cognito-export/sink"
-	"github.com/cognito-export/cognito-export/sink/localdest"
-	"github.com/cognito-export/cognito-export/sink/s3dest"
+	"github.com/cognito-export/cognito-export/internal/buildinfo"
+	"github.com/cognito-export/cognito-export/location"
 )
 
 // The index of a run: every pool it was to export, where the export went
@@ -27,6 +26,7 @@ const (
 )
 
 type runIndex struct {
+	Generator  string       `json:"generator"`
 	RunID      string       `json:"run_id"`
 	Shard      string       `json:"shard,omitempty"` // I/N of an array job
 	Status     string       `json:"status"`          // complete when every pool not skipped is
@@ -63,7 +63,10 @@ type indexEntry struct {
 
 // indexPlan is where the index goes; no location means no index (a run of
 // one pool named on the command line, whose summary.json says it all).
-type indexPlan struct{ location, name string }
+type indexPlan struct {
+	location location.Location
+	name     string
+}
 
 // planIndex places the index: --index, or where the outputs of every pool
 // of the run meet (the part of their locations before the first
@@ -71,24 +74,29 @@ type indexPlan struct{ location, name string }
 // an array job. s3://audit/cognito/account={account}/region={region}/
 // pool={pool}/dt={date}/ puts it at s3://audit/cognito/index.json.
 func planIndex(top *exportFlags, templates []string, several bool, sh shard, runID string, now time.Time) (indexPlan, error) {
-	loc := top.run.index
-	if loc == "" {
+	where := top.run.index
+	if where == "" {
 		if !several && sh.count == 0 {
 			return indexPlan{}, nil
 		}
-		loc = meetingPoint(templates)
-		if loc == "" {
+		meet, ok := meetingPoint(templates)
+		if !ok {
 			return indexPlan{}, usageError{"the outputs of the pools share no directory to put index.json in: pass --index DIR (or s3://bucket/prefix/)"}
 		}
+		where = meet.String()
 	}
 	for _, ph := range []string{"{pool}", "{account}", "{region}"} {
 		if strings.Contains(top.run.index, ph) {
 			return indexPlan{}, usageError{fmt.Sprintf("--index %q: one index covers every pool: it may hold {date} and {run_id}, not %s", top.run.index, ph)}
 		}
 	}
-	loc, err := export.ExpandPlaceholders(loc, export.Placeholders{RunID: runID, Now: now})
+	where, err := export.ExpandPlaceholders(where, export.Placeholders{RunID: runID, Now: now})
 	if err != nil {
 		return indexPlan{}, err
+	}
+	loc, err := location.Parse(where)
+	if err != nil {
+		return indexPlan{}, usageError{fmt.Sprintf("--index: %v", err)}
 	}
 	p := indexPlan{location: loc, name: "index.json"}
 	if sh.count > 0 {
@@ -97,45 +105,25 @@ func planIndex(top *exportFlags, templates []string, several bool, sh shard, run
 	return p, nil
 }
 
-// meetingPoint is the longest directory that holds every template's
-// output, cut before the first placeholder that differs by pool; "" when
-// there is none (a local output and an S3 one, or two buckets).
-func meetingPoint(templates []string) string {
-	common := ""
-	for i, t := range templates {
-		if j := firstIndex(t, "{pool}", "{account}", "{region}"); j >= 0 {
-			t = t[:j]
-		} else {
-			t = strings.TrimSuffix(t, "/") // a pool's own directory: the index goes beside it
+// meetingPoint is the deepest directory that holds every template's
+// output, cut before the first placeholder that differs by pool; none
+// when there is none (a local output and an S3 one, or two buckets).
+func meetingPoint(templates []string) (location.Location, bool) {
+	var dirs []location.Location
+	for _, t := range templates {
+		l, err := location.Parse(t)
+		if err != nil {
+			return location.Location{}, false
 		}
-		t = t[:strings.LastIndexByte(t, '/')+1]
-		if t == "" && !strings.HasPrefix(templates[i], "s3://") {
-			t = "./"
+		// A pool's own directory, without a placeholder: the index goes
+		// beside it.
+		d, ok := l.Above("{pool}", "{account}", "{region}")
+		if !ok {
+			return location.Location{}, false
 		}
-		if i == 0 {
-			common = t
-			continue
-		}
-		n := 0
-		for n < len(common) && n < len(t) && common[n] == t[n] {
-			n++
-		}
-		common = common[:strings.LastIndexByte(common[:n], '/')+1]
+		dirs = append(dirs, d)
 	}
-	if strings.HasPrefix(common, "s3://") && strings.Count(common, "/") < 3 {
-		return "" // no bucket in common
-	}
-	return common
-}
-
-func firstIndex(s string, subs ...string) int {
-	first := -1
-	for _, sub := range subs {
-		if i := strings.Index(s, sub); i >= 0 && (first < 0 || i < first) {
-			first = i
-		}
-	}
-	return first
+	return location.Common(dirs...)
 }
 
 // indexWriteTimeout bounds writing the index, which may follow a stop
@@ -164,25 +152,16 @@ func writeIndex(ctx context.Context, p *plan, idx runIndex) error {
 			idx.Status = statusFailed
 		}
 	}
+	idx.Generator = buildinfo.Generator()
 	data, err := json.MarshalIndent(idx, "", "  ")
 	if err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), indexWriteTimeout)
 	defer cancel()
-	var dest sink.Putter
-	if strings.HasPrefix(p.index.location, "s3://") {
-		d, err := s3dest.Open(wctx, p.index.location, p.s3)
-		if err != nil {
-			return fmt.Errorf("open %s for %s: %w", p.index.location, p.index.name, err)
-		}
-		dest = d
-	} else {
-		d, err := localdest.Open(p.index.location)
-		if err != nil {
-			return fmt.Errorf("open %s for %s: %w", p.index.location, p.index.name, err)
-		}
-		dest = d
+	dest, err := p.index.location.OpenWrite(wctx, p.s3)
+	if err != nil {
+		return fmt.Errorf("open %s for %s: %w", p.index.location, p.index.name, err)
 	}
 	if err := dest.Put(wctx, p.index.name, append(data, '\n')); err != nil {
 		return fmt.Errorf("write %s in %s: %w", p.index.name, p.index.location, err)
@@ -190,10 +169,5 @@ func writeIndex(ctx context.Context, p *plan, idx runIndex) error {
 	return nil
 }
 
-// indexLocation names where the index went, for messages.
-func (ip indexPlan) String() string {
-	if strings.HasSuffix(ip.location, "/") {
-		return ip.location + ip.name
-	}
-	return ip.location + "/" + ip.name
-}
+// String names where the index went, for messages.
+func (ip indexPlan) String() string { return ip.location.File(ip.name) }

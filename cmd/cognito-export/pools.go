@@ -84,7 +84,7 @@ func exportPools(ctx context.Context, p *plan, fd found, con *console, stdout io
 	for _, f := range fd.failed {
 		failed = append(failed, f.err)
 	}
-	if p.index.location != "" {
+	if !p.index.location.IsZero() {
 		idx := runIndex{RunID: p.run.runID, Shard: p.shard.String(), StartedAt: started.UTC()}
 		for i, pr := range runs {
 			idx.Pools = append(idx.Pools, indexEntryOf(ctx, pr, began[i], errs[i]))
@@ -105,7 +105,7 @@ func exportPools(ctx context.Context, p *plan, fd found, con *console, stdout io
 			runLog.With("phase", "finish").Info("index written", "index", p.index.String(), "pools", len(idx.Pools))
 		}
 	}
-	if len(runs) == 1 && len(fd.failed) == 0 && p.targets == nil && p.index.location == "" {
+	if len(runs) == 1 && len(fd.failed) == 0 && p.targets == nil && p.index.location.IsZero() {
 		return errs[0]
 	}
 	if len(failed) == 0 {

@@ -8,6 +8,7 @@ import (
 	"github.com/cognito-export/cognito-export/diff"
 	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/report"
+	"github.com/cognito-export/cognito-export/rowscan"
 	"github.com/cognito-export/cognito-export/sink/localdest"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
@@ -76,7 +77,7 @@ func comparison(s diff.Summary, old reader.Manifest) *report.Comparison {
 		ByChange: s.ByChange, Truncated: s.PrivilegedTruncated,
 	}
 	if !s.Old.ExportedAt.IsZero() {
-		c.Old.ExportedAt = reader.TimeText(s.Old.ExportedAt)
+		c.Old.ExportedAt = rowscan.TimeText(s.Old.ExportedAt)
 	}
 	for _, g := range s.ByGroup {
 		c.ByGroup = append(c.ByGroup, report.GroupDelta{Group: g.Group, RoleArn: g.RoleArn, MembershipsAdded: g.Added, MembershipsRemoved: g.Removed})

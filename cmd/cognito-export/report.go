@@ -6,15 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
+	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/report"
 	"github.com/cognito-export/cognito-export/sink"
-	"github.com/cognito-export/cognito-export/sink/localdest"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
@@ -131,7 +129,7 @@ func makeReport(ctx context.Context, location string, f reportFlags, given *repo
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	dest, page, err := openReportOutput(ctx, f.output, f.s3)
+	dest, dir, page, err := openReportOutput(ctx, f.output, f.s3)
 	if err != nil {
 		return err
 	}
@@ -160,7 +158,7 @@ func makeReport(ctx context.Context, location string, f reportFlags, given *repo
 	if summary == nil {
 		summary = []string{"none"}
 	}
-	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", joinOutput(dest, page), jsonName, thousands(int64(html.Len())), strings.Join(summary, ", "))
+	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", dir.File(page), jsonName, thousands(int64(html.Len())), strings.Join(summary, ", "))
 	present, err := r.Present(splitList(f.failOn))
 	if err != nil {
 		return usageError{"report: --fail-on: " + err.Error()}
@@ -203,33 +201,24 @@ type reportDest interface {
 
 // openReportOutput splits --output into a location and the page's name: a
 // directory (existing, or ending in /) gets report.html.
-func openReportOutput(ctx context.Context, output string, opts s3dest.Options) (reportDest, string, error) {
-	if strings.HasPrefix(output, "s3://") {
-		dir, name := "s3://"+path.Dir(strings.TrimPrefix(output, "s3://"))+"/", path.Base(output)
-		if strings.HasSuffix(output, "/") {
-			dir, name = output, "report.html"
-		}
-		d, err := s3dest.Open(ctx, dir, opts)
-		if err != nil {
-			return nil, "", fmt.Errorf("report: --output %s: %w", output, err)
-		}
-		return d, name, nil
-	}
-	dir, name := filepath.Dir(output), filepath.Base(output)
-	if st, err := os.Stat(output); err == nil && st.IsDir() || strings.HasSuffix(output, string(filepath.Separator)) {
-		dir, name = output, "report.html"
-	}
-	d, err := localdest.Open(dir)
+func openReportOutput(ctx context.Context, output string, opts s3dest.Options) (reportDest, location.Location, string, error) {
+	loc, err := location.Parse(output)
 	if err != nil {
-		return nil, "", usageError{fmt.Sprintf("report: --output %s: %v", output, err)}
+		return nil, location.Location{}, "", usageError{fmt.Sprintf("report: --output %s: %v", output, err)}
 	}
-	return d, name, nil
-}
-
-func joinOutput(d reportDest, name string) string {
-	s := d.String()
-	if strings.HasPrefix(s, "s3://") {
-		return s + name
+	dir, name := loc, "report.html"
+	if !loc.NamesDirectory() {
+		var ok bool
+		if dir, name, ok = loc.Split(); !ok {
+			return nil, location.Location{}, "", usageError{fmt.Sprintf("report: --output %s: want a file or a directory", output)}
+		}
 	}
-	return filepath.Join(s, name)
+	d, err := dir.OpenWrite(ctx, opts)
+	switch {
+	case err != nil && loc.IsS3():
+		return nil, location.Location{}, "", fmt.Errorf("report: --output %s: %w", output, err)
+	case err != nil:
+		return nil, location.Location{}, "", usageError{fmt.Sprintf("report: --output %s: %v", output, err)}
+	}
+	return d, dir, name, nil
 }

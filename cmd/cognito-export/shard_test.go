@@ -80,15 +80,19 @@ func TestIndexGoesWhereTheOutputsMeet(t *testing.T) {
 		want      string
 	}{
 		{[]string{"s3://audit/cognito/account={account}/region={region}/pool={pool}/dt={date}/"}, "s3://audit/cognito/"},
-		{[]string{"/data/x/{pool}", "/data/y/pool={pool}/"}, "/data/"},
-		{[]string{"/data/a", "/data/b/"}, "/data/"},
-		{[]string{"out-{pool}"}, "./"},
+		{[]string{"/data/x/{pool}", "/data/y/pool={pool}/"}, "/data"},
+		{[]string{"/data/a", "/data/b/"}, "/data"},
+		{[]string{"out-{pool}"}, "."},
+		{[]string{"./a/{pool}", "b/{pool}"}, "."},
+		{[]string{"s3://audit-{account}/{pool}/"}, ""},
+		{[]string{"/data/{pool}", "data/{pool}"}, ""},
 		{[]string{"s3://one/{pool}/", "s3://two/{pool}/"}, ""},
 		{[]string{"s3://audit/{pool}/", "/local/{pool}"}, ""},
 		{[]string{"s3://audit/c/{region}/{pool}", "s3://audit/c/x/{pool}"}, "s3://audit/c/"},
 	} {
-		if got := meetingPoint(tc.templates); got != tc.want {
-			t.Errorf("meetingPoint(%q) = %q, want %q", tc.templates, got, tc.want)
+		got, ok := meetingPoint(tc.templates)
+		if got.String() != tc.want || ok != (tc.want != "") {
+			t.Errorf("meetingPoint(%q) = %q, %v; want %q", tc.templates, got, ok, tc.want)
 		}
 	}
 }
@@ -151,7 +155,7 @@ accounts:
 	if p.pools[0].Limits != p.targets[0].limits || p.targets[0].key != (quotaKey{orgAccounts[0], "eu-west-1"}) {
 		t.Fatalf("the named pool does not share its pair's limiters: %+v", p.targets[0].key)
 	}
-	if p.index.location != "/o/" || p.index.name != "index.json" {
+	if p.index.location.String() != "/o" || p.index.name != "index.json" {
 		t.Fatalf("index %+v", p.index)
 	}
 	if got := p.targets[2].flags.disc.include; len(got) != 1 || got[0] != "prod-*" {

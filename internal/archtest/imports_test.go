@@ -30,21 +30,30 @@ func layerOf(pkg string) (layer, bool) {
 // A package missing from the table fails the test: a new package takes its
 // place in the graph on purpose, not by accident.
 var layers = []layer{
-	{"cmd/cognito-export", []string{"export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
+	{"cmd/cognito-export", []string{"export", "location", "reader", "rowscan", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
-	{"export", []string{"reader", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/localdest", "sink/s3dest", "sink/memdest", "fault"}},
-	// The reader reads an export back (verify, diff and report):
-	// beneath export, which takes the names an export is read by from it.
-	{"reader", []string{"sink", "sink/localdest", "sink/s3dest"}},
+	{"export", []string{"reader", "location", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/s3dest", "sink/memdest", "fault"}},
+	// The reader opens, verifies and finds exports (verify, diff and
+	// report): beneath export, which takes the names an export is read by
+	// from it.
+	{"reader", []string{"location", "sink", "sink/s3dest"}},
+	// A location (a directory or s3://bucket/prefix/) is parsed, joined
+	// and opened here only: above the two destinations it chooses between,
+	// beneath everything that reads or writes one.
+	{"location", []string{"sink", "sink/localdest", "sink/s3dest"}},
+	// The row scanner streams an export's rows, through the reader's
+	// manifest and source; only what reads rows (diff, report) needs it.
+	{"rowscan", []string{"reader", "sink"}},
 	// The report reads an export through the reader, beside verify; the
 	// diff reaches it only through cmd, as a report.Comparison.
-	{"report", []string{"reader"}},
+	{"report", []string{"reader", "rowscan", "internal/buildinfo"}},
 	// The diff reads two exports and writes change rows as an export does:
 	// beside export, both above the reader.
-	{"diff", []string{"reader", "sink", "fault"}},
+	{"diff", []string{"reader", "rowscan", "sink", "fault"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", nil},
-	{"sink", nil},
+	// sink names the program in every manifest it writes.
+	{"sink", []string{"internal/buildinfo"}},
 	{"sink/localdest", []string{"sink"}},
 	{"sink/memdest", []string{"sink"}},
 	{"sink/s3dest", []string{"sink", "fault"}},
@@ -57,6 +66,8 @@ var layers = []layer{
 	{"sink/desttest", []string{"sink"}},
 	{"identity", []string{"sink", "internal/spelling"}},
 	{"internal/spelling", nil},
+	// What made this binary: beneath everything that writes a file.
+	{"internal/buildinfo", nil},
 	{"checkpoint/storetest", []string{"checkpoint"}},
 	{"internal/peer", nil},
 	{"internal/s3server", []string{"internal/peer"}},

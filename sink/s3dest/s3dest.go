@@ -25,9 +25,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -70,16 +70,20 @@ type Prefix struct {
 }
 
 // ParseURL splits s3://bucket/prefix into bucket and a prefix ending in "/".
+// The key prefix is taken as written, as the AWS CLI takes it: a space,
+// a %, a # or a ? is part of the key, not URL syntax, so that a prefix
+// named "50% off/" or "run #3/" is the one written to. It is the S3 half
+// of package location, which every other caller goes through.
 func ParseURL(raw string) (bucket, prefix string, err error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "s3" || u.Host == "" {
+	rest, ok := strings.CutPrefix(raw, "s3://")
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	if !ok || bucket == "" || strings.ContainsAny(bucket, " ?#\\") || strings.ContainsFunc(raw, unicode.IsControl) {
 		return "", "", fault.Usagef(fmt.Sprintf("output %q: want s3://bucket/prefix/", raw))
 	}
-	prefix = strings.TrimPrefix(u.Path, "/")
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	return u.Host, prefix, nil
+	return bucket, prefix, nil
 }
 
 // Open checks that the bucket exists and that the prefix is writable (a

@@ -1,4 +1,10 @@
-package reader
+// Package rowscan streams the rows of an export back as text: part after
+// part in the manifest's order, Parquet or CSV alike, each cell the string a
+// CSV export would hold. Its Parquet side is a decoder of its own (the
+// column chunks, pages and their Thrift headers), reading only what an
+// export writes; opening the export and trusting its manifest are
+// package reader's.
+package rowscan
 
 import (
 	"bufio"
@@ -12,8 +18,13 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/sink"
 )
+
+// readBuffer is the read size of a CSV part: large enough that a local
+// read runs at disk speed.
+const readBuffer = 1 << 20
 
 // Value is one cell as text: the string a CSV export holds (booleans
 // "true"/"false", integers in decimal, timestamps as TimeText), whichever
@@ -24,8 +35,8 @@ type Value struct {
 	Valid bool
 }
 
-// ScanOptions says where a scan may keep temporary files.
-type ScanOptions struct {
+// Options says where a scan may keep temporary files.
+type Options struct {
 	// TempDir receives a Parquet part read from a source that cannot seek
 	// (S3) while it is read; "" is the system's. Each copy is removed
 	// before the next part.
@@ -41,15 +52,15 @@ type ScanOptions struct {
 // CSV cells that the export neutralised for spreadsheets are read back as
 // they were (the manifest's csv_raw says whether it did), so that the two
 // formats of one pool read the same.
-func Scan(ctx context.Context, src Source, m Manifest, columns []string, opts ScanOptions, fn func(row []Value) error) error {
+func Scan(ctx context.Context, src reader.Source, m reader.Manifest, columns []string, opts Options, fn func(row []Value) error) error {
 	for _, c := range columns {
 		if !containsString(m.Columns, c) {
 			return fmt.Errorf("%s has no column %q", src, c)
 		}
 	}
 	for _, p := range m.Parts {
-		if !IsPart(p.Name) {
-			return fmt.Errorf("%s lists %q, which is not a part", ManifestName, p.Name)
+		if !reader.IsPart(p.Name) {
+			return fmt.Errorf("%s lists %q, which is not a part", reader.ManifestName, p.Name)
 		}
 		var err error
 		switch m.Format {
@@ -76,7 +87,7 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-func scanParquetPart(ctx context.Context, src Source, p sink.PartInfo, columns []string, opts ScanOptions, fn func([]Value) error) error {
+func scanParquetPart(ctx context.Context, src reader.Source, p sink.PartInfo, columns []string, opts Options, fn func([]Value) error) error {
 	rc, err := src.Open(ctx, p.Name)
 	if err != nil {
 		return err
@@ -106,7 +117,7 @@ func scanParquetPart(ctx context.Context, src Source, p sink.PartInfo, columns [
 		ra = tmp
 	}
 	if size != p.Bytes {
-		return fmt.Errorf("%d bytes, %s says %d: verify the export", size, ManifestName, p.Bytes)
+		return fmt.Errorf("%d bytes, %s says %d: verify the export", size, reader.ManifestName, p.Bytes)
 	}
 	f, err := openParquet(ctx, ra, size)
 	if err != nil {
@@ -149,7 +160,7 @@ func scanParquetPart(ctx context.Context, src Source, p sink.PartInfo, columns [
 	return nil
 }
 
-func scanCSVPart(ctx context.Context, src Source, p sink.PartInfo, m Manifest, columns []string, fn func([]Value) error) error {
+func scanCSVPart(ctx context.Context, src reader.Source, p sink.PartInfo, m reader.Manifest, columns []string, fn func([]Value) error) error {
 	rc, err := src.Open(ctx, p.Name)
 	if err != nil {
 		return err
@@ -210,7 +221,7 @@ func indexOf(list []string, s string) int {
 
 // isTextColumn says whether the export's CSV neutralised column c: the
 // text a user or an admin chose.
-func isTextColumn(m Manifest, c string) bool {
+func isTextColumn(m reader.Manifest, c string) bool {
 	if m.Parameters["table"] == sink.ChangesTable {
 		return sink.ChangeTextColumn(c)
 	}
@@ -237,7 +248,7 @@ type csvReader struct {
 }
 
 func newCSVReader(r io.Reader) *csvReader {
-	return &csvReader{r: bufio.NewReaderSize(r, copyBuffer)}
+	return &csvReader{r: bufio.NewReaderSize(r, readBuffer)}
 }
 
 // record returns the next record; io.EOF after the last.

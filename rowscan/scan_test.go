@@ -1,4 +1,4 @@
-package reader_test
+package rowscan_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/rowscan"
 	"github.com/cognito-export/cognito-export/sink"
 	"github.com/cognito-export/cognito-export/sink/localdest"
 	"github.com/cognito-export/cognito-export/sink/memdest"
@@ -37,8 +38,8 @@ func hostileRow(i int) sink.Row {
 var scanColumns = []string{"username", "user_sub", "user_status", "user_enabled", "user_create_date",
 	"group_name", "group_description", "group_role_arn", "group_precedence", "exported_at", "email", "email_verified"}
 
-func wantValues(r sink.Row) []reader.Value {
-	v := func(s string) reader.Value { return reader.Value{S: s, Valid: s != ""} }
+func wantValues(r sink.Row) []rowscan.Value {
+	v := func(s string) rowscan.Value { return rowscan.Value{S: s, Valid: s != ""} }
 	deref := func(p *string) string {
 		if p == nil {
 			return ""
@@ -49,15 +50,15 @@ func wantValues(r sink.Row) []reader.Value {
 	if r.GroupPrecedence != nil {
 		prec = strconv.Itoa(int(*r.GroupPrecedence))
 	}
-	attr := func(a sink.Attr) reader.Value {
+	attr := func(a sink.Attr) rowscan.Value {
 		if !a.Set {
-			return reader.Value{}
+			return rowscan.Value{}
 		}
 		return v(a.Value)
 	}
-	return []reader.Value{v(r.Username), v(r.UserSub), v(r.UserStatus), v(strconv.FormatBool(r.UserEnabled)),
-		v(reader.TimeText(r.UserCreateDate)), v(r.GroupName), v(deref(r.GroupDescription)), v(deref(r.GroupRoleArn)),
-		v(prec), v(reader.TimeText(r.ExportedAt)), attr(r.Attrs[0]), attr(r.Attrs[1])}
+	return []rowscan.Value{v(r.Username), v(r.UserSub), v(r.UserStatus), v(strconv.FormatBool(r.UserEnabled)),
+		v(rowscan.TimeText(r.UserCreateDate)), v(r.GroupName), v(deref(r.GroupDescription)), v(deref(r.GroupRoleArn)),
+		v(prec), v(rowscan.TimeText(r.ExportedAt)), attr(r.Attrs[0]), attr(r.Attrs[1])}
 }
 
 // TestScanReadsBackWhatTheSinkWrote reads both formats, raw and
@@ -81,7 +82,7 @@ func TestScanReadsBackWhatTheSinkWrote(t *testing.T) {
 			}
 			m := writeRows(t, dir, tc.format, tc.raw, attrs, rows)
 			i := 0
-			err = reader.Scan(ctx, dir, m, scanColumns, reader.ScanOptions{}, func(row []reader.Value) error {
+			err = rowscan.Scan(ctx, dir, m, scanColumns, rowscan.Options{}, func(row []rowscan.Value) error {
 				want := wantValues(hostileRow(i))
 				if tc.format == "parquet" && !want[0].Valid {
 					t.Fatal("a username is never empty")
@@ -111,7 +112,7 @@ func TestScanSpoolsAPartThatCannotSeek(t *testing.T) {
 	m := writeRows(t, d, "parquet", false, attrs, 1000)
 	tmp := t.TempDir()
 	n := 0
-	err := reader.Scan(ctx, d, m, []string{"username", "group_precedence"}, reader.ScanOptions{TempDir: tmp}, func(row []reader.Value) error {
+	err := rowscan.Scan(ctx, d, m, []string{"username", "group_precedence"}, rowscan.Options{TempDir: tmp}, func(row []rowscan.Value) error {
 		if want := wantValues(hostileRow(n)); row[0] != want[0] || row[1] != want[8] {
 			return fmt.Errorf("row %d: %v", n, row)
 		}
@@ -126,7 +127,7 @@ func TestScanSpoolsAPartThatCannotSeek(t *testing.T) {
 			t.Fatalf("spooled copies left behind: %v", names)
 		}
 	}
-	if err := reader.Scan(ctx, d, m, []string{"no_such_column"}, reader.ScanOptions{}, func([]reader.Value) error { return nil }); err == nil {
+	if err := rowscan.Scan(ctx, d, m, []string{"no_such_column"}, rowscan.Options{}, func([]rowscan.Value) error { return nil }); err == nil {
 		t.Fatal("a column the export lacks was scanned")
 	}
 }
