@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // Bound is what a reader may allocate for an input of n bytes: PerByte
@@ -35,10 +36,21 @@ var Default = Bound{PerByte: 64, Fixed: 1 << 20}
 // Allowed is how many bytes the bound allows for n bytes of input.
 func (b Bound) Allowed(n int) uint64 { return b.PerByte*uint64(n) + b.Fixed }
 
+// Hang is how long one input may take before Check calls it a hang.
+const Hang = 20 * time.Second
+
 // Check runs fn, which reads an input of n bytes, and fails t when it
-// allocated more than the bound allows.
+// allocated more than the bound allows. An input that keeps fn busy for
+// Hang crashes the process: go test -fuzz has no time limit of its own for
+// an input, and would spend the rest of its time on one that never ends,
+// saying nothing; a crash makes it keep the input under testdata/fuzz and
+// print every goroutine, the stuck loop among them.
 func (b Bound) Check(t testing.TB, n int, fn func()) {
 	t.Helper()
+	hung := time.AfterFunc(Hang, func() {
+		panic(fmt.Sprintf("fuzzcheck: reading %d bytes of input still runs after %s: a loop that does not advance?", n, Hang))
+	})
+	defer hung.Stop()
 	if err := b.check(n, fn); err != nil {
 		t.Fatal(err)
 	}
