@@ -28,8 +28,14 @@ func ValidateFilter(expr string) error {
 	if !ok {
 		return errors.New(`want ATTRIBUTE = "VALUE" or ATTRIBUTE ^= "VALUE", e.g. email ^= "a"`)
 	}
-	attr = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(attr), "^"))
-	attr = strings.Trim(attr, `"`)
+	attr = strings.TrimSpace(strings.TrimSuffix(attr, "^")) // "^=" is one operator: no space inside
+	if inner, ok := strings.CutPrefix(attr, `"`); ok {
+		// A quoted attribute name ("email" ^= "a") is quoted whole.
+		if inner, ok = strings.CutSuffix(inner, `"`); !ok || strings.Contains(inner, `"`) {
+			return fmt.Errorf(`attribute %q: quote the whole name, as "email", or none of it`, attr)
+		}
+		attr = inner
+	}
 	if !slices.Contains(searchable, attr) {
 		return fmt.Errorf("%q is not an attribute Cognito can filter on (%s)", attr, strings.Join(searchable, ", "))
 	}
@@ -41,6 +47,11 @@ func ValidateFilter(expr string) error {
 	for i := 0; i < len(inner); i++ {
 		switch inner[i] {
 		case '\\':
+			if i == len(inner)-1 {
+				// `name = "a\"` escapes its closing quote: the value
+				// never ends, and Cognito rejects it.
+				return errors.New(`the value's closing double quote is escaped: write a backslash as \\`)
+			}
 			i++ // an escaped character
 		case '"':
 			return errors.New(`a double quote inside the value must be escaped as \"`)

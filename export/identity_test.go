@@ -241,6 +241,10 @@ func TestBadAttributeInputIsRefusedBeforeTheExport(t *testing.T) {
 		}, "only text attributes"},
 		{"filter on a custom attribute", func(c *export.Config) { c.Filter = `custom:department = "x"` }, "not an attribute Cognito can filter on"},
 		{"filter with by-group", func(c *export.Config) { c.Filter, c.Strategy = `email ^= "a"`, export.StrategyByGroup }, "by-group"},
+		// Found by FuzzParseFilter: Cognito (and the emulator) reject these.
+		{"filter whose closing quote is escaped", func(c *export.Config) { c.Filter = `name = "\"` }, "closing double quote is escaped"},
+		{"filter attribute quoted by half", func(c *export.Config) { c.Filter = `"email = "a"` }, "quote the whole name"},
+		{"filter with a space inside ^=", func(c *export.Config) { c.Filter = `email ^ = "a"` }, "not an attribute Cognito can filter on"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dest := memdest.New()

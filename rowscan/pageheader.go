@@ -10,12 +10,13 @@ import (
 // every statistics value of every page (min and max usernames), which was
 // half of a diff's garbage.
 type pageHeader struct {
-	typ            int32 // 0 data page, 2 dictionary page
-	compressedSize int32
-	numValues      int32
-	encoding       int32
-	hasData        bool // a data page header (v1) was there
-	hasDict        bool
+	typ              int32 // 0 data page, 2 dictionary page
+	uncompressedSize int32
+	compressedSize   int32
+	numValues        int32
+	encoding         int32
+	hasData          bool // a data page header (v1) was there
+	hasDict          bool
 }
 
 const (
@@ -136,6 +137,8 @@ func readPageHeader(b []byte) (pageHeader, int, error) {
 		switch {
 		case id == 1 && typ == 5:
 			h.typ = int32(c.int())
+		case id == 2 && typ == 5:
+			h.uncompressedSize = int32(c.int())
 		case id == 3 && typ == 5:
 			h.compressedSize = int32(c.int())
 		case (id == 5 || id == 7) && typ == 12:

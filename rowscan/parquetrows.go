@@ -13,8 +13,6 @@ import (
 	"unsafe"
 
 	"github.com/apache/thrift/lib/go/thrift"
-	"github.com/golang/snappy"
-	"github.com/xitongsys/parquet-go/compress"
 	"github.com/xitongsys/parquet-go/parquet"
 )
 
@@ -110,11 +108,12 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value, buf
 	if _, err := f.r.ReadAt(chunk, start); err != nil {
 		return err
 	}
-	// Snappy pages decode into one arena per column; it is sized by the
-	// chunk's total, headers included, so it never needs to grow midway.
-	buf.pages = grow(buf.pages, int(max(0, md.TotalUncompressedSize)))
+	// Pages decode into one arena per column, sized by the chunk's total
+	// (headers included), so that it rarely needs to grow midway.
+	dec := decompressor{codec: md.Codec, budget: chunkBudget(length)}
+	buf.pages = grow(buf.pages, int(min(max(0, md.TotalUncompressedSize), dec.budget)))
 	arena := buf.pages[:0]
-	d := columnDecoder{el: el, codec: md.Codec, optional: el.GetRepetitionType() == parquet.FieldRepetitionType_OPTIONAL}
+	d := columnDecoder{el: el, optional: el.GetRepetitionType() == parquet.FieldRepetitionType_OPTIONAL}
 	row := 0
 	for len(chunk) > 0 && row < len(dst) {
 		if err := ctx.Err(); err != nil {
@@ -131,25 +130,8 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value, buf
 		body := chunk[headerLen : headerLen+size]
 		chunk = chunk[headerLen+size:]
 		var data []byte
-		switch d.codec {
-		case parquet.CompressionCodec_UNCOMPRESSED:
-			data = body
-		case parquet.CompressionCodec_SNAPPY:
-			n, err := snappy.DecodedLen(body)
-			if err != nil {
-				return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
-			}
-			if len(arena)+n > cap(arena) {
-				arena = make([]byte, 0, n) // a chunk bigger than its metadata says
-			}
-			if data, err = snappy.Decode(arena[len(arena):len(arena)+n], body); err != nil {
-				return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
-			}
-			arena = arena[:len(arena)+n]
-		default:
-			if data, err = compress.Uncompress(body, d.codec); err != nil {
-				return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
-			}
+		if data, arena, err = dec.page(body, h.uncompressedSize, arena); err != nil {
+			return fmt.Errorf("column %s: decompress: %w", el.GetName(), err)
 		}
 		switch {
 		case h.typ == pageDictionary && h.hasDict:
@@ -178,7 +160,6 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value, buf
 
 type columnDecoder struct {
 	el       *parquet.SchemaElement
-	codec    parquet.CompressionCodec
 	optional bool
 	dict     []Value
 	levels   []int32

@@ -61,19 +61,24 @@ func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
 	if err != nil {
 		return nil, usageError{fmt.Sprintf("--config: %v", err)}
 	}
-	var raw map[string]yaml.Node
+	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, usageError{fmt.Sprintf("config %s: %v (want a YAML mapping of flag names to values)", path, err)}
+	}
+	ms := mappings{}
+	raw, err := ms.of(&doc)
+	if err != nil {
 		return nil, usageError{fmt.Sprintf("config %s: %v (want a YAML mapping of flag names to values)", path, err)}
 	}
 	fc := &fileConfig{path: path, top: layer{from: "config " + path}}
 	if fc.top.values, err = settings(path, "", raw, fs, false); err != nil {
 		return nil, err
 	}
-	if fc.pools, err = entries(path, raw, "pools", fs); err != nil {
+	if fc.pools, err = entries(path, ms, raw, "pools", fs); err != nil {
 		return nil, err
 	}
-	if fc.accounts, err = entries(path, raw, "accounts", fs); err != nil {
+	if fc.accounts, err = entries(path, ms, raw, "accounts", fs); err != nil {
 		return nil, err
 	}
 	if _, ok := fc.top.values["user-pool-id"]; ok && (fc.pools != nil || fc.accounts != nil) {
@@ -86,13 +91,13 @@ func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
 // mapping of settings. A pool entry names its pool; an account entry says
 // where to look for pools (role-arn, external-id, regions, include,
 // exclude) and may set anything a pool entry may.
-func entries(path string, raw map[string]yaml.Node, key string, fs *flag.FlagSet) ([]layer, error) {
+func entries(path string, ms mappings, raw map[string]*yaml.Node, key string, fs *flag.FlagSet) ([]layer, error) {
 	node, ok := raw[key]
 	if !ok {
 		return nil, nil
 	}
-	var list []map[string]yaml.Node
-	if err := node.Decode(&list); err != nil || len(list) == 0 {
+	list, err := ms.list(node)
+	if err != nil || len(list) == 0 {
 		if key == "pools" {
 			return nil, usageError{fmt.Sprintf("config %s: pools: want a list of mappings, each with at least user-pool-id", path)}
 		}
@@ -124,7 +129,7 @@ func entries(path string, raw map[string]yaml.Node, key string, fs *flag.FlagSet
 }
 
 // settings turns one YAML mapping into flag values, by flag name.
-func settings(path, where string, m map[string]yaml.Node, fs *flag.FlagSet, inPool bool) (map[string]string, error) {
+func settings(path, where string, m map[string]*yaml.Node, fs *flag.FlagSet, inPool bool) (map[string]string, error) {
 	out := map[string]string{}
 	for key, node := range m {
 		if (key == "pools" || key == "accounts") && !inPool {
@@ -136,7 +141,7 @@ func settings(path, where string, m map[string]yaml.Node, fs *flag.FlagSet, inPo
 		if inPool && slices.Contains(processWide, key) {
 			return nil, usageError{fmt.Sprintf("config %s: %s applies to the whole run: set it at the top level, not in an entry", path, where+key)}
 		}
-		v, err := scalarString(&node)
+		v, err := scalarString(node)
 		if err != nil {
 			return nil, usageError{fmt.Sprintf("config %s: %s: %v", path, where+key, err)}
 		}

@@ -77,13 +77,14 @@ var layers = []layer{
 	{"internal/cognitolocal", []string{"internal/peer"}},
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
+	{"internal/fuzzcheck", nil},
 }
 
 // testOnly are packages no production package may import: the peers and
 // helpers that tests start and use.
 var testOnly = []string{
 	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
-	"internal/exportcheck", "sink/desttest", "checkpoint/storetest", "internal/faultproxy",
+	"internal/exportcheck", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
 }
 
 // awsServices says which packages may import which AWS service clients:
