@@ -32,7 +32,7 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "metrics", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
+	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
@@ -42,6 +42,8 @@ var layers = []layer{
 	{"review", []string{"diff", "report", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
 	// Prometheus' view of a run's pools, served by cmd.
 	{"metrics", []string{"batch", "ratelimit"}},
+	// The Athena table over an organisation's exports.
+	{"athena", []string{"identity", "sink", "sink/s3dest", "fault"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
 	{"export", []string{"reader", "location", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/s3dest", "sink/memdest", "fault"}},
 	// The reader opens, verifies and finds exports (verify, diff and
