@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       := bin/cognito-export
 LDFLAGS   := -s -w
-GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+GOFLAGS_BUILD := -trimpath -buildvcs=auto -ldflags "$(LDFLAGS)"
 
 .PHONY: build test test-short bench demo lint docker clean
 

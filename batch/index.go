@@ -9,6 +9,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/internal/buildinfo"
 	"github.com/cognito-export/cognito-export/location"
 )
 
@@ -30,6 +31,7 @@ const IndexName = "index.json"
 
 // RunIndex is index.json.
 type RunIndex struct {
+	Generator  string       `json:"generator"`
 	RunID      string       `json:"run_id"`
 	Shard      string       `json:"shard,omitempty"` // I/N of an array job
 	Status     string       `json:"status"`          // complete when every pool not skipped is
@@ -161,6 +163,7 @@ func writeIndex(ctx context.Context, p *Plan, idx RunIndex) error {
 			idx.Status = StatusFailed
 		}
 	}
+	idx.Generator = buildinfo.Generator()
 	data, err := json.MarshalIndent(idx, "", "  ")
 	if err != nil {
 		return err

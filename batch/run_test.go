@@ -21,6 +21,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/internal/buildinfo"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/reader"
@@ -100,7 +101,8 @@ func TestIndexOfARun(t *testing.T) {
 	}
 
 	idx := readJSON[RunIndex](t, filepath.Join(dir, IndexName))
-	if idx.RunID != "run-1" || idx.Status != StatusFailed || idx.StartedAt.IsZero() || idx.FinishedAt.Before(idx.StartedAt) {
+	if idx.RunID != "run-1" || idx.Status != StatusFailed || idx.StartedAt.IsZero() || idx.FinishedAt.Before(idx.StartedAt) ||
+		idx.Generator != buildinfo.Generator() {
 		t.Errorf("index %+v", idx)
 	}
 	var order []string
@@ -121,7 +123,7 @@ func TestIndexOfARun(t *testing.T) {
 		}
 		users, rows = users+e.Users, rows+e.Rows
 		sum := readJSON[RunSummary](t, filepath.Join(e.Output, export.SummaryName))
-		if sum.Status != "complete" || sum.RunID != "run-1" || sum.UserPoolID != e.UserPoolID {
+		if sum.Status != "complete" || sum.RunID != "run-1" || sum.UserPoolID != e.UserPoolID || sum.Generator != buildinfo.Generator() {
 			t.Errorf("summary.json of %s: %+v", e.UserPoolID, sum)
 		}
 	}

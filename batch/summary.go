@@ -8,6 +8,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/internal/buildinfo"
 )
 
 // RunSummary is summary.json: what one run of one pool did. It is written at
@@ -16,6 +17,7 @@ import (
 // and complete say plainly whether the export is finished, and only
 // manifest.json makes it so.
 type RunSummary struct {
+	Generator  string    `json:"generator"`
 	RunID      string    `json:"run_id"`
 	UserPoolID string    `json:"user_pool_id"`
 	Status     string    `json:"status"` // complete, failed or interrupted
@@ -38,7 +40,7 @@ func writeSummary(ctx context.Context, env *export.Env, runID string, started ti
 		return nil
 	}
 	s := RunSummary{
-		RunID: runID, UserPoolID: env.Config().UserPoolID, Status: "complete",
+		Generator: buildinfo.Generator(), RunID: runID, UserPoolID: env.Config().UserPoolID, Status: "complete",
 		Note:      "manifest.json was written: the export is complete",
 		StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), Summary: sum,
 	}

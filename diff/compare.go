@@ -157,6 +157,10 @@ type comparer struct {
 	privileged func(group string) bool
 }
 
+func newComparer(poolID string, attrCols []string, gr roles, roleOnly bool) *comparer {
+	return &comparer{poolID: poolID, attrCols: attrCols, roleOf: gr.of, roleOnly: roleOnly, privileged: gr.has}
+}
+
 // compare walks both sorted sides at once, a user at a time, in the sides'
 // order.
 func (c *comparer) compare(old, new *side) []sink.Change {

@@ -127,20 +127,9 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 	if err := g.Wait(); err != nil {
 		return Summary{}, err
 	}
-	oldGroups, newGroups := sides[0].groups, sides[1].groups
-	if old.Manifest.Groups != nil && new.Manifest.Groups != nil {
-		oldGroups, newGroups = manifestGroups(old.Manifest.Groups), manifestGroups(new.Manifest.Groups)
-	}
-	role := func(name string) string {
-		if g, ok := newGroups[name]; ok {
-			return g.role
-		}
-		return oldGroups[name].role
-	}
-	// A group that grants a role on either side is privileged: losing
-	// the role is itself a change a review must see with its members.
-	hasRole := func(name string) bool { return newGroups[name].role != "" || oldGroups[name].role != "" }
-	privileged := func(name string) bool { return hasRole(name) || slices.Contains(opts.Privileged, name) }
+	oldGroups, newGroups := sideGroups(old.Manifest.Groups, new.Manifest.Groups, sides[0].groups, sides[1].groups)
+	gr := roles{old: oldGroups, new: newGroups}
+	privileged := func(name string) bool { return gr.has(name) || slices.Contains(opts.Privileged, name) }
 	sum := newSummary(old, new, attrs.columns, opts)
 	sum.Old.ExportedAt, sum.New.ExportedAt = sides[0].latest, sides[1].latest
 
@@ -168,8 +157,7 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 		w.Abort(ctx)
 		return Summary{}, err
 	}
-	c := &comparer{poolID: poolID, attrCols: attrs.columns, roleOf: role, roleOnly: opts.GroupsWithRoleOnly,
-		privileged: hasRole}
+	c := newComparer(poolID, attrs.columns, gr, opts.GroupsWithRoleOnly)
 	if err := comparePartitions(ctx, tmp, parts, [2][]string{sides[0].dict, sides[1].dict}, len(attrs.columns), c, write); err != nil {
 		w.Abort(ctx)
 		return Summary{}, err

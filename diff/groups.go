@@ -34,6 +34,33 @@ func manifestGroups(gs []sink.ManifestGroup) groupSet {
 	return set
 }
 
+// sideGroups are the groups each side is compared with: the manifests'
+// lists when both exports made one, else what the rows of each show, so
+// that one side's list (empty groups included) is never set against the
+// other's rows, where every empty group would look added or removed.
+func sideGroups(oldListed, newListed []sink.ManifestGroup, oldRows, newRows groupSet) (groupSet, groupSet) {
+	if oldListed != nil && newListed != nil {
+		return manifestGroups(oldListed), manifestGroups(newListed)
+	}
+	return oldRows, newRows
+}
+
+// roles is what a diff asks of a group's role ARN, on both sides.
+type roles struct{ old, new groupSet }
+
+// of is the group's role ARN: NEW's, else OLD's for a group deleted since.
+func (r roles) of(name string) string {
+	if g, ok := r.new[name]; ok {
+		return g.role
+	}
+	return r.old[name].role
+}
+
+// has says the group grants a role on either side: a group that lost its
+// role is privileged too, as losing it is a change a review must see with
+// the group's members.
+func (r roles) has(name string) bool { return r.new[name].role != "" || r.old[name].role != "" }
+
 // groupChanges are the group rows of a diff, by group name.
 func groupChanges(poolID string, old, new groupSet, roleOnly bool, base sink.Change) []sink.Change {
 	var out []sink.Change

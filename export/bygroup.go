@@ -70,7 +70,10 @@ func (j *byGroupJob) run(ctx context.Context) error {
 	cfg := j.cfg
 	cfg.Logger = cfg.Logger.With("phase", "users")
 	cfg.Logger.Info("listing the users without groups", "users_with_groups", len(members))
-	lj := newUserListJob(cfg, j.client, j.out, j.store, j.state)
+	lj, err := newUserListJob(cfg, j.client, j.out, j.store, j.state)
+	if err != nil {
+		return err
+	}
 	lj.rowsOf = func(_ context.Context, p *page, u types.UserType) (userResult, error) {
 		res := userResult{page: p, user: aws.ToString(u.Username)}
 		if _, found := slices.BinarySearch(members, checkpoint.UserHash(res.user)); !found {
@@ -78,7 +81,7 @@ func (j *byGroupJob) run(ctx context.Context) error {
 		}
 		return res, nil
 	}
-	err := lj.run(ctx)
+	err = lj.run(ctx)
 	if lj.restarted {
 		j.restarted.Store(true)
 	}
@@ -127,7 +130,13 @@ func (j *byGroupJob) groupPhase(ctx context.Context) error {
 	}
 	log.Info("exporting the members of each group", "groups", len(plan))
 
-	c := &groupCommitter{committer: newCommitter(j.cfg, j.out, j.store, j.state, doneMembers), plan: plan}
+	cfg := j.cfg
+	cfg.Logger = log
+	gc, err := newCommitter(cfg, j.out, j.store, j.state, doneMembers)
+	if err != nil {
+		return err
+	}
+	c := &groupCommitter{committer: gc, plan: plan}
 	c.dirty = len(plan) != len(j.state.Groups)
 	// Read now: once pages flow, the committer owns the state.
 	files := slices.Clone(j.state.MemberFiles)

@@ -50,16 +50,19 @@ var (
 	doneMembers = hashKind{membersName, func(st *checkpoint.State) *[]string { return &st.MemberFiles }}
 )
 
-func newCommitter(cfg Config, out Output, store *checkpoint.Store, st *checkpoint.State, kind hashKind) *committer {
-	w, _ := sink.NewWriter(out, sink.WriterOptions{
+func newCommitter(cfg Config, out Output, store *checkpoint.Store, st *checkpoint.State, kind hashKind) (*committer, error) {
+	w, err := sink.NewWriter(out, sink.WriterOptions{
 		Format: cfg.Format, Compression: cfg.Compression, PartRows: cfg.PartRows, PartBytes: cfg.PartBytes,
 		Name: partName(cfg.Format), FirstPart: len(st.Parts),
 		Attributes: cfg.attrs.extract.Columns(), CSVRaw: cfg.CSVRaw,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("open the part writer: %w", err)
+	}
 	return &committer{
 		cfg: cfg, log: cfg.Logger, out: out, store: store, state: st, writer: w,
 		exportedAt: st.Started, hashKind: kind, lastCommit: time.Now(),
-	}
+	}, nil
 }
 
 // write appends rows to the current part.
@@ -128,7 +131,10 @@ func (c *committer) commit(ctx context.Context, advance func(*checkpoint.State))
 	*c.state = st
 	c.users, c.rows, c.skipped, c.hashes = 0, 0, 0, c.hashes[:0]
 	c.lastCommit = time.Now()
-	c.log.Debug("checkpoint", "pages", st.Pages, "users", st.Users, "rows", st.Rows, "parts", len(st.Parts))
+	// At most one a --checkpoint-interval or a part: an operator (and a
+	// test that stops the run) sees what a resume would start from.
+	c.log.Info("checkpoint saved", "pages", st.Pages, "users", st.Users, "rows", st.Rows, "parts", len(st.Parts),
+		"member_files", len(st.MemberFiles))
 	return nil
 }
 

@@ -71,27 +71,30 @@ type userResult struct {
 
 // newUserListJob returns the pipeline over the ListUsers pages; rowsOf is
 // set by the strategy.
-func newUserListJob(cfg Config, client cognitoReader, out Output, store *checkpoint.Store, st *checkpoint.State) *job {
+func newUserListJob(cfg Config, client cognitoReader, out Output, store *checkpoint.Store, st *checkpoint.State) (*job, error) {
 	// The committer stops reading results while the encoder flushes a
 	// batch (~13 ms for 8,192 Parquet rows); the extra pages in flight and
 	// the results buffer (see run) keep the workers busy meanwhile.
 	inFlight := 8 + (2*cfg.Concurrency+int(cfg.PageSize)-1)/int(cfg.PageSize)
 	slots := make(chan struct{}, inFlight)
-	return &job{
-		cfg: cfg, log: cfg.Logger, client: client,
-		commit: newPageCommitter(newCommitter(cfg, out, store, st, doneUsers), slots),
-		slots:  slots,
+	c, err := newCommitter(cfg, out, store, st, doneUsers)
+	if err != nil {
+		return nil, err
 	}
+	return &job{cfg: cfg, log: cfg.Logger, client: client, commit: newPageCommitter(c, slots), slots: slots}, nil
 }
 
 // resultsBuffer holds the users finished while the committer flushes.
 const resultsBuffer = 512
 
 // newPerUserJob asks AdminListGroupsForUser for the groups of every user.
-func newPerUserJob(cfg Config, client cognitoReader, out Output, store *checkpoint.Store, st *checkpoint.State) *job {
-	j := newUserListJob(cfg, client, out, store, st)
+func newPerUserJob(cfg Config, client cognitoReader, out Output, store *checkpoint.Store, st *checkpoint.State) (*job, error) {
+	j, err := newUserListJob(cfg, client, out, store, st)
+	if err != nil {
+		return nil, err
+	}
 	j.rowsOf = j.exportUser
-	return j
+	return j, nil
 }
 
 func (j *job) run(ctx context.Context) error {

@@ -197,8 +197,11 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	perUser := r.cfg
 	perUser.Logger = r.log.With("phase", "export")
-	j := newPerUserJob(perUser, r.client, r.out, r.store, r.state)
-	err := j.run(ctx)
+	j, err := newPerUserJob(perUser, r.client, r.out, r.store, r.state)
+	if err != nil {
+		return err
+	}
+	err = j.run(ctx)
 	r.sum.RestartedList = j.restarted
 	return err
 }

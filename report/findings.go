@@ -151,6 +151,8 @@ func (a *accumulator) anyInManifest() bool {
 }
 
 // sharedRoles are the groups whose role ARN another group grants too.
+// Sorted before the cap, as TOO_MANY_GROUPS: the ARNs come from a map, and
+// the rows kept must not depend on its order.
 func (a *accumulator) sharedRoles(limit int) rowsOf {
 	by := map[string][]string{}
 	for _, name := range a.order {
@@ -158,13 +160,18 @@ func (a *accumulator) sharedRoles(limit int) rowsOf {
 			by[arn] = append(by[arn], name)
 		}
 	}
-	var rows rowsOf
+	var shared []FindingRow
 	for arn, names := range by {
 		if len(names) > 1 {
 			for _, n := range names {
-				rows.add(limit, FindingRow{Group: n, Detail: arn})
+				shared = append(shared, FindingRow{Group: n, Detail: arn})
 			}
 		}
+	}
+	sortRows(shared)
+	var rows rowsOf
+	for _, r := range shared {
+		rows.add(limit, r)
 	}
 	return rows
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cognito-export/cognito-export/internal/buildinfo"
 	"github.com/cognito-export/cognito-export/reader"
 )
 
@@ -121,6 +122,7 @@ type ExportRef struct {
 // Report is everything the page shows; report.json is its JSON.
 type Report struct {
 	Version     int        `json:"report_version"`
+	Generator   string     `json:"generator"`
 	GeneratedAt string     `json:"generated_at"`
 	Export      ExportRef  `json:"export"`
 	Previous    *ExportRef `json:"previous,omitempty"`
@@ -204,7 +206,7 @@ func Build(ctx context.Context, cur Side, opts Options) (*Report, error) {
 	}
 	r := &Report{
 		Version:     Version,
-		GeneratedAt: opts.Now.UTC().Format(time.RFC3339),
+		GeneratedAt: opts.Now.UTC().Format(time.RFC3339), Generator: buildinfo.Generator(),
 		Settings: Settings{MaxGroupsPerUser: opts.MaxGroupsPerUser, PrivilegedGroups: nonNil(opts.Privileged), MaxListed: opts.MaxListed,
 			MaxFindingRows: opts.MaxFindingRows},
 		Attributes: acc.attrCols,

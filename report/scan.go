@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/rowscan"
 )
 
@@ -102,6 +103,21 @@ var notConfirmed = map[string]bool{
 
 func scan(ctx context.Context, side Side, opts Options) (*accumulator, error) {
 	m := side.Manifest
+	a, columns := newAccumulator(m, opts)
+	err := rowscan.Scan(ctx, side.Source, m, columns, rowscan.Options{TempDir: opts.TempDir}, a.row)
+	if err != nil {
+		return nil, fmt.Errorf("read the rows of %s: %w", side.Location, err)
+	}
+	if a.exported == "" {
+		a.exported = rowscan.TimeText(m.StartedAt)
+	}
+	return a, nil
+}
+
+// newAccumulator is the scan's state before the first row: the groups the
+// manifest lists, and the columns to read, the fixed ones then the
+// attributes that hold a value.
+func newAccumulator(m reader.Manifest, opts Options) (*accumulator, []string) {
 	a := &accumulator{
 		opts: opts, seed: maphash.MakeSeed(), users: make(map[uint64]userState, min(m.Totals.Users, 1<<24)),
 		groups: map[string]*groupAcc{}, statusN: map[string]int64{}, over: map[uint64]FindingRow{},
@@ -133,14 +149,7 @@ func scan(ctx context.Context, side Side, opts Options) (*accumulator, error) {
 	if a.attrCols == nil {
 		a.attrCols = []string{}
 	}
-	err := rowscan.Scan(ctx, side.Source, m, columns, rowscan.Options{TempDir: opts.TempDir}, a.row)
-	if err != nil {
-		return nil, fmt.Errorf("read the rows of %s: %w", side.Location, err)
-	}
-	if a.exported == "" {
-		a.exported = rowscan.TimeText(m.StartedAt)
-	}
-	return a, nil
+	return a, columns
 }
 
 func deref(p *string) string {

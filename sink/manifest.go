@@ -5,18 +5,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/cognito-export/cognito-export/internal/buildinfo"
 )
 
 // Manifest lists the parts of a finished export with what produced them.
 type Manifest struct {
-	SchemaVersion int               `json:"schema_version"`
-	Format        string            `json:"format"`
-	Columns       []string          `json:"columns"`
-	Parts         []PartInfo        `json:"parts"`
-	Totals        Totals            `json:"totals"`
-	Parameters    map[string]string `json:"parameters"`
-	StartedAt     time.Time         `json:"started_at"`
-	FinishedAt    time.Time         `json:"finished_at"`
+	SchemaVersion int `json:"schema_version"`
+	// Generator names the program that wrote the export
+	// (buildinfo.Generator), as every file the job writes does.
+	Generator  string            `json:"generator"`
+	Format     string            `json:"format"`
+	Columns    []string          `json:"columns"`
+	Parts      []PartInfo        `json:"parts"`
+	Totals     Totals            `json:"totals"`
+	Parameters map[string]string `json:"parameters"`
+	StartedAt  time.Time         `json:"started_at"`
+	FinishedAt time.Time         `json:"finished_at"`
 	// Attributes are the identity attribute columns after the fixed ones,
 	// with what was done to their values.
 	Attributes []ManifestAttribute `json:"attributes"`
@@ -69,6 +74,9 @@ type Putter interface {
 // WriteManifest writes m, as name, as the last file of an export.
 func WriteManifest(ctx context.Context, dest Putter, name string, m Manifest) error {
 	m.SchemaVersion = SchemaVersion
+	if m.Generator == "" {
+		m.Generator = buildinfo.Generator()
+	}
 	if m.Columns == nil {
 		m.Columns = Columns
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -141,27 +142,23 @@ func TestSIGTERMCheckpointsWithinTheBoundAndResumes(t *testing.T) {
 		t.Run(run[0]+" "+run[1], func(t *testing.T) {
 			c := newCrashEnv(t, run[0], run[1])
 			for i := range 4 {
-				cmd := c.command()
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(600 * time.Millisecond)
+				// Stopped once its first checkpoint of this run is saved:
+				// every stop then has work under way to checkpoint.
+				l := startLive(t, c.command())
+				l.waitLine(t, `"msg":"checkpoint saved"`)
 				sent := time.Now()
-				cmd.Process.Signal(syscall.SIGTERM)
-				err := cmd.Wait()
+				l.cmd.Process.Signal(syscall.SIGTERM)
+				code := l.wait(t)
 				took := time.Since(sent)
-				ee, ok := err.(*exec.ExitError)
-				if !ok || ee.ExitCode() != 143 {
-					t.Fatalf("stop %d: exit %v, want 143\n%s", i, err, stderr.String())
+				if code != 143 {
+					t.Fatalf("stop %d: exit %d, want 143\n%s", i, code, l.allStderr())
 				}
 				// The bound is --stop-timeout (10s); ECS kills at 30s.
 				if took > 10*time.Second {
 					t.Fatalf("stop %d took %s, more than --stop-timeout", i, took)
 				}
-				if !bytes.Contains(stderr.Bytes(), []byte("interrupted by terminated")) {
-					t.Fatalf("stop %d: stderr does not say it was interrupted:\n%s", i, stderr.String())
+				if !strings.Contains(l.allStderr(), "interrupted by terminated") {
+					t.Fatalf("stop %d: stderr does not say it was interrupted:\n%s", i, l.allStderr())
 				}
 			}
 			c.finish(t)

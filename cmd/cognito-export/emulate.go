@@ -98,6 +98,22 @@ func (p poolFlags) server() (*cognitoemu.Server, error) {
 	return cognitoemu.NewServer(opts, pool), nil
 }
 
+// listenAndServe builds the handler, then listens on addr and serves it
+// until stop. The handler is built first: a pool that cannot be built (or
+// takes a while to) leaves no port held open and no client connecting to a
+// server that is not there yet.
+func listenAndServe(ctx context.Context, addr string, build func() (http.Handler, error)) (net.Addr, func() error, error) {
+	h, err := build()
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln.Addr(), serve(ctx, ln, h), nil
+}
+
 func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("emulate", "emulate [--addr 127.0.0.1:PORT] [--users N] [--groups G] [--seed S]", stdout)
 	var p poolFlags
@@ -110,17 +126,12 @@ func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
-	}
-	emu, err := p.server()
+	ln, stop, err := listenAndServe(ctx, *addr, func() (http.Handler, error) { return p.server() })
 	if err != nil {
 		return err
 	}
-	stop := serve(ctx, ln, emu)
-	fmt.Fprintf(stdout, "Cognito emulator serving pool %s (%d users, %d groups) at http://%s\n", p.poolID, p.users, p.groups, ln.Addr())
-	fmt.Fprintf(stdout, "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cognito-export export --region %s --endpoint-url http://%s --user-pool-id %s --output ./out\n", demoRegion, ln.Addr(), p.poolID)
+	fmt.Fprintf(stdout, "Cognito emulator serving pool %s (%d users, %d groups) at http://%s\n", p.poolID, p.users, p.groups, ln)
+	fmt.Fprintf(stdout, "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cognito-export export --region %s --endpoint-url http://%s --user-pool-id %s --output ./out\n", demoRegion, ln, p.poolID)
 	<-ctx.Done()
 	return stop()
 }

@@ -32,8 +32,7 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
-		return errHelp
+		return errHelp // flag printed the usage already
 	}
 	if err != nil {
 		return usageError{fmt.Sprintf("%s: %v (see cognito-export %s -h)", fs.Name(), err, fs.Name())}

@@ -42,8 +42,18 @@ type live struct {
 
 func startCLI(t *testing.T, env []string, args ...string) *live {
 	t.Helper()
-	l := &live{cmd: exec.Command(binary, args...), lines: make(chan string, 10000), done: make(chan struct{})}
-	l.cmd.Env, l.cmd.Dir, l.cmd.Stdout = env, t.TempDir(), &l.stdout
+	cmd := exec.Command(binary, args...)
+	cmd.Env, cmd.Dir = env, t.TempDir()
+	return startLive(t, cmd)
+}
+
+// startLive starts cmd (its Stdout and Stderr unset) with its stderr read
+// line by line, so that a test acts on the log line that proves the state
+// it tests instead of sleeping and hoping.
+func startLive(t *testing.T, cmd *exec.Cmd) *live {
+	t.Helper()
+	l := &live{cmd: cmd, lines: make(chan string, 10000), done: make(chan struct{})}
+	l.cmd.Stdout = &l.stdout
 	pipe, err := l.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +94,30 @@ func (l *live) waitLine(t *testing.T, s string) string {
 		case <-timeout:
 			t.Fatalf("no line with %q after 60s", s)
 		}
+	}
+}
+
+// waitRecord returns the first JSON log record whose msg is msg and that
+// ok accepts.
+func (l *live) waitRecord(t *testing.T, msg string, ok func(rec map[string]any) bool) map[string]any {
+	t.Helper()
+	for {
+		line := l.waitLine(t, `"msg":"`+msg+`"`)
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if ok(rec) {
+			return rec
+		}
+	}
+}
+
+// atLeast accepts a record whose numeric field is at least n.
+func atLeast(field string, n float64) func(map[string]any) bool {
+	return func(rec map[string]any) bool {
+		v, _ := rec[field].(float64)
+		return v >= n
 	}
 }
 
@@ -248,8 +282,7 @@ func TestLogsAreJSONWithRunPoolPhaseAndNoSecrets(t *testing.T) {
 	stoppedOut := filepath.Join(root, "stopped")
 	l := startCLI(t, env, "export", "--endpoint-url", slow, "--user-pool-id", pool.ID(), "--output", stoppedOut,
 		"--strategy", "per-user", "--rate", "UserResourceRead=400", "--checkpoint-interval", "100ms", "--progress-interval", "100ms")
-	l.waitLine(t, `"msg":"progress"`)
-	time.Sleep(300 * time.Millisecond)
+	l.waitRecord(t, "checkpoint saved", atLeast("pages", 1)) // the checkpoint has a watermark
 	l.cmd.Process.Signal(syscall.SIGTERM)
 	if code := l.wait(t); code != 143 {
 		t.Fatalf("exit %d, want 143:\n%s", code, l.allStderr())

@@ -283,19 +283,12 @@ func TestListGroupsForUserPrintsCLIShapeAndResumes(t *testing.T) {
 func TestSIGTERMStopsCleanlyWithoutManifest(t *testing.T) {
 	pool, url := startEmu(t, 20000, cognitoemu.Options{})
 	out := filepath.Join(t.TempDir(), "out")
-	cmd := exec.Command(binary, "export", "--endpoint-url", url, "--user-pool-id", pool.ID(), "--output", out, "--rate", "UserResourceRead=100")
-	cmd.Env = cleanEnv(creds()...)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(700 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	err := cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 143 {
-		t.Fatalf("exit: %v, want 143; stderr:\n%s", err, errb.String())
+	l := startCLI(t, cleanEnv(creds()...), "export", "--endpoint-url", url, "--user-pool-id", pool.ID(), "--output", out,
+		"--rate", "UserResourceRead=100", "--checkpoint-interval", "200ms")
+	l.waitRecord(t, "checkpoint saved", atLeast("rows", 1)) // under way, with rows to lose
+	l.cmd.Process.Signal(syscall.SIGTERM)
+	if code := l.wait(t); code != 143 {
+		t.Fatalf("exit %d, want 143; stderr:\n%s", code, l.allStderr())
 	}
 	if _, err := os.Stat(filepath.Join(out, "manifest.json")); !os.IsNotExist(err) {
 		t.Fatalf("manifest after SIGTERM: %v", err)

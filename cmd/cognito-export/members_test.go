@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cognito-export/cognito-export/checkpoint"
 	"github.com/cognito-export/cognito-export/export"
@@ -27,18 +25,11 @@ func TestStrayMembersFileIsPrunedOnResume(t *testing.T) {
 	}
 	duckdb.Require(t)
 	c := newCrashEnv(t, "local", "by-group")
-	cmd := c.command()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(600 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err == nil {
-		t.Fatal("the run finished before it was stopped; make the pool bigger")
-	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
-		t.Fatalf("exit %v, want 143\n%s", err, stderr.String())
+	l := startLive(t, c.command())
+	l.waitRecord(t, "checkpoint saved", atLeast("member_files", 1))
+	l.cmd.Process.Signal(syscall.SIGTERM)
+	if code := l.wait(t); code != 143 {
+		t.Fatalf("exit %d, want 143 (0: the run finished before it was stopped; make the pool bigger)\n%s", code, l.allStderr())
 	}
 	data, err := os.ReadFile(filepath.Join(c.out, export.CheckpointName))
 	if err != nil {

@@ -32,11 +32,11 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling"}},
+	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "checkpoint", "sink/...", "sink", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
-	{"batch", []string{"export", "review", "diff", "reader", "location", "cognito", "ratelimit", "fault", "sink/s3dest"}},
+	{"batch", []string{"export", "review", "diff", "reader", "location", "cognito", "ratelimit", "fault", "sink/s3dest", "internal/buildinfo"}},
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
 	{"review", []string{"diff", "report", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
@@ -59,13 +59,14 @@ var layers = []layer{
 	{"rowscan", []string{"reader", "sink"}},
 	// The report reads an export through the reader, beside verify; the
 	// diff reaches it only through cmd, as a report.Comparison.
-	{"report", []string{"reader", "rowscan"}},
+	{"report", []string{"reader", "rowscan", "internal/buildinfo"}},
 	// The diff reads two exports and writes change rows as an export does:
 	// beside export, both above the reader.
 	{"diff", []string{"reader", "rowscan", "sink", "fault"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", nil},
-	{"sink", nil},
+	// sink names the program in every manifest it writes.
+	{"sink", []string{"internal/buildinfo"}},
 	{"sink/localdest", []string{"sink"}},
 	{"sink/memdest", []string{"sink"}},
 	{"sink/s3dest", []string{"sink", "fault"}},
@@ -78,6 +79,8 @@ var layers = []layer{
 	{"sink/desttest", []string{"sink"}},
 	{"identity", []string{"sink", "internal/spelling"}},
 	{"internal/spelling", nil},
+	// What made this binary: beneath everything that writes a file.
+	{"internal/buildinfo", nil},
 	{"checkpoint/storetest", []string{"checkpoint"}},
 	{"internal/peer", nil},
 	{"internal/s3server", []string{"internal/peer"}},
