@@ -104,15 +104,15 @@ pools:
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := func(i int) any { return p.pools[i].Limits }
-	if l(0) != l(1) || l(0) == l(2) || l(0) == l(3) || l(2) == l(3) || len(p.limits) != 3 {
-		t.Fatalf("limiter sets: %d for 3 (account, region) pairs; shared as %v %v %v %v", len(p.limits), l(0), l(1), l(2), l(3))
+	l := func(i int) any { return p.Pools[i].Limits }
+	if l(0) != l(1) || l(0) == l(2) || l(0) == l(3) || l(2) == l(3) || len(p.Limits) != 3 {
+		t.Fatalf("limiter sets: %d for 3 (account, region) pairs; shared as %v %v %v %v", len(p.Limits), l(0), l(1), l(2), l(3))
 	}
-	if got := p.pools[3].Output; got != "/tmp/x/account="+memberB+"/region=eu-west-1/pool=eu-west-1_B1" {
+	if got := p.Pools[3].Output; got != "/tmp/x/account="+memberB+"/region=eu-west-1/pool=eu-west-1_B1" {
 		t.Fatalf("output %s", got)
 	}
-	if p.pools[0].Client.SessionName != "cognito-export-"+p.run.runID {
-		t.Fatalf("session name %q", p.pools[0].Client.SessionName)
+	if p.Pools[0].Client.SessionName != "cognito-export-"+p.RunID {
+		t.Fatalf("session name %q", p.Pools[0].Client.SessionName)
 	}
 	_, err = parseExport([]string{"--user-pool-id", "p", "--output", "/tmp/x/{account}"}, envOf(), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "{account} is unknown") {

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cognito-export/cognito-export/batch"
 )
 
 // orgConfigPath is where the array jobs mount configs/org.yaml.
@@ -47,12 +49,12 @@ func shardsOf(t *testing.T, where string, args []string, env map[string]string, 
 		t.Fatalf("%s: the settings are refused: %v", where, err)
 	}
 	env["COGNITO_EXPORT_SHARD_COUNT"] = strconv.Itoa(count)
-	pairs := map[quotaKey]int{}
-	for _, pp := range whole.pools {
-		pairs[pp.key] = 0
+	pairs := map[batch.QuotaKey]int{}
+	for _, pp := range whole.Pools {
+		pairs[pp.Key] = 0
 	}
-	for _, tg := range whole.targets {
-		pairs[tg.key] = 0
+	for _, tg := range whole.Targets {
+		pairs[tg.Key] = 0
 	}
 	if len(pairs) < count {
 		t.Fatalf("%s: %d (account, region) pairs for %d tasks", where, len(pairs), count)
@@ -62,16 +64,16 @@ func shardsOf(t *testing.T, where string, args []string, env map[string]string, 
 		if err != nil {
 			t.Fatalf("%s task %d: %v", where, task, err)
 		}
-		if p.shard != (shard{task, count}) || p.index.name != fmt.Sprintf("index-shard-%d-of-%d.json", task, count) {
-			t.Fatalf("%s task %d: shard %v, index %v", where, task, p.shard, p.index)
+		if p.Shard != (batch.Shard{Index: task, Count: count}) || p.Index.Name != fmt.Sprintf("index-shard-%d-of-%d.json", task, count) {
+			t.Fatalf("%s task %d: shard %v, index %v", where, task, p.Shard, p.Index)
 		}
-		for _, pp := range p.pools {
-			pairs[pp.key]++
+		for _, pp := range p.Pools {
+			pairs[pp.Key]++
 		}
-		for _, tg := range p.targets {
-			pairs[tg.key]++
+		for _, tg := range p.Targets {
+			pairs[tg.Key]++
 		}
-		for _, pp := range p.pools {
+		for _, pp := range p.Pools {
 			if err := pp.Config.Validate(); err != nil {
 				t.Fatalf("%s task %d: %v", where, task, err)
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -101,11 +100,11 @@ rate:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(p.pools) != 1 {
-				t.Fatalf("%d pools", len(p.pools))
+			if len(p.Pools) != 1 {
+				t.Fatalf("%d pools", len(p.Pools))
 			}
-			if msg := tt.want(p.pools[0].Config); msg != "" {
-				t.Fatalf("%s: %+v", msg, p.pools[0])
+			if msg := tt.want(p.Pools[0].Config); msg != "" {
+				t.Fatalf("%s: %+v", msg, p.Pools[0])
 			}
 		})
 	}
@@ -123,7 +122,7 @@ rate:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.pools[0].Limits.Rates()["UserResourceRead"]; got != tc.want {
+		if got := p.Pools[0].Limits.Rates()["UserResourceRead"]; got != tc.want {
 			t.Fatalf("args %v env %v: UserResourceRead rate %g, want %g", tc.args, tc.env, got, tc.want)
 		}
 	}
@@ -145,8 +144,7 @@ func TestConfigRejectsBadFilesByName(t *testing.T) {
 	for _, tt := range tests {
 		file := writeConfig(t, tt.yaml)
 		_, err := parseExport([]string{"--config", file}, envOf(tt.env), io.Discard)
-		var u usageError
-		if !errors.As(err, &u) || !strings.Contains(err.Error(), tt.msg) {
+		if !isUsage(err) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("config %q: error %v, want a usage error mentioning %q", tt.yaml, err, tt.msg)
 		}
 	}
@@ -169,10 +167,10 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.pools) < 2 {
-		t.Fatalf("the example shows %d pools; it should show several", len(p.pools))
+	if len(p.Pools) < 2 {
+		t.Fatalf("the example shows %d pools; it should show several", len(p.Pools))
 	}
-	for _, c := range p.pools {
+	for _, c := range p.Pools {
 		if err := c.Validate(); err != nil {
 			t.Fatalf("pool %s: %v", c.UserPoolID, err)
 		}
@@ -203,9 +201,9 @@ pools:
 		t.Fatal(err)
 	}
 	// One account and region: one set of limiters for all three.
-	for _, c := range p.pools {
-		if c.Limits != p.pools[0].Limits || len(p.limits) != 1 {
-			t.Fatalf("pool %s has limiters of its own (%d sets)", c.UserPoolID, len(p.limits))
+	for _, c := range p.Pools {
+		if c.Limits != p.Pools[0].Limits || len(p.Limits) != 1 {
+			t.Fatalf("pool %s has limiters of its own (%d sets)", c.UserPoolID, len(p.Limits))
 		}
 	}
 	r := runCLI(t, cleanEnv(creds()...), "export", "--config", file)

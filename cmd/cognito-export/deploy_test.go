@@ -261,11 +261,11 @@ func TestDeploymentExamplesAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the task's settings are refused: %v", err)
 	}
-	if err := p.pools[0].Validate(); err != nil || p.pools[0].UserPoolID == "" {
+	if err := p.Pools[0].Validate(); err != nil || p.Pools[0].UserPoolID == "" {
 		t.Fatalf("the task's settings are incomplete: %v", err)
 	}
-	if p.pools[0].StopTimeout.Seconds() >= float64(c.StopTimeout) {
-		t.Fatalf("--stop-timeout %v leaves no time before ECS kills at %ds", p.pools[0].StopTimeout, c.StopTimeout)
+	if p.Pools[0].StopTimeout.Seconds() >= float64(c.StopTimeout) {
+		t.Fatalf("--stop-timeout %v leaves no time before ECS kills at %ds", p.Pools[0].StopTimeout, c.StopTimeout)
 	}
 
 	var sched struct {

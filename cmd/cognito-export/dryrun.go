@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -12,27 +11,7 @@ import (
 	"github.com/cognito-export/cognito-export/export"
 )
 
-// dryRun checks every pool of the plan and prints what a run would cost.
-// It stops at the first pool that fails a check: that is what to fix.
-func dryRun(ctx context.Context, p *plan, fd found, con *console, stdout io.Writer) error {
-	if len(fd.failed) > 0 {
-		return fmt.Errorf("dry run: %w", fd.failed[0].err)
-	}
-	for _, pp := range fd.pools {
-		cfg := pp.Config
-		cfg.Logger = con.log.With("run_id", p.run.runID, "pool", cfg.UserPoolID, "account", pp.key.account, "region", pp.key.region)
-		rep, err := export.DryRun(ctx, cfg)
-		if err != nil {
-			if len(fd.pools) > 1 {
-				return fmt.Errorf("dry run of pool %s: %w", cfg.UserPoolID, err)
-			}
-			return fmt.Errorf("dry run: %w", err)
-		}
-		printDryRun(stdout, cfg, rep)
-	}
-	return nil
-}
-
+// printDryRun prints what a run of one pool would cost.
 func printDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
 	fmt.Fprintf(w, "dry run of pool %s: nothing exported\n", cfg.UserPoolID)
 	fmt.Fprintf(w, "  output %s: writable (a probe object was written and deleted)\n", rep.Output)

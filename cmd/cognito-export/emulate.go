@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
@@ -98,24 +98,6 @@ func (p poolFlags) server() (*cognitoemu.Server, error) {
 	return cognitoemu.NewServer(opts, pool), nil
 }
 
-// serve runs handler on ln until ctx is done, then shuts it down.
-func serve(ctx context.Context, ln net.Listener, handler http.Handler) (wait func() error) {
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	return func() error {
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			return err
-		}
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
-}
-
 // listenAndServe builds the handler, then listens on addr and serves it
 // until stop. The handler is built first: a pool that cannot be built (or
 // takes a while to) leaves no port held open and no client connecting to a
@@ -154,93 +136,123 @@ func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	return stop()
 }
 
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// demoFlags are the flags of demo: the emulated pool's, export's and
+// the profiles'.
+type demoFlags struct {
+	pool   poolFlags
+	export exportFlags
+	direct bool
+	prof   profileFlags
+}
+
+func parseDemo(args []string, stdout io.Writer) (*demoFlags, error) {
 	fs := newFlagSet("demo", "demo [--users N] [--output DIR] [export flags]", stdout)
-	var p poolFlags
-	bindPoolFlags(fs, &p, 10000)
-	var f exportFlags
-	bindExportFlags(fs, &f)
+	d := &demoFlags{}
+	f := &d.export
+	bindPoolFlags(fs, &d.pool, 10000)
+	bindExportFlags(fs, f)
 	fs.BoolVar(&f.run.report, "report", true, "end with the access review of the export (report.html and report.json beside the manifest), compared with the latest earlier demo export beside it if there is one")
 	fs.StringVar(&f.run.diffAgainst, "diff-against", "", "after the export, write what changed since the export at this location (or latest) under diff/ in the output")
-	direct := fs.Bool("direct", false, "call the emulator's handler in-process instead of over loopback TCP (benchmarks)")
-	var prof profileFlags
-	prof.bind(fs)
+	fs.BoolVar(&d.direct, "direct", false, "call the emulator's handler in-process instead of over loopback TCP (benchmarks)")
+	d.prof.bind(fs)
 	// email_verified and name beside email: without email_verified the
 	// report cannot evaluate UNVERIFIED_EMAIL_PRIVILEGED.
 	for name, value := range map[string]string{"output": "cognito-export-demo", "user-pool-id": demoPoolID, "attributes": "email,email_verified,name"} {
 		if err := fs.Set(name, value); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	p.poolID = f.cfg.UserPoolID
-	if err := p.validate(); err != nil {
-		return err
-	}
-	now := time.Now()
-	if f.run.runID == "" {
-		f.run.runID = export.NewRunID(now)
-	}
-	cfg, err := f.poolConfig(f.run.runID, now, os.LookupEnv)
+	d.pool.poolID = f.cfg.UserPoolID
+	return d, d.pool.validate()
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	d, err := parseDemo(args, stdout)
 	if err != nil {
 		return err
 	}
-	if cfg.Limits, err = f.limits.build(); err != nil {
+	f := &d.export
+	cfg, err := f.poolConfig(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	newLimits, err := f.limits.maker()
+	if err != nil {
 		return err
 	}
 	if len(f.limits.rates) == 0 {
 		// The emulator on loopback has no quotas; pacing it at Cognito's
 		// would make the demo take minutes for nothing.
-		cfg.Limits = ratelimit.Unlimited()
+		newLimits = ratelimit.Unlimited
 	}
 	con, err := newConsole(stderr, f.run.logFormat)
 	if err != nil {
 		return err
 	}
-	emu, err := p.server()
+	stopEmulator, err := d.emulate(ctx, &cfg)
 	if err != nil {
 		return err
 	}
-	cfg.Fresh = true // the demo always starts over
-	cfg.Client.Region = demoRegion
-	if *direct {
-		cfg.Client.EndpointURL = "http://cognito-emulator.invalid"
-		cfg.Client.HTTPClient = &http.Client{Transport: emu.Transport()}
-	} else {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("start the emulator: %w", err)
-		}
-		stop := serve(ctx, ln, emu)
-		defer stop()
-		cfg.Client.EndpointURL = "http://" + ln.Addr().String()
+	defer stopEmulator()
+	plan, err := batch.NewPlan(batch.Settings{RunID: f.run.runID, Now: time.Now(), Pools: []export.Config{cfg}, NewLimits: newLimits})
+	if err != nil {
+		return err
 	}
-	cfg.Client.Credentials = credentials.NewStaticCredentialsProvider("DEMOACCESSKEY", "demo-secret-not-a-real-key", "")
-	fmt.Fprintf(stdout, "demo: exporting emulated pool %s (%d users, %d groups) to %s\n", p.poolID, p.users, p.groups, cfg.Output)
-	stopProfile, err := prof.start()
+	cfg = plan.Pools[0].Config
+	fmt.Fprintf(stdout, "demo: exporting emulated pool %s (%d users, %d groups) to %s\n", d.pool.poolID, d.pool.users, d.pool.groups, cfg.Output)
+	stopProfile, err := d.prof.start()
 	if err != nil {
 		return err
 	}
 	f.run.parallelPools = 1
 	f.run.reportOpts = reportFlags{maxGroups: report.DefaultMaxGroupsPerUser, maxListed: report.DefaultMaxListed, maxRows: report.DefaultMaxFindingRows}
-	one := []poolPlan{{Config: cfg, key: quotaKey{region: demoRegion}}}
-	err = exportPools(ctx, &plan{run: f.run, limits: map[quotaKey]*ratelimit.Set{{region: demoRegion}: cfg.Limits}, pools: one}, found{pools: one}, con, stdout)
+	err = exportRun(ctx, plan, batch.Found{Pools: plan.Pools}, f.run, con, stdout)
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}
 	if err != nil {
 		return err
 	}
-	abs, _ := filepath.Abs(cfg.Output)
-	entries, _ := os.ReadDir(cfg.Output)
+	printDemoFiles(stdout, cfg.Output, f.run.report)
+	return nil
+}
+
+// emulate starts the demo's emulator and points cfg at it: over loopback
+// TCP, or in-process with --direct. The demo always starts over.
+func (d *demoFlags) emulate(ctx context.Context, cfg *export.Config) (stop func(), err error) {
+	emu, err := d.pool.server()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Fresh = true
+	cfg.Client.Region = demoRegion
+	cfg.Client.Credentials = credentials.NewStaticCredentialsProvider("DEMOACCESSKEY", "demo-secret-not-a-real-key", "")
+	if d.direct {
+		cfg.Client.EndpointURL = "http://cognito-emulator.invalid"
+		cfg.Client.HTTPClient = &http.Client{Transport: emu.Transport()}
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start the emulator: %w", err)
+	}
+	wait := serve(ctx, ln, emu)
+	cfg.Client.EndpointURL = "http://" + ln.Addr().String()
+	return func() { _ = wait() }, nil // the demo's result is the export's, not the emulator's shutdown
+}
+
+// printDemoFiles lists what the demo wrote, and where its report is.
+func printDemoFiles(stdout io.Writer, output string, report bool) {
+	abs, _ := filepath.Abs(output)
+	entries, _ := os.ReadDir(output)
 	fmt.Fprintf(stdout, "demo: files in %s:\n", abs)
 	for _, e := range entries {
 		fmt.Fprintf(stdout, "  %s\n", e.Name())
 	}
-	if f.run.report {
+	if report {
 		fmt.Fprintf(stdout, "demo: the access review: %s\n", filepath.Join(abs, "report.html"))
 	}
-	return nil
 }

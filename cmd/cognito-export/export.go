@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
+	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/export"
-	"github.com/cognito-export/cognito-export/ratelimit"
-	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // exportFlags binds the flags of export (and demo) to a Config.
@@ -93,9 +91,17 @@ func bindRunFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.run.index, "index", "", "directory or s3://bucket/prefix/ for the run's index.json, which lists every pool and its result (default: where the outputs meet; may hold {date} and {run_id})")
 }
 
-// poolConfig turns the parsed flags into one pool's Config, placeholders in
-// the output expanded with the run's id.
-func (f *exportFlags) poolConfig(runID string, now time.Time, lookupEnv func(string) (string, bool)) (export.Config, error) {
+// listFlag collects a comma-separated or repeated list, as --rate does.
+type listFlag = rateFlags
+
+// discoveryFlags say where to look for pools and which to keep.
+type discoveryFlags struct {
+	regions, include, exclude listFlag
+}
+
+// poolConfig turns the parsed flags into one pool's Config, its output and
+// checkpoint still templates: the plan expands their placeholders.
+func (f *exportFlags) poolConfig(lookupEnv func(string) (string, bool)) (export.Config, error) {
 	cfg := f.cfg
 	if f.pageSize < 1 || f.pageSize > cognito.MaxPageSize {
 		return cfg, usageError{fmt.Sprintf("--page-size %d: Cognito accepts 1..%d", f.pageSize, cognito.MaxPageSize)}
@@ -104,28 +110,12 @@ func (f *exportFlags) poolConfig(runID string, now time.Time, lookupEnv func(str
 	if err := f.who.apply(&cfg, lookupEnv); err != nil {
 		return cfg, err
 	}
-	cfg.Client.SessionName = "cognito-export-" + runID
-	ph := export.Placeholders{RunID: runID, Pool: cfg.UserPoolID, Now: now,
-		Account: export.AccountOf(cfg.Client.RoleARN), Region: poolRegion(cfg, lookupEnv)}
-	if cfg.Client.RoleARN != "" && ph.Account == "" {
-		return cfg, usageError{fmt.Sprintf("--role-arn %q: want arn:aws:iam::ACCOUNT:role/NAME", cfg.Client.RoleARN)}
-	}
-	for _, loc := range []*string{&cfg.Output, &cfg.Checkpoint} {
-		out, err := export.ExpandPlaceholders(*loc, ph)
-		if err != nil {
-			return cfg, err
-		}
-		*loc = out
-	}
 	return cfg, nil
 }
 
-// poolRegion is the region a pool's calls go to: its own, or the SDK's
-// default from the environment; "" when neither says.
-func poolRegion(cfg export.Config, lookupEnv func(string) (string, bool)) string {
-	if cfg.Client.Region != "" {
-		return cfg.Client.Region
-	}
+// defaultRegion is the region of the SDK's chain in the environment, for
+// a pool without its own; "" when it says none.
+func defaultRegion(lookupEnv func(string) (string, bool)) string {
 	for _, name := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
 		if v, ok := lookupEnv(name); ok && v != "" {
 			return v
@@ -134,43 +124,16 @@ func poolRegion(cfg export.Config, lookupEnv func(string) (string, bool)) string
 	return ""
 }
 
-// quotaKey names the (account, region) whose Cognito quotas a pool draws
-// on: pools that share one share its limiters, pools in different
-// accounts or regions each get their own. The account is "" for the
-// credentials' own.
-type quotaKey struct{ account, region string }
-
-// poolPlan is one pool of the plan, with the (account, region) it is in.
-type poolPlan struct {
-	export.Config
-	key  quotaKey
-	name string // the pool's name, when ListUserPools gave it
-}
-
-// plan is what one invocation of export does: pools named in the
-// configuration and the (account, region) pairs whose pools are to be
-// found, each pool under the limiters of its (account, region). Under
-// --shard, only the pairs of this shard.
-type plan struct {
-	run    runOptions
-	limits map[quotaKey]*ratelimit.Set
-	pools  []poolPlan
-	// targets are the (account, region) pairs whose pools ListUserPools
-	// finds when the run starts (--all-pools, accounts:).
-	targets []target
-	shard   shard
-	index   indexPlan
-	// outputs maps each output and checkpoint location to its pool, so
-	// that two pools, found or named, never share one.
-	outputs   map[string]string
-	now       time.Time
-	lookupEnv func(string) (string, bool)
-	s3        s3dest.Options // for the index: the run's own bucket
+// invocation is what one command line of export asks for: the plan, and
+// how the run goes (the process-wide settings).
+type invocation struct {
+	*batch.Plan
+	run runOptions
 }
 
 // parseExport reads the command line, the environment and the config file
 // into a plan. lookupEnv is os.LookupEnv outside tests.
-func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (*plan, error) {
+func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (*invocation, error) {
 	newSet := func() (*flag.FlagSet, *exportFlags, error) {
 		fs := newFlagSet("export", "export --user-pool-id ID --output DIR [flags]  (or --config FILE, or --all-pools)", stdout)
 		f := &exportFlags{}
@@ -178,20 +141,9 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 		bindRunFlags(fs, f)
 		return fs, f, parseFlags(fs, args)
 	}
-	fs, f, err := newSet()
+	file, err := readConfigFile(newSet, lookupEnv)
 	if err != nil {
 		return nil, err
-	}
-	if err := applySources(fs, lookupEnv); err != nil { // --config itself may come from the environment
-		return nil, err
-	}
-	var file *fileConfig
-	if f.run.config != "" {
-		if file, err = loadConfigFile(f.run.config, fs); err != nil {
-			return nil, err
-		}
-	} else {
-		file = &fileConfig{}
 	}
 	// The settings of the whole run come from the top level: an entry may
 	// not set them.
@@ -202,132 +154,121 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 	if err := applySources(fs, lookupEnv, file.top); err != nil {
 		return nil, err
 	}
-	p := &plan{run: top.run, limits: map[quotaKey]*ratelimit.Set{}, outputs: map[string]string{},
-		now: time.Now(), lookupEnv: lookupEnv, s3: top.cfg.S3}
-	if p.s3.Region == "" {
-		p.s3.Region = top.cfg.Client.Region
-	}
-	if p.run.runID == "" {
-		p.run.runID = export.NewRunID(p.now)
-	}
-	rates := top.limits // every quota is paced alike
-	if _, err := rates.build(); err != nil {
+	s, err := top.runSettings(lookupEnv)
+	if err != nil {
 		return nil, err
 	}
-	if p.run.parallelPools < 1 {
-		return nil, usageError{fmt.Sprintf("--parallel-pools %d: must be at least 1", p.run.parallelPools)}
-	}
-	if p.run.progressInterval < 0 {
-		return nil, usageError{"--progress-interval must not be negative"}
-	}
-	if err := p.run.reportOpts.check(); err != nil {
+	entries, sources, err := top.choosePools(fs, file, lookupEnv)
+	if err != nil {
 		return nil, err
 	}
-	if p.shard, err = parseShard(p.run, lookupEnv); err != nil {
+	for _, entry := range entries {
+		f, err := layered(newSet, lookupEnv, entry, file.top)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := f.poolConfig(lookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		s.Pools = append(s.Pools, cfg)
+	}
+	for _, src := range sources {
+		f, err := layered(newSet, lookupEnv, src, file.top)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := f.poolConfig(lookupEnv)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src.from, err)
+		}
+		s.Sources = append(s.Sources, batch.Source{From: src.from, Config: cfg, Regions: f.disc.regions, Include: f.disc.include, Exclude: f.disc.exclude})
+	}
+	p, err := batch.NewPlan(s)
+	if err != nil {
 		return nil, err
 	}
-	discovering := p.run.allPools || len(file.accounts) > 0
+	return &invocation{Plan: p, run: top.run}, nil
+}
+
+// readConfigFile reads the file --config names, which may itself come
+// from the environment; no --config is an empty file.
+func readConfigFile(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEnv func(string) (string, bool)) (*fileConfig, error) {
+	fs, f, err := newSet()
+	if err != nil {
+		return nil, err
+	}
+	if err := applySources(fs, lookupEnv); err != nil {
+		return nil, err
+	}
+	if f.run.config == "" {
+		return &fileConfig{}, nil
+	}
+	return loadConfigFile(f.run.config, fs)
+}
+
+// layered is one pool entry's (or one account's) flags: the command line
+// and the environment over the entry over the file's top level.
+func layered(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEnv func(string) (string, bool), entry, top layer) (*exportFlags, error) {
+	fs, f, err := newSet()
+	if err != nil {
+		return nil, err
+	}
+	return f, applySources(fs, lookupEnv, entry, top)
+}
+
+// runSettings checks the settings of the whole run and makes the plan's
+// settings from them, pools and sources still to come.
+func (top *exportFlags) runSettings(lookupEnv func(string) (string, bool)) (batch.Settings, error) {
+	newLimits, err := top.limits.maker() // every quota is paced alike
+	if err != nil {
+		return batch.Settings{}, err
+	}
+	run := top.run
+	switch {
+	case run.parallelPools < 1:
+		return batch.Settings{}, usageError{fmt.Sprintf("--parallel-pools %d: must be at least 1", run.parallelPools)}
+	case run.progressInterval < 0:
+		return batch.Settings{}, usageError{"--progress-interval must not be negative"}
+	}
+	if err := run.reportOpts.check(); err != nil {
+		return batch.Settings{}, err
+	}
+	sh, err := batch.ParseShard(run.shard, run.shardCount, lookupEnv)
+	if err != nil {
+		return batch.Settings{}, err
+	}
+	s3 := top.cfg.S3 // for the index: the run's own bucket
+	if s3.Region == "" {
+		s3.Region = top.cfg.Client.Region
+	}
+	return batch.Settings{RunID: run.runID, Now: time.Now(), Index: run.index, Shard: sh, Region: defaultRegion(lookupEnv), S3: s3,
+		NewLimits: newLimits}, nil
+}
+
+// choosePools says where the pools come from: entries are the pools named
+// (one from the flags when neither the file nor discovery names any),
+// sources where discovery looks. Naming pools in two places is refused.
+func (top *exportFlags) choosePools(fs *flag.FlagSet, file *fileConfig, lookupEnv func(string) (string, bool)) (entries, sources []layer, err error) {
+	discovering := top.run.allPools || len(file.accounts) > 0
 	_, envPool := lookupEnv(envName("user-pool-id"))
 	namedPool := envPool || flagSet(fs, "user-pool-id")
-	entries := file.pools
+	entries = file.pools
 	switch {
 	case len(entries) > 0 && namedPool:
-		return nil, usageError{fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", file.path)}
-	case p.run.allPools && namedPool:
-		return nil, usageError{"--user-pool-id and --all-pools: name one pool, or find them all"}
+		return nil, nil, usageError{fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", file.path)}
+	case top.run.allPools && namedPool:
+		return nil, nil, usageError{"--user-pool-id and --all-pools: name one pool, or find them all"}
 	case len(entries) == 0 && !discovering:
 		entries = []layer{{}}
 	}
 	if !discovering && len(top.disc.regions)+len(top.disc.include)+len(top.disc.exclude) > 0 {
-		return nil, usageError{"--regions, --include and --exclude choose among the pools ListUserPools finds: add --all-pools (or accounts: in the config file)"}
+		return nil, nil, usageError{"--regions, --include and --exclude choose among the pools ListUserPools finds: add --all-pools (or accounts: in the config file)"}
 	}
-	var templates []string // every output location, placeholders kept: the index goes where they meet
-	for _, entry := range entries {
-		fs, f, err := newSet()
-		if err != nil {
-			return nil, err
-		}
-		if err := applySources(fs, lookupEnv, entry, file.top); err != nil {
-			return nil, err
-		}
-		templates = append(templates, f.cfg.Output)
-		cfg, err := f.poolConfig(p.run.runID, p.now, lookupEnv)
-		if err != nil {
-			return nil, err
-		}
-		pp := poolPlan{Config: cfg, key: quotaKey{export.AccountOf(cfg.Client.RoleARN), poolRegion(cfg, lookupEnv)}}
-		if err := p.claimOutputs(pp); err != nil {
-			return nil, err
-		}
-		p.pools = append(p.pools, pp)
-	}
-	var sources []layer
-	if p.run.allPools {
+	if top.run.allPools {
 		sources = append(sources, layer{from: "--all-pools"})
 	}
-	sources = append(sources, file.accounts...)
-	for _, src := range sources {
-		fs, f, err := newSet()
-		if err != nil {
-			return nil, err
-		}
-		if err := applySources(fs, lookupEnv, src, file.top); err != nil {
-			return nil, err
-		}
-		templates = append(templates, f.cfg.Output)
-		ts, err := targetsOf(f, src.from, p.run.runID, p.now, lookupEnv)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range ts {
-			if i := slices.IndexFunc(p.targets, func(o target) bool { return o.key == t.key }); i >= 0 {
-				return nil, usageError{fmt.Sprintf("%s and %s both list the pools of account %q in %s: list each account and region once", p.targets[i].from, t.from, t.key.account, t.key.region)}
-			}
-			p.targets = append(p.targets, t)
-		}
-	}
-	if p.index, err = planIndex(top, templates, len(entries) > 1 || discovering, p.shard, p.run.runID, p.now); err != nil {
-		return nil, err
-	}
-	p.keepShard()
-	for i := range p.pools {
-		if p.pools[i].Limits, err = p.limitsOf(rates, p.pools[i].key); err != nil {
-			return nil, err
-		}
-	}
-	for i := range p.targets {
-		if p.targets[i].limits, err = p.limitsOf(rates, p.targets[i].key); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
-}
-
-// limitsOf is the limiter set of an (account, region), made on first use.
-func (p *plan) limitsOf(rates limitFlags, key quotaKey) (*ratelimit.Set, error) {
-	if p.limits[key] == nil {
-		set, err := rates.build()
-		if err != nil {
-			return nil, err
-		}
-		p.limits[key] = set
-	}
-	return p.limits[key], nil
-}
-
-// claimOutputs records a pool's output and checkpoint, refusing one that
-// another pool of the run already writes to.
-func (p *plan) claimOutputs(pp poolPlan) error {
-	for _, loc := range []string{pp.Output, pp.Checkpoint} {
-		if loc == "" {
-			continue
-		}
-		if other, dup := p.outputs[loc]; dup {
-			return usageError{fmt.Sprintf("pools %s and %s would share %s: put {pool} in output (and checkpoint)", other, pp.UserPoolID, loc)}
-		}
-		p.outputs[loc] = pp.UserPoolID
-	}
-	return nil
+	return entries, append(sources, file.accounts...), nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
@@ -337,19 +278,19 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	p, err := parseExport(args, os.LookupEnv, stdout)
+	inv, err := parseExport(args, os.LookupEnv, stdout)
 	if err != nil {
 		return err
 	}
-	for i := range p.pools {
-		if err := p.pools[i].Config.Validate(); err != nil {
-			if len(p.pools) > 1 {
-				return fmt.Errorf("pool %s: %w", p.pools[i].UserPoolID, err)
+	for _, pp := range inv.Pools {
+		if err := pp.Validate(); err != nil {
+			if len(inv.Pools) > 1 {
+				return fmt.Errorf("pool %s: %w", pp.UserPoolID, err)
 			}
 			return err
 		}
 	}
-	out, err := newConsole(stderr, p.run.logFormat)
+	out, err := newConsole(stderr, inv.run.logFormat)
 	if err != nil {
 		return err
 	}
@@ -358,11 +299,37 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bindRunFlags(fs, &exportFlags{})
 	for _, name := range strayEnv(os.Environ(), fs) {
 		out.log.Warn("environment variable names no flag of export; ignored", "variable", name,
-			"run_id", p.run.runID, "pool", poolsLabel(found{pools: p.pools}), "phase", "plan")
+			"run_id", inv.RunID, "pool", batch.Found{Pools: inv.Pools}.Label(), "phase", "plan")
 	}
-	found := discover(ctx, p, out.log.With("run_id", p.run.runID, "pool", "*", "phase", "plan"))
-	if p.run.dryRun {
-		return dryRun(ctx, p, found, out, stdout)
+	found, err := batch.Discover(ctx, inv.Plan, out.log.With("run_id", inv.RunID, "pool", "*", "phase", "plan"))
+	if err != nil {
+		return err
 	}
-	return exportPools(ctx, p, found, out, stdout)
+	if inv.run.dryRun {
+		return batch.DryRun(ctx, inv.Plan, found, out.log, func(cfg export.Config, rep export.DryRunReport) { printDryRun(stdout, cfg, rep) })
+	}
+	return exportRun(ctx, inv.Plan, found, inv.run, out, stdout)
+}
+
+// exportRun exports the pools found, with the console's progress display
+// and, when asked, the metrics.
+func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOptions, con *console, stdout io.Writer) error {
+	opts := batch.RunOptions{Parallel: run.parallelPools, DiffAgainst: run.diffAgainst, Logger: con.log, Stdout: stdout,
+		BeforeFollowUp: func() { allowHeap(diffMemoryLimit) }}
+	if run.report {
+		ro := run.reportOpts.options()
+		opts.Report = &ro
+	}
+	// A bar per pool only makes sense when they take turns on the terminal.
+	useBar := con.tty && run.parallelPools == 1
+	opts.Watch = func(ctx context.Context, pr *batch.PoolRun) func(bool) {
+		return watch(ctx, con, pr.Config.Logger.With("phase", "export"), pr, run.progressInterval, useBar)
+	}
+	r := batch.NewRun(p, found, opts)
+	stopMetrics, err := serveMetrics(ctx, run.metricsAddr, r, p.Limits, con.log.With("run_id", p.RunID, "pool", found.Label()))
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	return r.Export(ctx)
 }

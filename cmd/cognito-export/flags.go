@@ -72,6 +72,16 @@ func (l *limitFlags) bind(fs *flag.FlagSet) {
 
 // build makes the rate limiters from the flags.
 func (l *limitFlags) build() (*ratelimit.Set, error) {
+	newSet, err := l.maker()
+	if err != nil {
+		return nil, err
+	}
+	return newSet(), nil
+}
+
+// maker checks the flags and returns what makes a set of limiters from
+// them: a run makes one per (account, region).
+func (l *limitFlags) maker() (func() *ratelimit.Set, error) {
 	if l.share <= 0 || l.share > 1 {
 		return nil, usageError{fmt.Sprintf("--rate-share %g: must be in (0, 1]", l.share)}
 	}
@@ -88,5 +98,6 @@ func (l *limitFlags) build() (*ratelimit.Set, error) {
 		}
 		rates[c] = rps
 	}
-	return ratelimit.NewSet(rates, l.share), nil
+	share := l.share
+	return func() *ratelimit.Set { return ratelimit.NewSet(rates, share) }, nil
 }

@@ -5,29 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/cognito-export/cognito-export/cognito"
 )
-
-// cliGroup is a GroupType as the AWS CLI prints it, fields in the same order.
-type cliGroup struct {
-	GroupName        string  `json:"GroupName"`
-	UserPoolId       string  `json:"UserPoolId"`
-	Description      *string `json:"Description,omitempty"`
-	RoleArn          *string `json:"RoleArn,omitempty"`
-	Precedence       *int32  `json:"Precedence,omitempty"`
-	LastModifiedDate string  `json:"LastModifiedDate,omitempty"`
-	CreationDate     string  `json:"CreationDate,omitempty"`
-}
-
-type cliResult struct {
-	Groups    []cliGroup `json:"Groups"`
-	NextToken string     `json:"NextToken,omitempty"`
-}
 
 func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("list-groups-for-user", "list-groups-for-user --user-pool-id ID --username NAME [--page-size N] [--max-items N] [--starting-token T]", stdout)
@@ -74,38 +54,17 @@ func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return usageError{"--starting-token: " + err.Error()}
 	}
-	res := cliResult{Groups: []cliGroup{}}
+	res := cognito.CLIResult{Groups: []cognito.CLIGroup{}}
 	for groups, err := range pager.Pages(ctx) {
 		if err != nil {
 			return cognito.Explain("AdminListGroupsForUser", err)
 		}
 		for _, g := range groups {
-			res.Groups = append(res.Groups, toCLIGroup(g))
+			res.Groups = append(res.Groups, cognito.ToCLIGroup(g))
 		}
 	}
 	res.NextToken = pager.ResumeToken()
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "    ")
 	return enc.Encode(res)
-}
-
-func toCLIGroup(g types.GroupType) cliGroup {
-	return cliGroup{
-		GroupName: aws.ToString(g.GroupName), UserPoolId: aws.ToString(g.UserPoolId),
-		Description: g.Description, RoleArn: g.RoleArn, Precedence: g.Precedence,
-		LastModifiedDate: isoformat(g.LastModifiedDate), CreationDate: isoformat(g.CreationDate),
-	}
-}
-
-// isoformat prints a time as the AWS CLI does (Python's isoformat): UTC
-// offset, microseconds only when non-zero.
-func isoformat(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	u := t.UTC()
-	if u.Nanosecond()/1000 == 0 {
-		return u.Format("2006-01-02T15:04:05+00:00")
-	}
-	return u.Format("2006-01-02T15:04:05.000000+00:00")
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 )
 
@@ -207,13 +208,13 @@ func assertNoSecrets(t *testing.T, outputs []string, dirs ...string) {
 	}
 }
 
-func readSummary(t *testing.T, path string) runSummary {
+func readSummary(t *testing.T, path string) batch.RunSummary {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s runSummary
+	var s batch.RunSummary
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

@@ -53,7 +53,7 @@ func main() {
 		// A second signal gets the default behaviour: an impatient operator
 		// can still kill the process outright.
 		signal.Stop(sigs)
-		cancel(interrupted{sig.(syscall.Signal)})
+		cancel(fault.Interrupted{Signal: sig.(syscall.Signal)})
 	}()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -91,11 +91,6 @@ func allowHeap(limit int64) {
 // diffMemoryLimit keeps a diff's peak RSS near 245 MB (1M and 5M users),
 // under the 300 MB it must stay below, with room to collect less often.
 const diffMemoryLimit = 224 << 20
-
-// interrupted is the cause of a context cancelled by a signal.
-type interrupted struct{ sig syscall.Signal }
-
-func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
 
 // usageError is a bad command line: exit 2.
 type usageError struct{ msg string }
@@ -149,19 +144,24 @@ func exitCode(ctx context.Context, command string, err error, stderr io.Writer) 
 	if errors.Is(err, errNotIntact) || errors.Is(err, errChanges) {
 		return exitFailure // its problems and verdict are printed
 	}
-	var sig interrupted
-	if errors.As(context.Cause(ctx), &sig) {
+	if sig, ok := fault.InterruptedBy(ctx); ok {
 		what := "the export"
 		if command == "diff" {
 			what = "the diff"
 		}
 		fmt.Fprintf(stderr, "cognito-export: %v; %s is not complete (no manifest.json)\n", sig, what)
-		return 128 + int(sig.sig)
+		return 128 + int(sig.Signal)
 	}
 	fmt.Fprintf(stderr, "cognito-export: %v\n", err)
-	var u usageError
-	if errors.As(err, &u) || fault.KindOf(err) == fault.Usage {
+	if isUsage(err) {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// isUsage reports whether err is the user's to fix: a bad command line
+// here, or a library's error of kind fault.Usage.
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u) || fault.KindOf(err) == fault.Usage
 }

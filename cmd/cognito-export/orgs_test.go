@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/exportcheck"
@@ -94,13 +95,13 @@ func orgConfig(t *testing.T, dir, format string) string {
 	return writeConfig(t, b.String())
 }
 
-func readIndex(t *testing.T, path string) runIndex {
+func readIndex(t *testing.T, path string) batch.RunIndex {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var idx runIndex
+	var idx batch.RunIndex
 	if err := json.Unmarshal(data, &idx); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -124,7 +125,7 @@ func TestAllPoolsOfAnOrganisation(t *testing.T) {
 	}
 
 	idx := readIndex(t, filepath.Join(dir, "index.json"))
-	if idx.RunID != "org-run" || idx.Status != statusFailed || idx.Totals.Complete != 8 || idx.Totals.Failed != 2 || idx.Totals.Skipped != 1 {
+	if idx.RunID != "org-run" || idx.Status != batch.StatusFailed || idx.Totals.Complete != 8 || idx.Totals.Failed != 2 || idx.Totals.Skipped != 1 {
 		t.Fatalf("index: %+v", idx)
 	}
 	truthRows := map[string]int64{}
@@ -132,7 +133,7 @@ func TestAllPoolsOfAnOrganisation(t *testing.T) {
 		if p.account == denied {
 			continue
 		}
-		i := slices.IndexFunc(idx.Pools, func(e indexEntry) bool { return e.UserPoolID == p.spec.ID && e.Account == p.account })
+		i := slices.IndexFunc(idx.Pools, func(e batch.IndexEntry) bool { return e.UserPoolID == p.spec.ID && e.Account == p.account })
 		if i < 0 {
 			t.Fatalf("pool %s of %s not in the index", p.spec.ID, p.account)
 		}
@@ -142,7 +143,7 @@ func TestAllPoolsOfAnOrganisation(t *testing.T) {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(manifest)
-		if e.Status != statusComplete || e.Region != p.region || e.PoolName != p.spec.Name || e.RoleARN != orgRoleARN(p.account) ||
+		if e.Status != batch.StatusComplete || e.Region != p.region || e.PoolName != p.spec.Name || e.RoleARN != orgRoleARN(p.account) ||
 			e.ManifestSHA256 != hex.EncodeToString(sum[:]) || int(e.Users) != p.spec.Users {
 			t.Fatalf("index entry %+v", e)
 		}
@@ -158,13 +159,13 @@ func TestAllPoolsOfAnOrganisation(t *testing.T) {
 		truthRows[p.account+"/"+p.region+"/"+p.spec.ID] = e.Rows
 	}
 	for _, region := range orgRegions {
-		i := slices.IndexFunc(idx.Pools, func(e indexEntry) bool { return e.Account == denied && e.Region == region })
-		if i < 0 || idx.Pools[i].Status != statusFailed || idx.Pools[i].UserPoolID != "" || !strings.Contains(idx.Pools[i].Error, orgRoleARN(denied)) {
+		i := slices.IndexFunc(idx.Pools, func(e batch.IndexEntry) bool { return e.Account == denied && e.Region == region })
+		if i < 0 || idx.Pools[i].Status != batch.StatusFailed || idx.Pools[i].UserPoolID != "" || !strings.Contains(idx.Pools[i].Error, orgRoleARN(denied)) {
 			t.Fatalf("denied account in %s: %+v", region, idx.Pools)
 		}
 	}
-	i := slices.IndexFunc(idx.Pools, func(e indexEntry) bool { return e.UserPoolID == "eu-west-1_Scratch" })
-	if i < 0 || idx.Pools[i].Status != statusSkipped || !strings.Contains(idx.Pools[i].Error, `excluded by "scratch-*"`) {
+	i := slices.IndexFunc(idx.Pools, func(e batch.IndexEntry) bool { return e.UserPoolID == "eu-west-1_Scratch" })
+	if i < 0 || idx.Pools[i].Status != batch.StatusSkipped || !strings.Contains(idx.Pools[i].Error, `excluded by "scratch-*"`) {
 		t.Fatalf("the excluded pool: %+v", idx.Pools)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "account="+orgAccounts[0], "region=eu-west-1", "pool=eu-west-1_Scratch")); err == nil {
@@ -242,7 +243,7 @@ func TestShardsCoverEveryPoolOnce(t *testing.T) {
 	pairShard := map[string]int{}
 	for i := range n {
 		idx := readIndex(t, filepath.Join(dir, fmt.Sprintf("index-shard-%d-of-%d.json", i, n)))
-		if idx.Shard != fmt.Sprintf("%d/%d", i, n) || idx.Status != statusComplete {
+		if idx.Shard != fmt.Sprintf("%d/%d", i, n) || idx.Status != batch.StatusComplete {
 			t.Fatalf("shard %d index: %+v", i, idx)
 		}
 		for _, e := range idx.Pools {
@@ -251,7 +252,7 @@ func TestShardsCoverEveryPoolOnce(t *testing.T) {
 				t.Fatalf("(account, region) %s is in shards %d and %d", pair, s, i)
 			}
 			pairShard[pair] = i
-			if e.Status == statusComplete {
+			if e.Status == batch.StatusComplete {
 				exported[e.Account+"/"+e.UserPoolID]++
 			}
 		}
@@ -353,7 +354,7 @@ func TestNamedPoolAmongDiscoveredOnesAndDryRun(t *testing.T) {
 		}
 		seen++
 		csv, _ := filepath.Glob(filepath.Join(e.Output, "part-*.csv"))
-		if e.Status != statusComplete || len(csv) == 0 {
+		if e.Status != batch.StatusComplete || len(csv) == 0 {
 			t.Fatalf("the named pool was not exported as its entry says: %+v, %v", e, csv)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/export"
 )
 
@@ -58,9 +59,9 @@ func (s status) eta() string {
 
 // watch reports a pool's progress until ctx is done: a bar when the console
 // is a terminal, otherwise a log line every interval (none when 0).
-func watch(ctx context.Context, con *console, log *slog.Logger, pr *poolRun, interval time.Duration, useBar bool) (finish func(complete bool)) {
-	start, first := time.Now(), pr.prog.Snapshot()
-	look := func() status { return measure(first, pr.prog.Snapshot(), time.Since(start)) }
+func watch(ctx context.Context, con *console, log *slog.Logger, pr *batch.PoolRun, interval time.Duration, useBar bool) (finish func(complete bool)) {
+	start, first := time.Now(), pr.Progress.Snapshot()
+	look := func() status { return measure(first, pr.Progress.Snapshot(), time.Since(start)) }
 	tick := interval
 	var bar *progressbar.ProgressBar
 	if useBar {
@@ -83,7 +84,7 @@ func watch(ctx context.Context, con *console, log *slog.Logger, pr *poolRun, int
 				return
 			case <-t.C:
 				if bar != nil {
-					drawBar(con, bar, pr.cfg.UserPoolID, look())
+					drawBar(con, bar, pr.Config.UserPoolID, look())
 					continue
 				}
 				s := look()
@@ -97,7 +98,7 @@ func watch(ctx context.Context, con *console, log *slog.Logger, pr *poolRun, int
 		if bar == nil {
 			return
 		}
-		drawBar(con, bar, pr.cfg.UserPoolID, look())
+		drawBar(con, bar, pr.Config.UserPoolID, look())
 		con.draw(nil, func() {
 			if complete {
 				bar.Finish()
@@ -112,23 +113,23 @@ func watch(ctx context.Context, con *console, log *slog.Logger, pr *poolRun, int
 // estimateUsers asks Cognito how many users the pool has, for the ETA and
 // the metrics, when the export will not estimate it anyway (--strategy
 // auto does). Without the answer the export goes on, with no ETA.
-func estimateUsers(ctx context.Context, pr *poolRun, log *slog.Logger) {
-	if pr.cfg.Strategy == export.StrategyAuto || pr.cfg.Strategy == "" {
+func estimateUsers(ctx context.Context, pr *batch.PoolRun, log *slog.Logger) {
+	if pr.Config.Strategy == export.StrategyAuto || pr.Config.Strategy == "" {
 		return
 	}
-	if err := pr.env.EstimateUsers(ctx); err != nil && ctx.Err() == nil {
+	if err := pr.EstimateUsers(ctx); err != nil && ctx.Err() == nil {
 		log.Warn("no ETA: the pool's size is unknown", "error", err.Error())
 	}
 }
 
-func newBar(con *console, pr *poolRun) *progressbar.ProgressBar {
-	max := pr.prog.Snapshot().EstimatedUsers
+func newBar(con *console, pr *batch.PoolRun) *progressbar.ProgressBar {
+	max := pr.Progress.Snapshot().EstimatedUsers
 	if max <= 0 {
 		max = -1 // a spinner until the estimate is known
 	}
 	return progressbar.NewOptions64(max,
 		progressbar.OptionSetWriter(con.stderr),
-		progressbar.OptionSetDescription(pr.cfg.UserPoolID),
+		progressbar.OptionSetDescription(pr.Config.UserPoolID),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionSetRenderBlankState(false),

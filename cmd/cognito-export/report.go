@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 
-	"github.com/cognito-export/cognito-export/location"
-	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/report"
-	"github.com/cognito-export/cognito-export/sink"
+	"github.com/cognito-export/cognito-export/review"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
@@ -61,11 +56,12 @@ func splitList(s string) []string {
 	return out
 }
 
-// errFindings is a report whose --fail-on findings are present: exit 1.
-type errFindings struct{ present []string }
-
-func (e errFindings) Error() string {
-	return "report: findings named by --fail-on are present: " + strings.Join(e.present, ", ")
+// options are the report's settings as review takes them.
+func (f *reportFlags) options() review.ReportOptions {
+	return review.ReportOptions{
+		Options: report.Options{MaxGroupsPerUser: f.maxGroups, MaxListed: f.maxListed, MaxFindingRows: f.maxRows, Privileged: splitList(f.privileged)},
+		Output:  f.output, Against: f.previous, FailOn: splitList(f.failOn),
+	}
 }
 
 func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
@@ -103,122 +99,9 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	err = makeReport(ctx, location, f, nil, stdout)
+	err = review.Report(ctx, location, f.options(), f.s3, stdout)
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}
 	return err
-}
-
-// makeReport verifies the export (and the previous one), builds the report
-// and writes the page and report.json. given is a comparison already made
-// (export --diff-against has just diffed the same exports); without it,
-// f.previous is compared here.
-func makeReport(ctx context.Context, location string, f reportFlags, given *report.Comparison, stdout io.Writer) error {
-	cur, err := openVerified(ctx, location, f.s3)
-	if err != nil {
-		return err
-	}
-	opts := report.Options{MaxGroupsPerUser: f.maxGroups, MaxListed: f.maxListed, MaxFindingRows: f.maxRows, Privileged: splitList(f.privileged), Previous: given}
-	if given == nil && f.previous != "" {
-		if opts.Previous, err = compare(ctx, cur, f); err != nil {
-			return err
-		}
-	}
-	r, err := report.Build(ctx, cur, opts)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	dest, dir, page, err := openReportOutput(ctx, f.output, f.s3)
-	if err != nil {
-		return err
-	}
-	var html, js bytes.Buffer
-	if err := report.WriteHTML(&html, r); err != nil {
-		return err
-	}
-	if err := report.WriteJSON(&js, r); err != nil {
-		return err
-	}
-	jsonName := strings.TrimSuffix(page, path.Ext(page)) + ".json"
-	// report.json first: a page without its JSON would let a pipeline that
-	// waits for the page read a stale report.json.
-	if err := dest.Put(ctx, jsonName, js.Bytes()); err != nil {
-		return fmt.Errorf("report: write %s: %w", jsonName, err)
-	}
-	if err := dest.Put(ctx, page, html.Bytes()); err != nil {
-		return fmt.Errorf("report: write %s: %w", page, err)
-	}
-	var summary []string
-	for _, fd := range r.Findings {
-		if fd.Count > 0 {
-			summary = append(summary, fmt.Sprintf("%s %d", fd.ID, fd.Count))
-		}
-	}
-	if summary == nil {
-		summary = []string{"none"}
-	}
-	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", dir.File(page), jsonName, thousands(int64(html.Len())), strings.Join(summary, ", "))
-	present, err := r.Present(splitList(f.failOn))
-	if err != nil {
-		return usageError{"report: --fail-on: " + err.Error()}
-	}
-	if len(present) > 0 {
-		return errFindings{present}
-	}
-	return nil
-}
-
-// openVerified opens an export and checks it as verify does: a report is
-// evidence, so it is never made from an export that is not intact.
-func openVerified(ctx context.Context, location string, opts s3dest.Options) (report.Side, error) {
-	src, err := reader.Open(ctx, location, opts)
-	if err != nil {
-		return report.Side{}, reportInputError(location, err)
-	}
-	res, err := reader.Verify(ctx, src, func(reader.Problem) {})
-	if err != nil {
-		return report.Side{}, reportInputError(location, err)
-	}
-	if !res.Intact() {
-		return report.Side{}, fmt.Errorf("report: the export at %s is not intact (%s): run cognito-export verify %s", src, plural(res.Problems, "problem"), location)
-	}
-	return report.Side{Source: src, Manifest: res.Manifest, Location: src.String()}, nil
-}
-
-func reportInputError(location string, err error) error {
-	if errors.Is(err, reader.ErrNoExport) {
-		return usageError{"report: " + err.Error()}
-	}
-	return fmt.Errorf("report: read %s: %w", location, err)
-}
-
-// reportDest is where the page and report.json go.
-type reportDest interface {
-	sink.Putter
-	String() string
-}
-
-// openReportOutput splits --output into a location and the page's name: a
-// directory (existing, or ending in /) gets report.html.
-func openReportOutput(ctx context.Context, output string, opts s3dest.Options) (reportDest, location.Location, string, error) {
-	loc, err := location.Parse(output)
-	if err != nil {
-		return nil, location.Location{}, "", usageError{fmt.Sprintf("report: --output %s: %v", output, err)}
-	}
-	dir, name := loc, "report.html"
-	if !loc.NamesDirectory() {
-		var ok bool
-		if dir, name, ok = loc.Split(); !ok {
-			return nil, location.Location{}, "", usageError{fmt.Sprintf("report: --output %s: want a file or a directory", output)}
-		}
-	}
-	d, err := dir.OpenWrite(ctx, opts)
-	switch {
-	case err != nil && loc.IsS3():
-		return nil, location.Location{}, "", fmt.Errorf("report: --output %s: %w", output, err)
-	case err != nil:
-		return nil, location.Location{}, "", usageError{fmt.Sprintf("report: --output %s: %v", output, err)}
-	}
-	return d, dir, name, nil
 }

@@ -1,17 +1,18 @@
-package main
+// Package metrics exposes a run of export to Prometheus: every pool's
+// users, rows, calls, throttles and state, and each (account, region)'s
+// paced rates, read from the same counters as the progress display at
+// scrape time, so that nothing is counted twice.
+package metrics
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
 	"math"
-	"net"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/ratelimit"
 )
 
@@ -33,12 +34,10 @@ var (
 	descRate      = prometheus.NewDesc("cognito_export_rate_limit", "Requests/second a quota category is paced at now, after adaptive slow-down (absent when unlimited).", []string{"account", "region", "category"}, nil)
 )
 
-var stateNames = []string{poolWaiting: "waiting", poolRunning: "running", poolComplete: "complete", poolFailed: "failed"}
-
 // exportCollector reads every pool of the run at scrape time.
 type exportCollector struct {
-	runs   []*poolRun
-	limits map[quotaKey]*ratelimit.Set
+	runs   []*batch.PoolRun
+	limits map[batch.QuotaKey]*ratelimit.Set
 }
 
 func (c exportCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -52,8 +51,8 @@ func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	for _, pr := range c.runs {
-		pool := []string{pr.key.account, pr.key.region, pr.cfg.UserPoolID}
-		s := pr.prog.Snapshot()
+		pool := []string{pr.Key.Account, pr.Key.Region, pr.Config.UserPoolID}
+		s := pr.Progress.Snapshot()
 		counter(descUsers, s.Users, pool...)
 		counter(descRows, s.Rows, pool...)
 		counter(descSkipped, s.Skipped, pool...)
@@ -63,45 +62,32 @@ func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descCalls, n, append(pool, op)...)
 		}
 		ch <- prometheus.MustNewConstMetric(descEstimated, prometheus.GaugeValue, float64(s.EstimatedUsers), pool...)
-		state := pr.state.Load()
-		for i, name := range stateNames {
+		state := pr.State()
+		for _, st := range batch.States {
 			v := 0.0
-			if int32(i) == state {
+			if st == state {
 				v = 1
 			}
-			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, append(pool, name)...)
+			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, append(pool, st.String())...)
 		}
 	}
 	for key, set := range c.limits {
 		for cat, r := range set.Rates() {
 			if !math.IsInf(r, 1) {
-				ch <- prometheus.MustNewConstMetric(descRate, prometheus.GaugeValue, r, key.account, key.region, string(cat))
+				ch <- prometheus.MustNewConstMetric(descRate, prometheus.GaugeValue, r, key.Account, key.Region, string(cat))
 			}
 		}
 	}
 }
 
-// serveMetrics serves /metrics at addr until the returned stop is called;
-// an empty addr serves nothing. The registry is the run's own, not the
-// global one, so that nothing else registers into it.
-func serveMetrics(ctx context.Context, addr string, limits map[quotaKey]*ratelimit.Set, runs []*poolRun, log *slog.Logger) (stop func(), err error) {
-	if addr == "" {
-		return func() {}, nil
-	}
+// Handler serves the metrics of runs and limits, read at scrape time, at
+// /metrics, with the Go runtime's and the process's. The registry is the
+// run's own, not the global one, so that nothing else registers into it.
+func Handler(runs []*batch.PoolRun, limits map[batch.QuotaKey]*ratelimit.Set) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exportCollector{runs: runs, limits: limits},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, usageError{fmt.Sprintf("--metrics-addr %s: %v", addr, err)}
-	}
-	wait := serve(ctx, ln, mux)
-	log.With("phase", "plan").Info("serving metrics", "metrics_addr", ln.Addr().String(), "path", "/metrics")
-	return func() {
-		if err := wait(); err != nil {
-			log.Warn("metrics server did not stop cleanly", "error", err.Error())
-		}
-	}, nil
+	return mux
 }

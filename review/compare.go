@@ -1,4 +1,4 @@
-package main
+package review
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/cognito-export/cognito-export/diff"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/report"
 	"github.com/cognito-export/cognito-export/rowscan"
@@ -14,21 +15,23 @@ import (
 )
 
 // compare is the seam between the report and the diff: it verifies the
-// previous export, diffs it with cur into a temporary directory (the
-// report needs the diff's summary, not its change rows, which `diff` is
-// for) and hands the report the summary as a report.Comparison.
-func compare(ctx context.Context, cur report.Side, f reportFlags) (*report.Comparison, error) {
-	prevLoc := f.previous
+// export against names (or the latest before cur), diffs it with cur into
+// a temporary directory (the report needs the diff's summary, not its
+// change rows, which `diff` is for), listing the changes of the
+// privileged groups, and hands the report the summary as a
+// report.Comparison.
+func compare(ctx context.Context, cur report.Side, against string, privileged []string, s3opts s3dest.Options) (*report.Comparison, error) {
+	prevLoc := against
 	if prevLoc == "latest" {
-		prev, err := latestBefore(ctx, cur, f.s3)
+		prev, err := latestBefore(ctx, cur, s3opts)
 		if err != nil {
 			return nil, err
 		}
 		prevLoc = prev
 	}
-	src, err := reader.Open(ctx, prevLoc, f.s3)
+	src, err := reader.Open(ctx, prevLoc, s3opts)
 	if err != nil {
-		return nil, reportInputError(prevLoc, err)
+		return nil, inputError(prevLoc, err)
 	}
 	old, err := diff.Open(ctx, src.String(), src)
 	if err != nil {
@@ -44,11 +47,11 @@ func compare(ctx context.Context, cur report.Side, f reportFlags) (*report.Compa
 		return nil, fmt.Errorf("report: temporary directory for the diff: %w", err)
 	}
 	sum, err := diff.Run(ctx, old, diff.Side{Location: cur.Location, Source: cur.Source, Manifest: cur.Manifest}, out,
-		diff.Options{Format: "parquet", Compression: "snappy", Privileged: splitList(f.privileged), TempDir: tmp})
+		diff.Options{Format: "parquet", Compression: "snappy", Privileged: privileged, TempDir: tmp})
 	if err != nil {
 		return nil, fmt.Errorf("report: compare with %s: %w", prevLoc, err)
 	}
-	return comparison(sum, old.Manifest), nil
+	return Comparison(sum, old.Manifest), nil
 }
 
 // latestBefore is --previous latest: the newest complete export of the
@@ -63,13 +66,14 @@ func latestBefore(ctx context.Context, cur report.Side, s3opts s3dest.Options) (
 		return "", fmt.Errorf("report: --previous latest: %w", err)
 	}
 	if !ok {
-		return "", usageError{fmt.Sprintf("report: --previous latest: no earlier complete export of pool %s beside %s", pool, cur.Location)}
+		return "", fault.Usagef(fmt.Sprintf("report: --previous latest: no earlier complete export of pool %s beside %s", pool, cur.Location))
 	}
 	return prev.Location, nil
 }
 
-// comparison turns the diff's summary into what the report reads.
-func comparison(s diff.Summary, old reader.Manifest) *report.Comparison {
+// Comparison turns a diff's summary, and the old export's manifest, into
+// what the report reads.
+func Comparison(s diff.Summary, old reader.Manifest) *report.Comparison {
 	c := &report.Comparison{
 		Old: report.ExportRef{Location: s.Old.Location, PoolID: s.Old.UserPoolID, PoolName: old.PoolName,
 			Region: report.Region(s.Old.UserPoolID), ManifestSHA256: s.Old.ManifestSHA256, Format: old.Format,
@@ -92,4 +96,13 @@ func comparison(s diff.Summary, old reader.Manifest) *report.Comparison {
 	}
 	c.RoleChanges, c.Privileged = conv(s.RoleChanges), conv(s.Privileged)
 	return c
+}
+
+// ReadManifest reads the manifest of the export at where.
+func ReadManifest(ctx context.Context, where string, s3opts s3dest.Options) (reader.Manifest, error) {
+	src, err := reader.Open(ctx, where, s3opts)
+	if err != nil {
+		return reader.Manifest{}, err
+	}
+	return reader.ReadManifest(ctx, src)
 }

@@ -1,4 +1,4 @@
-package main
+package batch
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/internal/buildinfo"
 	"github.com/cognito-export/cognito-export/location"
 )
@@ -19,24 +20,30 @@ import (
 
 // Statuses of a pool in the index.
 const (
-	statusComplete    = "complete"    // manifest.json written (now or by an earlier run)
-	statusFailed      = "failed"      // see error; a run of the same command resumes it
-	statusInterrupted = "interrupted" // stopped by a signal; a run of the same command resumes it
-	statusSkipped     = "skipped"     // left out by --include/--exclude, or not started before a signal
+	StatusComplete    = "complete"    // manifest.json written (now or by an earlier run)
+	StatusFailed      = "failed"      // see error; a run of the same command resumes it
+	StatusInterrupted = "interrupted" // stopped by a signal; a run of the same command resumes it
+	StatusSkipped     = "skipped"     // left out by --include/--exclude, or not started before a signal
 )
 
-type runIndex struct {
+// IndexName is the index of a run that is not split into shards.
+const IndexName = "index.json"
+
+// RunIndex is index.json.
+type RunIndex struct {
 	Generator  string       `json:"generator"`
 	RunID      string       `json:"run_id"`
 	Shard      string       `json:"shard,omitempty"` // I/N of an array job
 	Status     string       `json:"status"`          // complete when every pool not skipped is
 	StartedAt  time.Time    `json:"started_at"`
 	FinishedAt time.Time    `json:"finished_at"`
-	Totals     indexTotals  `json:"totals"`
-	Pools      []indexEntry `json:"pools"`
+	Totals     IndexTotals  `json:"totals"`
+	Pools      []IndexEntry `json:"pools"`
 }
 
-type indexTotals struct {
+// IndexTotals count the pools of the index by status, and their users
+// and rows.
+type IndexTotals struct {
 	Pools    int   `json:"pools"`
 	Complete int   `json:"complete"`
 	Failed   int   `json:"failed"`
@@ -45,9 +52,9 @@ type indexTotals struct {
 	Rows     int64 `json:"rows"`
 }
 
-// indexEntry is one pool, or an (account, region) whose pools could not be
+// IndexEntry is one pool, or an (account, region) whose pools could not be
 // listed (no user_pool_id then: the error names the role).
-type indexEntry struct {
+type IndexEntry struct {
 	Account        string `json:"account"` // "" for the run's own credentials
 	Region         string `json:"region"`
 	UserPoolID     string `json:"user_pool_id,omitempty"`
@@ -61,11 +68,11 @@ type indexEntry struct {
 	Error          string `json:"error,omitempty"`
 }
 
-// indexPlan is where the index goes; no location means no index (a run of
+// Index is where the index goes; no location means no index (a run of
 // one pool named on the command line, whose summary.json says it all).
-type indexPlan struct {
-	location location.Location
-	name     string
+type Index struct {
+	Location location.Location
+	Name     string
 }
 
 // planIndex places the index: --index, or where the outputs of every pool
@@ -73,37 +80,40 @@ type indexPlan struct {
 // placeholder that differs by pool), which is the same for every shard of
 // an array job. s3://audit/cognito/account={account}/region={region}/
 // pool={pool}/dt={date}/ puts it at s3://audit/cognito/index.json.
-func planIndex(top *exportFlags, templates []string, several bool, sh shard, runID string, now time.Time) (indexPlan, error) {
-	where := top.run.index
+func planIndex(given string, templates []string, several bool, sh Shard, runID string, now time.Time) (Index, error) {
+	where := given
 	if where == "" {
-		if !several && sh.count == 0 {
-			return indexPlan{}, nil
+		if !several && sh.Count == 0 {
+			return Index{}, nil
 		}
 		meet, ok := meetingPoint(templates)
 		if !ok {
-			return indexPlan{}, usageError{"the outputs of the pools share no directory to put index.json in: pass --index DIR (or s3://bucket/prefix/)"}
+			return Index{}, fault.Usagef("the outputs of the pools share no directory to put index.json in: pass --index DIR (or s3://bucket/prefix/)")
 		}
 		where = meet.String()
 	}
-	for _, ph := range []string{"{pool}", "{account}", "{region}"} {
-		if strings.Contains(top.run.index, ph) {
-			return indexPlan{}, usageError{fmt.Sprintf("--index %q: one index covers every pool: it may hold {date} and {run_id}, not %s", top.run.index, ph)}
+	for _, ph := range perPool {
+		if strings.Contains(given, ph) {
+			return Index{}, fault.Usagef(fmt.Sprintf("--index %q: one index covers every pool: it may hold {date} and {run_id}, not %s", given, ph))
 		}
 	}
 	where, err := export.ExpandPlaceholders(where, export.Placeholders{RunID: runID, Now: now})
 	if err != nil {
-		return indexPlan{}, err
+		return Index{}, err
 	}
 	loc, err := location.Parse(where)
 	if err != nil {
-		return indexPlan{}, usageError{fmt.Sprintf("--index: %v", err)}
+		return Index{}, fault.Usagef(fmt.Sprintf("--index: %v", err))
 	}
-	p := indexPlan{location: loc, name: "index.json"}
-	if sh.count > 0 {
-		p.name = fmt.Sprintf("index-shard-%d-of-%d.json", sh.index, sh.count)
+	ix := Index{Location: loc, Name: IndexName}
+	if sh.Count > 0 {
+		ix.Name = fmt.Sprintf("index-shard-%d-of-%d.json", sh.Index, sh.Count)
 	}
-	return p, nil
+	return ix, nil
 }
+
+// perPool are the placeholders whose value differs from pool to pool.
+var perPool = []string{"{pool}", "{account}", "{region}"}
 
 // meetingPoint is the deepest directory that holds every template's
 // output, cut before the first placeholder that differs by pool; none
@@ -117,7 +127,7 @@ func meetingPoint(templates []string) (location.Location, bool) {
 		}
 		// A pool's own directory, without a placeholder: the index goes
 		// beside it.
-		d, ok := l.Above("{pool}", "{account}", "{region}")
+		d, ok := l.Above(perPool...)
 		if !ok {
 			return location.Location{}, false
 		}
@@ -131,14 +141,15 @@ func meetingPoint(templates []string) (location.Location, bool) {
 const indexWriteTimeout = 10 * time.Second
 
 // writeIndex writes the index atomically (a temporary file renamed, or one
-// S3 PUT) with the run's own credentials.
-func writeIndex(ctx context.Context, p *plan, idx runIndex) error {
+// S3 PUT) with the run's own credentials, its totals and status counted
+// from its entries.
+func writeIndex(ctx context.Context, p *Plan, idx RunIndex) error {
 	for _, e := range idx.Pools {
 		idx.Totals.Pools++
 		switch e.Status {
-		case statusComplete:
+		case StatusComplete:
 			idx.Totals.Complete++
-		case statusSkipped:
+		case StatusSkipped:
 			idx.Totals.Skipped++
 		default:
 			idx.Totals.Failed++
@@ -147,9 +158,9 @@ func writeIndex(ctx context.Context, p *plan, idx runIndex) error {
 		idx.Totals.Rows += e.Rows
 	}
 	if idx.Status == "" {
-		idx.Status = statusComplete
+		idx.Status = StatusComplete
 		if idx.Totals.Failed > 0 {
-			idx.Status = statusFailed
+			idx.Status = StatusFailed
 		}
 	}
 	idx.Generator = buildinfo.Generator()
@@ -159,15 +170,15 @@ func writeIndex(ctx context.Context, p *plan, idx runIndex) error {
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), indexWriteTimeout)
 	defer cancel()
-	dest, err := p.index.location.OpenWrite(wctx, p.s3)
+	dest, err := p.Index.Location.OpenWrite(wctx, p.s3)
 	if err != nil {
-		return fmt.Errorf("open %s for %s: %w", p.index.location, p.index.name, err)
+		return fmt.Errorf("open %s for %s: %w", p.Index.Location, p.Index.Name, err)
 	}
-	if err := dest.Put(wctx, p.index.name, append(data, '\n')); err != nil {
-		return fmt.Errorf("write %s in %s: %w", p.index.name, p.index.location, err)
+	if err := dest.Put(wctx, p.Index.Name, append(data, '\n')); err != nil {
+		return fmt.Errorf("write %s in %s: %w", p.Index.Name, p.Index.Location, err)
 	}
 	return nil
 }
 
-// String names where the index went, for messages.
-func (ip indexPlan) String() string { return ip.location.File(ip.name) }
+// String names where the index goes, for messages.
+func (ix Index) String() string { return ix.Location.File(ix.Name) }

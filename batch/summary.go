@@ -1,9 +1,9 @@
-package main
+package batch
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"math"
 	"time"
 
 	"github.com/cognito-export/cognito-export/export"
@@ -11,12 +11,12 @@ import (
 	"github.com/cognito-export/cognito-export/internal/buildinfo"
 )
 
-// runSummary is summary.json: what one run of one pool did. It is written at
+// RunSummary is summary.json: what one run of one pool did. It is written at
 // the end of every run that got as far as its output, failed and interrupted
 // ones too, because an operator looks for the result of every run; status
 // and complete say plainly whether the export is finished, and only
 // manifest.json makes it so.
-type runSummary struct {
+type RunSummary struct {
 	Generator  string    `json:"generator"`
 	RunID      string    `json:"run_id"`
 	UserPoolID string    `json:"user_pool_id"`
@@ -39,16 +39,15 @@ func writeSummary(ctx context.Context, env *export.Env, runID string, started ti
 	if runErr != nil && fault.KindOf(runErr) == fault.Usage {
 		return nil
 	}
-	s := runSummary{
+	s := RunSummary{
 		Generator: buildinfo.Generator(), RunID: runID, UserPoolID: env.Config().UserPoolID, Status: "complete",
 		Note:      "manifest.json was written: the export is complete",
 		StartedAt: started.UTC(), FinishedAt: time.Now().UTC(), Summary: sum,
 	}
-	s.ElapsedSec = round1(s.FinishedAt.Sub(s.StartedAt).Seconds())
+	s.ElapsedSec = math.Round(s.FinishedAt.Sub(s.StartedAt).Seconds()*10) / 10
 	if runErr != nil {
 		s.Status, s.Error = "failed", runErr.Error()
-		var sig interrupted
-		if errors.As(context.Cause(ctx), &sig) {
+		if _, ok := fault.InterruptedBy(ctx); ok {
 			s.Status = "interrupted"
 		}
 		s.Complete = false

@@ -1,0 +1,95 @@
+// Package review compares and reviews exports where they lie (a directory
+// or an S3 prefix): the diff of two exports written to an output, and the
+// access review of one (the report), compared with an earlier export named
+// or found beside it. The diff and report commands, and an export's
+// follow-up diff and report, all go through it.
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cognito-export/cognito-export/diff"
+	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/location"
+	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
+)
+
+// Diff verifies the exports at oldLoc and newLoc and writes their diff to
+// output, which must not already hold a complete one. What an interrupted
+// diff left there is removed first.
+func Diff(ctx context.Context, oldLoc, newLoc, output string, opts diff.Options, s3opts s3dest.Options) (diff.Summary, error) {
+	if opts.Format != "parquet" && opts.Format != "csv" {
+		return diff.Summary{}, fault.Usagef(fmt.Sprintf("--format %q: use parquet or csv", opts.Format))
+	}
+	var sides [2]diff.Side
+	for i, loc := range []string{oldLoc, newLoc} {
+		src, err := reader.Open(ctx, loc, s3opts)
+		if err != nil {
+			return diff.Summary{}, openError(err)
+		}
+		if sides[i], err = diff.Open(ctx, loc, src); err != nil {
+			return diff.Summary{}, err
+		}
+	}
+	out, err := openOutput(ctx, output, s3opts)
+	if err != nil {
+		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
+	}
+	if m, err := out.Get(ctx, reader.ManifestName); err != nil {
+		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
+	} else if m != nil {
+		return diff.Summary{}, fault.Usagef(fmt.Sprintf("output %s already holds a complete diff or export (%s): choose an empty --output", output, reader.ManifestName))
+	}
+	// What an interrupted diff left there is not evidence of anything.
+	err = out.Prune(ctx, func(name string) bool { return reader.IsPart(name) || name == diff.SummaryName })
+	if err != nil {
+		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
+	}
+	return diff.Run(ctx, sides[0], sides[1], out, opts)
+}
+
+// openOutput opens where a diff is written.
+func openOutput(ctx context.Context, output string, s3opts s3dest.Options) (location.Dir, error) {
+	loc, err := location.Parse(output)
+	if err != nil {
+		return nil, fault.New(fault.Usage, "", err)
+	}
+	return loc.OpenWrite(ctx, s3opts)
+}
+
+// PrintDiff writes a diff's summary and where its rows went.
+func PrintDiff(w io.Writer, sum diff.Summary, output string) {
+	sum.WriteText(w)
+	fmt.Fprintf(w, "written: %s change rows in %s to %s\n", thousands(sum.Changes), plural(sum.Parts, "part"), output)
+}
+
+// openError makes "no export there" a usage error (exit 2).
+func openError(err error) error {
+	if errors.Is(err, reader.ErrNoExport) {
+		return fault.Usagef(err.Error())
+	}
+	return err
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return thousands(int64(n)) + " " + noun + "s"
+}
+
+// thousands prints n with commas: 173,570.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
