@@ -243,10 +243,10 @@ pools:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.pools) != 2 {
-		t.Fatalf("%d pools, want 2", len(p.pools))
+	if len(p.Pools) != 2 {
+		t.Fatalf("%d pools, want 2", len(p.Pools))
 	}
-	b := p.pools[1].Config
+	b := p.Pools[1].Config
 	if b.UserPoolID != "us-east-1_B" || b.Format != "csv" || b.Concurrency != 5 {
 		t.Fatalf("merged entry: pool %s, format %s, concurrency %d; want us-east-1_B, csv (merged), 5 (its own)", b.UserPoolID, b.Format, b.Concurrency)
 	}
