@@ -6,9 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-
-	"github.com/apache/thrift/lib/go/thrift"
-	"github.com/xitongsys/parquet-go/parquet"
 )
 
 // tailSize is the end of a part kept as it streams past: a Parquet footer
@@ -63,7 +60,7 @@ func (t *tail) last(n int) ([]byte, bool) {
 // and takes its row count from the footer: the footer's num_rows, which
 // the SHA-256 of the whole part vouches for. The footer comes from the
 // tail kept on the way, or, when larger, from a second read of the end.
-func countParquet(_ context.Context, r io.Reader, reopen func() (io.ReadCloser, error), size func() int64, tl *tail, buf []byte) (int64, error) {
+func countParquet(ctx context.Context, r io.Reader, reopen func() (io.ReadCloser, error), size func() int64, tl *tail, buf []byte) (int64, error) {
 	if _, err := io.CopyBuffer(io.Discard, onlyReader{r}, buf); err != nil {
 		return 0, err
 	}
@@ -86,10 +83,8 @@ func countParquet(_ context.Context, r io.Reader, reopen func() (io.ReadCloser, 
 			return 0, err
 		}
 	}
-	var meta parquet.FileMetaData
-	d := thrift.NewTDeserializer()
-	d.Protocol = thrift.NewTCompactProtocolFactoryConf(nil).GetProtocol(d.Transport)
-	if err := d.Read(context.Background(), &meta, footer[:flen]); err != nil {
+	meta, err := DecodeFooter(ctx, footer[:flen])
+	if err != nil {
 		return 0, formatError{fmt.Sprintf("Parquet footer does not decode: %v", err)}
 	}
 	return meta.NumRows, nil

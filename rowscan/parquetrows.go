@@ -1,7 +1,6 @@
 package rowscan
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,8 +11,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/apache/thrift/lib/go/thrift"
 	"github.com/xitongsys/parquet-go/parquet"
+
+	"github.com/cognito-export/cognito-export/reader"
 )
 
 // A Parquet part is read column chunk by column chunk, decoding straight
@@ -51,8 +51,8 @@ func openParquet(ctx context.Context, r io.ReaderAt, size int64) (*parquetFile, 
 	if _, err := r.ReadAt(buf, size-8-n); err != nil {
 		return nil, err
 	}
-	meta := parquet.NewFileMetaData()
-	if err := meta.Read(ctx, compactProtocol(buf)); err != nil {
+	meta, err := reader.DecodeFooter(ctx, buf)
+	if err != nil {
 		return nil, fmt.Errorf("decode footer: %w", err)
 	}
 	f := &parquetFile{r: r, size: size, meta: meta}
@@ -63,10 +63,6 @@ func openParquet(ctx context.Context, r io.ReaderAt, size int64) (*parquetFile, 
 		f.leaves = append(f.leaves, el)
 	}
 	return f, nil
-}
-
-func compactProtocol(b []byte) *thrift.TCompactProtocol {
-	return thrift.NewTCompactProtocolConf(&thrift.TMemoryBuffer{Buffer: bytes.NewBuffer(b)}, &thrift.TConfiguration{})
 }
 
 // column finds a leaf column by name; -1 when the file has none.
