@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strconv"
 	"strings"
 
 	"github.com/cognito-export/cognito-export/location"
@@ -97,10 +98,15 @@ type Manifest struct {
 }
 
 // ManifestError is a manifest that is there but cannot be read as one.
-type ManifestError struct{ Err error }
+// It names where: a run that reads several (the export, the previous one,
+// a diff) passes it on as it is.
+type ManifestError struct {
+	Location string
+	Err      error
+}
 
 func (e *ManifestError) Error() string {
-	return fmt.Sprintf("%s is unreadable: %v", ManifestName, e.Err)
+	return fmt.Sprintf("%s at %s is unreadable: %v", ManifestName, e.Location, e.Err)
 }
 func (e *ManifestError) Unwrap() error { return e.Err }
 
@@ -122,19 +128,32 @@ func ReadManifest(ctx context.Context, src Source) (Manifest, error) {
 	sum := sha256.Sum256(data)
 	m := Manifest{SHA256: hex.EncodeToString(sum[:])}
 	if len(data) > maxManifest {
-		return m, &ManifestError{fmt.Errorf("larger than %d bytes", maxManifest)}
+		return m, &ManifestError{src.String(), fmt.Errorf("larger than %d bytes", maxManifest)}
 	}
 	if err := json.Unmarshal(data, &m.Manifest); err != nil {
-		return m, &ManifestError{err}
+		return m, &ManifestError{src.String(), err}
 	}
 	if m.Format == "" || m.SchemaVersion == 0 {
-		return m, &ManifestError{errors.New("no format or schema_version: not an export's manifest")}
+		return m, &ManifestError{src.String(), errors.New("no format or schema_version: not an export's manifest")}
 	}
 	return m, nil
 }
 
 // IsPart reports whether name is a part's name: PartPrefix, directly under
-// the location.
+// the location, and printable, so that a problem or an error that names a
+// part cannot act on the terminal that shows it (a name the manifest lists
+// is the manifest's word).
 func IsPart(name string) bool {
-	return strings.HasPrefix(name, PartPrefix) && !strings.ContainsAny(name, `/\`) && !strings.Contains(name, "..")
+	return strings.HasPrefix(name, PartPrefix) && !strings.ContainsAny(name, `/\`) && !strings.Contains(name, "..") && printable(name)
+}
+
+// printable reports whether s shows as it is: no control character, no
+// bidirectional override, nothing that is not a graphic character or a space.
+func printable(s string) bool {
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
