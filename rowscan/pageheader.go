@@ -3,6 +3,7 @@ package rowscan
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 )
 
 // pageHeader is what a scan needs of a Parquet page header. It is decoded
@@ -58,27 +59,49 @@ func (c *compact) int() int64 {
 	return int64(u>>1) ^ -int64(u&1) // zigzag
 }
 
-// field reads a field header; ok is false at the struct's end.
+// int32 reads an i32: a varint of more than 32 bits is not one (Thrift's
+// own reader would drop its high bits, and read another number).
+func (c *compact) int32() int32 {
+	u := c.uvarint()
+	if u > math.MaxUint32 {
+		c.err = errHeader
+		return 0
+	}
+	return int32(u>>1) ^ -int32(u&1) // zigzag
+}
+
+// field reads a field header; ok is false at the struct's end. A header
+// of type 0 ends the struct whatever its delta, as Thrift's own reader
+// has it.
 func (c *compact) field(last int16) (id int16, typ byte, ok bool) {
 	h := c.byte()
-	if c.err != nil || h == 0 {
+	typ = h & 0x0f
+	if c.err != nil || typ == 0 {
 		return 0, 0, false
 	}
-	typ = h & 0x0f
 	if delta := int16(h >> 4); delta != 0 {
 		return last + delta, typ, true
 	}
 	return int16(c.int()), typ, true
 }
 
-// skip passes over a value of the given compact type.
+// left reports whether n more bytes are there: a length the header
+// declares is held to them before it moves the offset or runs a loop.
+func (c *compact) left(n uint64) bool {
+	if c.err == nil && n > uint64(len(c.b)-c.off) {
+		c.err = errHeader
+	}
+	return c.err == nil
+}
+
+// skip passes over a field's value of the given compact type.
 func (c *compact) skip(typ byte, depth int) {
 	if depth > 32 {
 		c.err = errHeader
 		return
 	}
 	switch typ {
-	case 1, 2: // booleans live in the type
+	case 1, 2: // a field's boolean lives in its type
 	case 3:
 		c.byte()
 	case 4, 5, 6:
@@ -86,23 +109,28 @@ func (c *compact) skip(typ byte, depth int) {
 	case 7:
 		c.off += 8
 	case 8:
-		c.off += int(c.uvarint())
+		if n := c.uvarint(); c.left(n) {
+			c.off += int(n)
+		}
 	case 9, 10:
 		h := c.byte()
-		n := int(h >> 4)
+		n := uint64(h >> 4)
 		if n == 15 {
-			n = int(c.uvarint())
+			n = c.uvarint()
 		}
-		for i := 0; i < n && c.err == nil; i++ {
-			c.skip(h&0x0f, depth+1)
+		// Every element takes a byte at least: a longer list is not there.
+		if c.left(n) {
+			for i := uint64(0); i < n && c.err == nil; i++ {
+				c.element(h&0x0f, depth+1)
+			}
 		}
 	case 11:
-		n := int(c.uvarint())
-		if n > 0 {
+		n := c.uvarint()
+		if n > 0 && c.left(2*min(n, 1<<62)) {
 			kv := c.byte()
-			for i := 0; i < n && c.err == nil; i++ {
-				c.skip(kv>>4, depth+1)
-				c.skip(kv&0x0f, depth+1)
+			for i := uint64(0); i < n && c.err == nil; i++ {
+				c.element(kv>>4, depth+1)
+				c.element(kv&0x0f, depth+1)
 			}
 		}
 	case 12:
@@ -123,6 +151,16 @@ func (c *compact) skip(typ byte, depth int) {
 	}
 }
 
+// element passes over an element of a list, a set or a map: a boolean
+// there takes a byte of its own.
+func (c *compact) element(typ byte, depth int) {
+	if typ == 1 || typ == 2 {
+		c.byte()
+		return
+	}
+	c.skip(typ, depth)
+}
+
 // readPageHeader decodes the header at the start of b and returns its
 // length in bytes.
 func readPageHeader(b []byte) (pageHeader, int, error) {
@@ -136,11 +174,11 @@ func readPageHeader(b []byte) (pageHeader, int, error) {
 		}
 		switch {
 		case id == 1 && typ == 5:
-			h.typ = int32(c.int())
+			h.typ = c.int32()
 		case id == 2 && typ == 5:
-			h.uncompressedSize = int32(c.int())
+			h.uncompressedSize = c.int32()
 		case id == 3 && typ == 5:
-			h.compressedSize = int32(c.int())
+			h.compressedSize = c.int32()
 		case (id == 5 || id == 7) && typ == 12:
 			// The data page and dictionary page headers both start with
 			// num_values (1) and encoding (2).
@@ -157,9 +195,9 @@ func readPageHeader(b []byte) (pageHeader, int, error) {
 				}
 				switch {
 				case fid == 1 && ft == 5:
-					h.numValues = int32(c.int())
+					h.numValues = c.int32()
 				case fid == 2 && ft == 5:
-					h.encoding = int32(c.int())
+					h.encoding = c.int32()
 				default:
 					c.skip(ft, 1)
 				}
