@@ -58,7 +58,7 @@ func openParquet(ctx context.Context, r io.ReaderAt, size int64) (*parquetFile, 
 	f := &parquetFile{r: r, size: size, meta: meta}
 	for _, el := range meta.Schema[1:] {
 		if el.GetNumChildren() > 0 || el.GetRepetitionType() == parquet.FieldRepetitionType_REPEATED {
-			return nil, fmt.Errorf("column %s: nested or repeated columns are not an export's", el.GetName())
+			return nil, fmt.Errorf("column %q: nested or repeated columns are not an export's", el.GetName())
 		}
 		f.leaves = append(f.leaves, el)
 	}
@@ -96,7 +96,7 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value, buf
 	if fo := rg.Columns[c].FileOffset; fo >= 4 && fo < start {
 		start = fo
 	}
-	if start < 4 || length < 0 || start+length > f.size {
+	if start < 4 || length < 0 || start > f.size || length > f.size-start { // start+length may overflow
 		return fmt.Errorf("column %s: chunk [%d, +%d) outside the file", el.GetName(), start, length)
 	}
 	buf.chunk = grow(buf.chunk, int(length))
@@ -131,11 +131,9 @@ func (f *parquetFile) readColumn(ctx context.Context, g, c int, dst []Value, buf
 		}
 		switch {
 		case h.typ == pageDictionary && h.hasDict:
-			dict := make([]Value, h.numValues)
-			if _, err := d.plain(data, dict); err != nil {
+			if err := d.dictionary(data, h.numValues); err != nil {
 				return fmt.Errorf("column %s: dictionary: %w", el.GetName(), err)
 			}
-			d.dict = dict
 		case h.typ == pageData && h.hasData:
 			if h.numValues < 0 || int(h.numValues) > len(dst)-row {
 				return fmt.Errorf("column %s: data page holds more rows than its row group", el.GetName())
@@ -164,6 +162,28 @@ type columnDecoder struct {
 	// such as exported_at mostly repeat.
 	lastInt  int64
 	lastText string
+}
+
+// dictionary decodes a dictionary page of n PLAIN values. n is the page
+// header's word, so it is held to the values the page's bytes can hold
+// before a slice of them is made.
+func (d *columnDecoder) dictionary(data []byte, n int32) error {
+	bits := int64(32) // a byte array's length, an int32
+	switch d.el.GetType() {
+	case parquet.Type_BOOLEAN:
+		bits = 1
+	case parquet.Type_INT64:
+		bits = 64
+	}
+	if n < 0 || int64(n)*bits > 8*int64(len(data)) {
+		return fmt.Errorf("%d values declared in %d bytes", n, len(data))
+	}
+	dict := make([]Value, n)
+	if _, err := d.plain(data, dict); err != nil {
+		return err
+	}
+	d.dict = dict
+	return nil
 }
 
 // page decodes one v1 data page into dst, one value per row.
@@ -327,10 +347,16 @@ func hybrid(data []byte, width int, dst []int32) error {
 			n += count
 			continue
 		}
-		count := int(h>>1) * 8 // bit-packed groups of eight
-		if int64(count)*int64(width) > int64(8*len(data)) {
+		// Bit-packed groups of eight values, width bytes a group: a count
+		// the bytes cannot hold is refused before it is multiplied (2^60
+		// groups times eight overflowed into a negative count and a
+		// slice before the data). Groups of width 0 take no byte, and
+		// yield no more values than dst takes.
+		groups := h >> 1
+		if width > 0 && groups > uint64(len(data))/uint64(width) {
 			return errors.New("bit-packed run cut short")
 		}
+		count := int(min(groups, uint64(len(dst)))) * 8
 		mask := uint64(math.MaxUint32) >> (32 - width)
 		if width == 0 {
 			mask = 0

@@ -133,6 +133,10 @@ func scanParquetPart(ctx context.Context, src reader.Source, p sink.PartInfo, co
 	bufs := make([]columnBuffers, len(columns))
 	row := make([]Value, len(columns))
 	for g, rg := range f.meta.RowGroups {
+		// The footer's word: a column of n values is allocated for it.
+		if rg.NumRows < 0 || rg.NumRows > sink.ParquetGroupRows {
+			return fmt.Errorf("row group %d declares %d rows; an export writes at most %d", g, rg.NumRows, sink.ParquetGroupRows)
+		}
 		n := int(rg.NumRows)
 		// The columns of a row group decode side by side: a scan is the
 		// CPU-bound half of a diff or a report.

@@ -34,6 +34,11 @@ func parquetCodec(name string) (parquet.CompressionCodec, error) {
 	return 0, fmt.Errorf("unknown parquet compression %q: use one of %v", name, Compressions)
 }
 
+// ParquetGroupRows is the most rows a row group of an export holds: a
+// reader refuses a part whose footer declares more, rather than allocate
+// a column of them.
+const ParquetGroupRows = 128 << 10
+
 const (
 	// parquetBatchRows rows are marshalled together; it also sets the
 	// smallest data page, so it trades memory for fewer, fuller pages.
@@ -44,7 +49,7 @@ const (
 	// is held in memory until it is cut, so the caps are the encoder's
 	// memory: 131,072 rows (DuckDB writes groups of 122,880) of ~55 bytes
 	// is ~7 MB, whatever the size of the pool.
-	parquetGroupRows = 128 << 10
+	parquetGroupRows = ParquetGroupRows
 	parquetGroupSize = 64 << 20
 )
 
