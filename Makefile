@@ -4,7 +4,7 @@ BIN       := bin/cognito-export
 LDFLAGS   := -s -w
 GOFLAGS_BUILD := -trimpath -buildvcs=auto -ldflags "$(LDFLAGS)"
 
-.PHONY: build test test-short bench demo lint docker clean
+.PHONY: build test test-short fuzz bench demo lint docker clean
 
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/cognito-export
@@ -12,6 +12,13 @@ build:
 # Every test, with the real peers the tests need installed first.
 test:
 	./scripts/test.sh
+
+# Every native fuzz target for FUZZTIME each, one worker, one after the
+# other; prints what each ran and found (scripts/fuzz.sh). `make test`
+# runs their seeds.
+FUZZTIME ?= 30s
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 # The fast layer: no external peers.
 test-short:
