@@ -106,7 +106,7 @@ type ManifestError struct {
 }
 
 func (e *ManifestError) Error() string {
-	return fmt.Sprintf("%s at %s is unreadable: %v", ManifestName, e.Location, e.Err)
+	return fmt.Sprintf("%s at %s is unreadable: %s", ManifestName, e.Location, escaped(e.Err.Error()))
 }
 func (e *ManifestError) Unwrap() error { return e.Err }
 
@@ -145,6 +145,25 @@ func ReadManifest(ctx context.Context, src Source) (Manifest, error) {
 // is the manifest's word).
 func IsPart(name string) bool {
 	return strings.HasPrefix(name, PartPrefix) && !strings.ContainsAny(name, `/\`) && !strings.Contains(name, "..") && printable(name)
+}
+
+// escaped is s with every character that is not printable escaped as Go
+// would in a string literal: the manifest's bytes reach an error through
+// the JSON decoder's (a timestamp that does not parse is quoted raw).
+func escaped(s string) string {
+	if printable(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strconv.IsPrint(r) {
+			b.WriteRune(r)
+		} else {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
 }
 
 // printable reports whether s shows as it is: no control character, no

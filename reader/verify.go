@@ -36,7 +36,9 @@ type Problem struct {
 	Detail string
 }
 
-func (p Problem) String() string { return fmt.Sprintf("%s: %s: %s", p.Name, p.Kind, p.Detail) }
+func (p Problem) String() string {
+	return escaped(fmt.Sprintf("%s: %s: %s", p.Name, p.Kind, p.Detail))
+}
 
 // Result is what Verify found.
 type Result struct {
