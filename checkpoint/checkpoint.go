@@ -115,7 +115,9 @@ func (s *Store) Load(ctx context.Context) (*State, error) {
 	}
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("%w: %s does not parse (%v): restore it, or pass --fresh to start over", ErrCorrupt, s.desc, err)
+		// Quoted: the decoder's message may hold the file's bytes (a
+		// time that does not parse), control characters included.
+		return nil, fmt.Errorf("%w: %s does not parse (%q): restore it, or pass --fresh to start over", ErrCorrupt, s.desc, err.Error())
 	}
 	if st.Version != Version {
 		return nil, fmt.Errorf("%w: %s has version %d, this build reads %d: pass --fresh to start over", ErrCorrupt, s.desc, st.Version, Version)

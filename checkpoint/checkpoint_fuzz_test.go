@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,7 @@ func FuzzCheckpointLoad(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte(`{"version": 1, "parts": [{}, {}, {}], "groups": [{}], "done_files": ["", ""]}`))
+	f.Add([]byte("{\"started\": \"202\x7f-12-01T00:00:00Z\u2028\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		blob := memdest.New()
 		if err := blob.Put(ctx, fuzzName, data); err != nil {
@@ -69,6 +71,9 @@ func FuzzCheckpointLoad(f *testing.F) {
 		if err != nil {
 			if !errors.Is(err, checkpoint.ErrCorrupt) || !strings.Contains(err.Error(), fuzzDesc) {
 				t.Fatalf("error does not say the checkpoint %s is corrupt: %v", fuzzDesc, err)
+			}
+			if strings.ContainsFunc(err.Error(), func(r rune) bool { return !strconv.IsPrint(r) }) {
+				t.Fatalf("the error is not one printable line: %q", err)
 			}
 			return
 		}

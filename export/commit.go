@@ -199,7 +199,7 @@ func readHashes(ctx context.Context, from checkpoint.Blob, files []string, each 
 			return fmt.Errorf("%w: done file %s named by the checkpoint is missing", checkpoint.ErrCorrupt, name)
 		}
 		if err := each(data); err != nil {
-			return err
+			return fmt.Errorf("%s: %w: restore it, or pass --fresh to start over", name, err)
 		}
 	}
 	return nil

@@ -152,6 +152,31 @@ func TestTornCheckpointIsReportedNotIgnored(t *testing.T) {
 	}
 }
 
+// TestTornDoneFileIsReportedNamingIt resumes, with the saved token
+// rejected, from a checkpoint whose done file lost its last bytes: the
+// listing that starts again reads the done files, and the run refuses as
+// for a torn checkpoint, saying which file (it said only "a done file of
+// N bytes").
+func TestTornDoneFileIsReportedNamingIt(t *testing.T) {
+	spec := cognitoemu.PoolSpec{Users: 3000, Groups: 20, Seed: 4}
+	env := startEmulator(t, spec, cognitoemu.Options{})
+	cfg := interruptedExport(t, env, 3000, 400*time.Millisecond, func(c *export.Config) { c.PartRows = 300 })
+	done, _ := filepath.Glob(filepath.Join(cfg.Output, "_done-*.bin"))
+	if len(done) == 0 {
+		t.Fatal("the stopped run left no done file")
+	}
+	data, _ := os.ReadFile(done[0])
+	os.WriteFile(done[0], data[:len(data)-3], 0o644)
+	hs := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, cognitoemu.NewPool(spec)))
+	defer hs.Close()
+	cfg.Client = clientConfig(hs.URL)
+	cfg.Limits = ratelimit.Unlimited()
+	_, err := export.Run(context.Background(), cfg)
+	if !errors.Is(err, checkpoint.ErrCorrupt) || !strings.Contains(err.Error(), filepath.Base(done[0])) || !strings.Contains(err.Error(), "--fresh") {
+		t.Fatalf("err = %v, want a corrupt checkpoint error naming %s", err, filepath.Base(done[0]))
+	}
+}
+
 func TestRejectedWatermarkRestartsListingWithoutDuplicates(t *testing.T) {
 	spec := cognitoemu.PoolSpec{Users: 3000, Groups: 20, Seed: 4}
 	env := startEmulator(t, spec, cognitoemu.Options{})
