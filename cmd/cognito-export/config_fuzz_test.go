@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,6 +40,7 @@ func FuzzConfigFile(f *testing.F) {
 		"pools:\n  - user-pool-id: a\n    rate: 5\n", "pools: 3\n", "concurency: 3\n", "user-pool-id: [a, [b]]\n",
 		"a: &x [1, 2]\npools: [*x, *x]\n", "- 1\n- 2\n", "{", "user-pool-id: \"\\u0000=cmd|' /C calc'!A0\"\noutput: \"名前\"\n",
 		"pools:\n  - user-pool-id: a\n    regions: us-east-1\n", "user-pool-id: a\npools:\n  - user-pool-id: b\n",
+		"\x7fconcurrency\u2028: 3\n", "concurrency: \"3\x7f\u202e\"\n", "pools:\n  - \x7f: 1\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -59,6 +61,9 @@ func FuzzConfigFile(f *testing.F) {
 		}
 		if !strings.Contains(err.Error(), path) {
 			t.Fatalf("the error does not name the config file: %v", err)
+		}
+		if strings.ContainsFunc(err.Error(), func(r rune) bool { return !strconv.IsPrint(r) }) {
+			t.Fatalf("the error is not one printable line: %q", err)
 		}
 	})
 }
