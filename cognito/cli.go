@@ -1,6 +1,7 @@
 package cognito
 
 import (
+	"context"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,6 +26,23 @@ type CLIGroup struct {
 type CLIResult struct {
 	Groups    []CLIGroup `json:"Groups"`
 	NextToken string     `json:"NextToken,omitempty"`
+}
+
+// CLIPages runs p to its end (or its MaxItems) and returns what `aws
+// cognito-idp admin-list-groups-for-user` prints for the same request: the
+// groups in the CLI's shape, and the token that resumes after them.
+func CLIPages(ctx context.Context, p *GroupsPaginator) (CLIResult, error) {
+	res := CLIResult{Groups: []CLIGroup{}}
+	for groups, err := range p.Pages(ctx) {
+		if err != nil {
+			return CLIResult{}, Explain("AdminListGroupsForUser", err)
+		}
+		for _, g := range groups {
+			res.Groups = append(res.Groups, ToCLIGroup(g))
+		}
+	}
+	res.NextToken = p.ResumeToken()
+	return res, nil
 }
 
 // ToCLIGroup is g as the AWS CLI prints it.

@@ -3,6 +3,7 @@ package export
 import (
 	"cmp"
 	"sync/atomic"
+	"time"
 
 	"github.com/cognito-export/cognito-export/cognito"
 )
@@ -39,6 +40,42 @@ func (s ProgressSnapshot) TotalCalls() int64 {
 		n += c
 	}
 	return n
+}
+
+// Pace is how fast an export goes, measured between two snapshots of one
+// run.
+type Pace struct {
+	CallsPerSec float64
+	ETA         time.Duration // -1 when unknown
+}
+
+// PaceSince compares s with first, a snapshot taken elapsed earlier. Only
+// this run's pace counts: a resumed export starts from its checkpoint's
+// totals. Users are counted as ListUsers pages are written; by-group's
+// group phase writes rows before it counts users, so there rows stand in
+// for them.
+func (s ProgressSnapshot) PaceSince(first ProgressSnapshot, elapsed time.Duration) Pace {
+	p := Pace{ETA: -1}
+	secs := elapsed.Seconds()
+	if secs <= 0 {
+		return p
+	}
+	p.CallsPerSec = float64(s.TotalCalls()-first.TotalCalls()) / secs
+	if eta, ok := remaining(first.Users+first.Skipped, s.Users+s.Skipped, s.EstimatedUsers, secs); ok {
+		p.ETA = eta
+	} else if eta, ok := remaining(first.Rows, s.Rows, s.EstimatedRows, secs); ok {
+		p.ETA = eta
+	}
+	return p
+}
+
+// remaining is the time to go from done to total at the pace since before.
+func remaining(before, done, total int64, secs float64) (time.Duration, bool) {
+	if total <= done || done <= before {
+		return 0, false
+	}
+	perSec := float64(done-before) / secs
+	return time.Duration(float64(total-done) / perSec * float64(time.Second)).Round(time.Second), true
 }
 
 // Snapshot reads the counters.

@@ -3,9 +3,11 @@ package review_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,5 +94,49 @@ func TestReport(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(pages, "report.json"))
 	if err != nil || !strings.Contains(string(data), `"location": "`+first+`"`) {
 		t.Fatalf("report.json does not compare with %s (%v)", first, err)
+	}
+}
+
+// --fail-on gates on the findings it names: present, the report is still
+// written and the error names them; absent, or named wrongly, it is not a
+// gate. A place without an export is the user's to fix; an export that is
+// not intact is refused, pointing at verify, and no page is written.
+func TestReportGatesAndRefusals(t *testing.T) {
+	dir, _, second := exportTwice(t)
+	ctx := context.Background()
+	opts := func(pages string, failOn ...string) review.ReportOptions {
+		return review.ReportOptions{Options: report.Options{MaxGroupsPerUser: 10, MaxListed: 10, MaxFindingRows: 10}, Output: pages + "/", FailOn: failOn}
+	}
+	var stdout bytes.Buffer
+	pages := t.TempDir()
+	err := review.Report(ctx, second, opts(pages, "EMPTY_GROUP", "DISABLED_WITH_GROUPS"), s3dest.Options{}, &stdout)
+	var gate review.FindingsError
+	if !errors.As(err, &gate) || !slices.Equal(gate.Present, []string{"DISABLED_WITH_GROUPS"}) ||
+		err.Error() != "report: findings named by --fail-on are present: DISABLED_WITH_GROUPS" {
+		t.Fatalf("error %v, want the gate on DISABLED_WITH_GROUPS alone", err)
+	}
+	if _, err := os.Stat(filepath.Join(pages, "report.html")); err != nil {
+		t.Fatalf("a gated report is not written: %v", err)
+	}
+	if err := review.Report(ctx, second, opts(t.TempDir(), "EMPTY_GROUP"), s3dest.Options{}, &stdout); err != nil {
+		t.Fatalf("a finding not present gates: %v", err)
+	}
+	usage(t, review.Report(ctx, second, opts(t.TempDir(), "NO_SUCH_FINDING"), s3dest.Options{}, &stdout), "--fail-on")
+	usage(t, review.Report(ctx, filepath.Join(dir, "dt=0"), opts(t.TempDir()), s3dest.Options{}, &stdout), "no complete export at")
+
+	parts, err := filepath.Glob(filepath.Join(second, "part-*"))
+	if err != nil || len(parts) == 0 {
+		t.Fatalf("no parts in %s (%v)", second, err)
+	}
+	if err := os.WriteFile(parts[0], []byte("tampered\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pages = t.TempDir()
+	err = review.Report(ctx, second, opts(pages), s3dest.Options{}, &stdout)
+	if err == nil || fault.KindOf(err) == fault.Usage || !strings.Contains(err.Error(), "is not intact") || !strings.Contains(err.Error(), "cognito-export verify "+second) {
+		t.Fatalf("error %v, want a refusal that points at verify", err)
+	}
+	if entries, _ := os.ReadDir(pages); len(entries) > 0 {
+		t.Fatalf("a report of a tampered export wrote %d files", len(entries))
 	}
 }

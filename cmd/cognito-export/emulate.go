@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,76 +27,35 @@ const (
 	demoRegion = "us-east-1"
 )
 
-type poolFlags struct {
-	poolID         string
-	users, groups  int
-	seed           int64
-	deletedShare   float64
-	faultRate      float64
-	removedShare   float64
-	quotaScale     float64
-	meanMembership float64
-	// emailAsUsername makes usernames UUIDs that sign in by email, as most
-	// real pools do.
-	emailAsUsername bool
-	// changedShare serves the pool as it is later: this share of users
-	// added and removed, memberships, attributes and role ARNs changed.
-	changedShare float64
-}
+// poolFlags describe the emulated pool of demo and emulate.
+type poolFlags struct{ cognitoemu.Synthetic }
 
-func bindPoolFlags(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-	Int64Var(*int64, string, int64, string)
-	Float64Var(*float64, string, float64, string)
-	BoolVar(*bool, string, bool, string)
-}, p *poolFlags, users int) {
-	fs.BoolVar(&p.emailAsUsername, "email-as-username", false, "usernames are generated UUIDs and users sign in by email, as in most real pools")
-	fs.IntVar(&p.users, "users", users, "users in the emulated pool")
-	fs.IntVar(&p.groups, "groups", 80, "groups in the emulated pool (over 60 puts some users in more than 60 groups)")
-	fs.Int64Var(&p.seed, "seed", 1, "seed of the synthetic pool; the same seed gives the same pool")
-	fs.Float64Var(&p.meanMembership, "memberships", 1.5, "mean groups per user")
-	fs.Float64Var(&p.deletedShare, "deleted-share", 0, "share of users deleted between ListUsers and AdminListGroupsForUser")
-	fs.Float64Var(&p.faultRate, "fault-rate", 0, "share of requests answered InternalErrorException")
-	fs.Float64Var(&p.removedShare, "removed-share", 0, "share of users deleted before the export (absent everywhere; ListUsers pages come back short)")
-	fs.Float64Var(&p.changedShare, "changed-share", 0, "serve the pool as it is a day later: this share of users added and as many removed, ~3% of memberships, some attributes, 2 role ARNs and a group added and deleted (0 = the seed pool as generated)")
-	fs.Float64Var(&p.quotaScale, "quota-scale", 0, "enforce Cognito's default per-account quotas times this (1 = the real defaults; 0 = none), answering TooManyRequestsException above them")
+func bindPoolFlags(fs *flag.FlagSet, p *poolFlags, users int) {
+	fs.BoolVar(&p.Pool.EmailAsUsername, "email-as-username", false, "usernames are generated UUIDs and users sign in by email, as in most real pools")
+	fs.IntVar(&p.Pool.Users, "users", users, "users in the emulated pool")
+	fs.IntVar(&p.Pool.Groups, "groups", 80, "groups in the emulated pool (over 60 puts some users in more than 60 groups)")
+	fs.Int64Var(&p.Pool.Seed, "seed", 1, "seed of the synthetic pool; the same seed gives the same pool")
+	fs.Float64Var(&p.Pool.MeanGroupsPerUser, "memberships", 1.5, "mean groups per user")
+	fs.Float64Var(&p.DeletedShare, "deleted-share", 0, "share of users deleted between ListUsers and AdminListGroupsForUser")
+	fs.Float64Var(&p.FaultRate, "fault-rate", 0, "share of requests answered InternalErrorException")
+	fs.Float64Var(&p.RemovedShare, "removed-share", 0, "share of users deleted before the export (absent everywhere; ListUsers pages come back short)")
+	fs.Float64Var(&p.ChangedShare, "changed-share", 0, "serve the pool as it is a day later: this share of users added and as many removed, ~3% of memberships, some attributes, 2 role ARNs and a group added and deleted (0 = the seed pool as generated)")
+	fs.Float64Var(&p.QuotaScale, "quota-scale", 0, "enforce Cognito's default per-account quotas times this (1 = the real defaults; 0 = none), answering TooManyRequestsException above them")
 }
 
 func (p poolFlags) validate() error {
-	if p.users < 0 || p.groups < 0 {
+	if p.Pool.Users < 0 || p.Pool.Groups < 0 {
 		return usageError{"--users and --groups must not be negative"}
 	}
-	if p.meanMembership < 0 || p.quotaScale < 0 {
+	if p.Pool.MeanGroupsPerUser < 0 || p.QuotaScale < 0 {
 		return usageError{"--memberships and --quota-scale must not be negative"}
 	}
-	for _, share := range []float64{p.deletedShare, p.faultRate, p.removedShare, p.changedShare} {
+	for _, share := range []float64{p.DeletedShare, p.FaultRate, p.RemovedShare, p.ChangedShare} {
 		if share < 0 || share > 1 {
 			return usageError{"--deleted-share, --removed-share, --changed-share and --fault-rate must be in [0, 1]"}
 		}
 	}
 	return nil
-}
-
-func (p poolFlags) server() (*cognitoemu.Server, error) {
-	pool := cognitoemu.NewPool(cognitoemu.PoolSpec{
-		ID: p.poolID, Users: p.users, Groups: p.groups, Seed: p.seed, MeanGroupsPerUser: p.meanMembership,
-		EmailAsUsername: p.emailAsUsername,
-	})
-	if p.changedShare > 0 {
-		var err error
-		if pool, err = pool.Mutate(cognitoemu.RandomMutations(pool, p.seed, p.changedShare)); err != nil {
-			return nil, fmt.Errorf("change the emulated pool: %w", err)
-		}
-	}
-	opts := cognitoemu.Options{DeletedShare: p.deletedShare, RemovedShare: p.removedShare, FaultRate: p.faultRate, FaultSeed: p.seed}
-	if p.quotaScale > 0 {
-		// A burst of a few calls, as a token bucket on a real service has:
-		// with none, network jitter alone would throttle a client that
-		// keeps exactly to the quota.
-		opts.CategoryQuotas, opts.QuotaBurst = cognitoemu.DefaultQuotas(p.quotaScale), 5
-	}
-	return cognitoemu.NewServer(opts, pool), nil
 }
 
 // listenAndServe builds the handler, then listens on addr and serves it
@@ -118,7 +78,7 @@ func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("emulate", "emulate [--addr 127.0.0.1:PORT] [--users N] [--groups G] [--seed S]", stdout)
 	var p poolFlags
 	bindPoolFlags(fs, &p, 10000)
-	fs.StringVar(&p.poolID, "user-pool-id", demoPoolID, "id of the emulated pool")
+	fs.StringVar(&p.Pool.ID, "user-pool-id", demoPoolID, "id of the emulated pool")
 	addr := fs.String("addr", "127.0.0.1:9229", "address to listen on")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -126,12 +86,12 @@ func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
-	ln, stop, err := listenAndServe(ctx, *addr, func() (http.Handler, error) { return p.server() })
+	ln, stop, err := listenAndServe(ctx, *addr, func() (http.Handler, error) { return p.Server() })
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Cognito emulator serving pool %s (%d users, %d groups) at http://%s\n", p.poolID, p.users, p.groups, ln)
-	fmt.Fprintf(stdout, "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cognito-export export --region %s --endpoint-url http://%s --user-pool-id %s --output ./out\n", demoRegion, ln, p.poolID)
+	fmt.Fprintf(stdout, "Cognito emulator serving pool %s (%d users, %d groups) at http://%s\n", p.Pool.ID, p.Pool.Users, p.Pool.Groups, ln)
+	fmt.Fprintf(stdout, "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cognito-export export --region %s --endpoint-url http://%s --user-pool-id %s --output ./out\n", demoRegion, ln, p.Pool.ID)
 	<-ctx.Done()
 	return stop()
 }
@@ -165,7 +125,7 @@ func parseDemo(args []string, stdout io.Writer) (*demoFlags, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	d.pool.poolID = f.cfg.UserPoolID
+	d.pool.Pool.ID = f.cfg.UserPoolID
 	return d, d.pool.validate()
 }
 
@@ -202,7 +162,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg = plan.Pools[0].Config
-	fmt.Fprintf(stdout, "demo: exporting emulated pool %s (%d users, %d groups) to %s\n", d.pool.poolID, d.pool.users, d.pool.groups, cfg.Output)
+	fmt.Fprintf(stdout, "demo: exporting emulated pool %s (%d users, %d groups) to %s\n", d.pool.Pool.ID, d.pool.Pool.Users, d.pool.Pool.Groups, cfg.Output)
 	stopProfile, err := d.prof.start()
 	if err != nil {
 		return err
@@ -223,7 +183,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // emulate starts the demo's emulator and points cfg at it: over loopback
 // TCP, or in-process with --direct. The demo always starts over.
 func (d *demoFlags) emulate(ctx context.Context, cfg *export.Config) (stop func(), err error) {
-	emu, err := d.pool.server()
+	emu, err := d.pool.Server()
 	if err != nil {
 		return nil, err
 	}

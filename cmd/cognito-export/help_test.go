@@ -15,11 +15,8 @@ import (
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 )
 
-// commands are every command the usage lists.
-var commands = []string{"export", "list-groups-for-user", "athena-ddl", "demo", "emulate", "verify", "diff", "report", "version"}
-
 func TestHelpPrintsTheUsageOnce(t *testing.T) {
-	for _, cmd := range commands {
+	for _, cmd := range usageCommands(t) {
 		for _, h := range []string{"-h", "--help"} {
 			var stdout, stderr bytes.Buffer
 			code := run(context.Background(), []string{cmd, h}, &stdout, &stderr)

@@ -54,16 +54,10 @@ func runListGroups(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return usageError{"--starting-token: " + err.Error()}
 	}
-	res := cognito.CLIResult{Groups: []cognito.CLIGroup{}}
-	for groups, err := range pager.Pages(ctx) {
-		if err != nil {
-			return cognito.Explain("AdminListGroupsForUser", err)
-		}
-		for _, g := range groups {
-			res.Groups = append(res.Groups, cognito.ToCLIGroup(g))
-		}
+	res, err := cognito.CLIPages(ctx, pager)
+	if err != nil {
+		return err
 	}
-	res.NextToken = pager.ResumeToken()
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "    ")
 	return enc.Encode(res)

@@ -16,38 +16,11 @@ import (
 // seldom enough to cost nothing.
 const barInterval = 250 * time.Millisecond
 
-// status is one look at a pool's progress, with rates since the watch began.
+// status is one look at a pool's progress, with its pace since the watch
+// began.
 type status struct {
 	export.ProgressSnapshot
-	CallsPerSec float64
-	ETA         time.Duration // -1 when unknown
-}
-
-// measure compares now with the first snapshot of the run. Users are counted
-// as ListUsers pages are written; by-group's group phase writes rows before
-// it counts users, so there rows stand in for them.
-func measure(first, now export.ProgressSnapshot, elapsed time.Duration) status {
-	s := status{ProgressSnapshot: now, ETA: -1}
-	secs := elapsed.Seconds()
-	if secs <= 0 {
-		return s
-	}
-	s.CallsPerSec = float64(now.TotalCalls()-first.TotalCalls()) / secs
-	if eta, ok := remaining(first.Users+first.Skipped, now.Users+now.Skipped, now.EstimatedUsers, secs); ok {
-		s.ETA = eta
-	} else if eta, ok := remaining(first.Rows, now.Rows, now.EstimatedRows, secs); ok {
-		s.ETA = eta
-	}
-	return s
-}
-
-// remaining is the time to go from done to total at the pace since before.
-func remaining(before, done, total int64, secs float64) (time.Duration, bool) {
-	if total <= done || done <= before {
-		return 0, false
-	}
-	perSec := float64(done-before) / secs
-	return time.Duration(float64(total-done) / perSec * float64(time.Second)).Round(time.Second), true
+	export.Pace
 }
 
 func (s status) eta() string {
@@ -61,7 +34,10 @@ func (s status) eta() string {
 // is a terminal, otherwise a log line every interval (none when 0).
 func watch(ctx context.Context, con *console, log *slog.Logger, pr *batch.PoolRun, interval time.Duration, useBar bool) (finish func(complete bool)) {
 	start, first := time.Now(), pr.Progress.Snapshot()
-	look := func() status { return measure(first, pr.Progress.Snapshot(), time.Since(start)) }
+	look := func() status {
+		now := pr.Progress.Snapshot()
+		return status{now, now.PaceSince(first, time.Since(start))}
+	}
 	tick := interval
 	var bar *progressbar.ProgressBar
 	if useBar {

@@ -15,33 +15,8 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 )
-
-func TestMeasureETA(t *testing.T) {
-	tests := []struct {
-		name                     string
-		firstUsers, users, est   int64
-		firstRows, rows, estRows int64
-		elapsed                  time.Duration
-		want                     time.Duration
-	}{
-		{"users pace", 0, 100, 1000, 0, 0, 0, 10 * time.Second, 90 * time.Second},
-		{"resumed: only this run's pace counts", 500, 600, 1000, 0, 0, 0, 10 * time.Second, 40 * time.Second},
-		{"no estimate", 0, 100, 0, 0, 0, 0, 10 * time.Second, -1},
-		{"estimate passed", 0, 1200, 1000, 0, 0, 0, 10 * time.Second, -1},
-		{"nothing done yet", 0, 0, 1000, 0, 0, 0, 10 * time.Second, -1},
-		{"group phase: rows stand in", 0, 0, 1000, 0, 300, 1500, 10 * time.Second, 40 * time.Second},
-	}
-	for _, tt := range tests {
-		first := statusSnapshot(tt.firstUsers, tt.firstRows, 0, 0)
-		now := statusSnapshot(tt.users, tt.rows, tt.est, tt.estRows)
-		if got := measure(first, now, tt.elapsed).ETA; got != tt.want {
-			t.Errorf("%s: ETA %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
 
 // TestProgressBarOnATerminal runs an export with stderr on a pseudo-terminal,
 // as a person at a shell would see it: a bar that moves, counts and an ETA
@@ -179,8 +154,4 @@ func TestMetricsServedDuringTheRun(t *testing.T) {
 	if code := l.wait(t); code != 143 {
 		t.Fatalf("exit %d after SIGTERM, want 143", code)
 	}
-}
-
-func statusSnapshot(users, rows, estUsers, estRows int64) export.ProgressSnapshot {
-	return export.ProgressSnapshot{Users: users, Rows: rows, EstimatedUsers: estUsers, EstimatedRows: estRows, Calls: map[string]int64{}}
 }

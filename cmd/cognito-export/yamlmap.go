@@ -58,6 +58,16 @@ func (ms mappings) of(n *yaml.Node) (map[string]*yaml.Node, error) {
 		}
 		m[k.Value] = v
 	}
+	if err := ms.merge(m, merges); err != nil {
+		return nil, err
+	}
+	ms[n] = m
+	return m, nil
+}
+
+// merge adds to m the keys of the mappings that merges name (each a
+// mapping or a list of them, in order) that m does not set itself.
+func (ms mappings) merge(m map[string]*yaml.Node, merges []*yaml.Node) error {
 	for _, v := range merges {
 		sources := []*yaml.Node{v}
 		if r := resolve(v); r.Kind == yaml.SequenceNode {
@@ -66,7 +76,7 @@ func (ms mappings) of(n *yaml.Node) (map[string]*yaml.Node, error) {
 		for _, src := range sources {
 			merged, err := ms.of(src)
 			if err != nil {
-				return nil, fmt.Errorf("line %d: <<: merges mappings only: %w", v.Line, err)
+				return fmt.Errorf("line %d: <<: merges mappings only: %w", v.Line, err)
 			}
 			for k, mv := range merged {
 				if _, set := m[k]; !set {
@@ -75,8 +85,7 @@ func (ms mappings) of(n *yaml.Node) (map[string]*yaml.Node, error) {
 			}
 		}
 	}
-	ms[n] = m
-	return m, nil
+	return nil
 }
 
 // list reads a sequence of mappings (or an alias of one).
