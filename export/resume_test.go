@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,10 +55,51 @@ func interruptedExport(t *testing.T, env *emuEnv, rps float64, d time.Duration, 
 	if tune != nil {
 		tune(&cfg)
 	}
-	if runUntil(t, cfg, d) {
+	if runUntilCheckpointed(t, cfg, d) {
 		t.Fatal("finished before the stop")
 	}
 	return cfg
+}
+
+// runUntilCheckpointed stops the run d after it has saved its first
+// checkpoint: a stop timed from the start alone can land before the run
+// has made a call (on a loaded machine), leaving nothing to resume from.
+func runUntilCheckpointed(t *testing.T, cfg export.Config, d time.Duration) bool {
+	t.Helper()
+	var watcher sync.WaitGroup
+	defer watcher.Wait()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	watcher.Go(func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if _, err := os.Stat(filepath.Join(cfg.Output, export.CheckpointName)); err == nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+			cancel(errStop)
+		}
+	})
+	sum, err := export.Run(ctx, cfg)
+	if err == nil {
+		return sum.Complete
+	}
+	if !errors.Is(err, errStop) {
+		t.Fatalf("stopped run failed with %v, want the stop", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Output, export.ManifestName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("an interrupted run left a manifest")
+	}
+	return false
 }
 
 func TestStopAndResumeExportsEveryRowOnce(t *testing.T) {
