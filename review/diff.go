@@ -64,7 +64,7 @@ func openOutput(ctx context.Context, output string, s3opts s3dest.Options) (loca
 // PrintDiff writes a diff's summary and where its rows went.
 func PrintDiff(w io.Writer, sum diff.Summary, output string) {
 	sum.WriteText(w)
-	fmt.Fprintf(w, "written: %s change rows in %s to %s\n", thousands(sum.Changes), plural(sum.Parts, "part"), output)
+	fmt.Fprintf(w, "written: %s change rows in %s to %s\n", Thousands(sum.Changes), Plural(sum.Parts, "part"), output)
 }
 
 // openError makes "no export there" a usage error (exit 2).
@@ -75,18 +75,19 @@ func openError(err error) error {
 	return err
 }
 
-func plural(n int, noun string) string {
+// Plural counts a noun for the console: "1 part", "1,204 parts".
+func Plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return thousands(int64(n)) + " " + noun + "s"
+	return Thousands(int64(n)) + " " + noun + "s"
 }
 
-// thousands prints n with commas: 173,570.
-func thousands(n int64) string {
+// Thousands prints n with commas: 173,570.
+func Thousands(n int64) string {
 	s := fmt.Sprint(n)
 	if n < 0 {
-		return "-" + thousands(-n)
+		return "-" + Thousands(-n)
 	}
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]

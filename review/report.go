@@ -82,7 +82,7 @@ func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest
 	if err := dest.Put(ctx, page, html.Bytes()); err != nil {
 		return fmt.Errorf("report: write %s: %w", page, err)
 	}
-	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", dir.File(page), jsonName, thousands(int64(html.Len())), findings(r))
+	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", dir.File(page), jsonName, Thousands(int64(html.Len())), findings(r))
 	present, err := r.Present(opts.FailOn)
 	if err != nil {
 		return fault.Usagef("report: --fail-on: " + err.Error())
@@ -120,7 +120,7 @@ func openVerified(ctx context.Context, where string, opts s3dest.Options) (repor
 		return report.Side{}, inputError(where, err)
 	}
 	if !res.Intact() {
-		return report.Side{}, fmt.Errorf("report: the export at %s is not intact (%s): run cognito-export verify %s", src, plural(res.Problems, "problem"), where)
+		return report.Side{}, fmt.Errorf("report: the export at %s is not intact (%s): run cognito-export verify %s", src, Plural(res.Problems, "problem"), where)
 	}
 	return report.Side{Source: src, Manifest: res.Manifest, Location: src.String()}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/review"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
@@ -41,11 +42,11 @@ func runVerify(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return verifyError(err)
 	}
 	if !res.Intact() {
-		fmt.Fprintf(stdout, "verify: NOT intact: %s at %s\n", plural(res.Problems, "problem"), src)
+		fmt.Fprintf(stdout, "verify: NOT intact: %s at %s\n", review.Plural(res.Problems, "problem"), src)
 		return errNotIntact
 	}
 	fmt.Fprintf(stdout, "verify: intact: %s, %s rows, %s bytes, SHA-256 of %s %s\n",
-		plural(res.Parts, "part"), thousands(res.Rows), thousands(res.Bytes), reader.ManifestName, res.Manifest.SHA256)
+		review.Plural(res.Parts, "part"), review.Thousands(res.Rows), review.Thousands(res.Bytes), reader.ManifestName, res.Manifest.SHA256)
 	return nil
 }
 
@@ -98,23 +99,4 @@ func splitArgs(cmd string, args []string, max int, bools map[string]bool) ([]str
 		}
 	}
 	return pos, rest, nil
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return thousands(int64(n)) + " " + noun + "s"
-}
-
-// thousands prints n with commas: 173,570.
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
