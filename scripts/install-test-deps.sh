@@ -14,6 +14,9 @@
 #   install_boto    boto3/botocore and the AWS CLI for the conformance tests
 #                   (internal/boto): the Debian packages python3-boto3 and
 #                   awscli, used as /usr/bin/python3 and /usr/bin/aws.
+#   install_ssh_keygen  OpenSSH's ssh-keygen, which checks our signatures as an
+#                   auditor would (internal/sshkeygen): Debian's
+#                   openssh-client package.
 #   install_chromium  headless Chromium for the report's browser tests
 #                   (internal/chromium): Debian's chromium package, used as
 #                   /usr/bin/chromium.
@@ -98,6 +101,28 @@ install_chromium() {
   log "chromium: ready"
 }
 
+install_ssh_keygen() {
+  if command -v ssh-keygen >/dev/null 2>&1; then
+    log "ssh-keygen: installed"
+    return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      log "ssh-keygen is missing and installing it needs root: apt-get install openssh-client" >&2
+      return 1
+    fi
+    sudo=(sudo)
+  fi
+  log "apt-get install openssh-client"
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends openssh-client
+  local usage
+  usage=$(ssh-keygen -Y sign 2>&1 || true)
+  grep -q namespace <<<"$usage" || { log "ssh-keygen has no -Y sign (OpenSSH 8.1 or later needed)" >&2; return 1; }
+  log "ssh-keygen: ready"
+}
+
 install_versitygw() {
   local version bin
   version=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/s3server/s3server.go)
@@ -122,6 +147,7 @@ main() {
   install_cognito_local
   install_boto
   install_chromium
+  install_ssh_keygen
 }
 
 main "$@"
