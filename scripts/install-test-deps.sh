@@ -17,6 +17,12 @@
 #   install_chromium  headless Chromium for the report's browser tests
 #                   (internal/chromium): Debian's chromium package, used as
 #                   /usr/bin/chromium.
+#   install_prometheus  Prometheus' Pushgateway and server for the metrics
+#                   tests (internal/pushgateway, internal/prometheus): the
+#                   Debian packages prometheus-pushgateway and prometheus,
+#                   used as /usr/bin/prometheus-pushgateway and
+#                   /usr/bin/prometheus (their services are not needed: the
+#                   tests start their own).
 #
 # Tests that need a missing peer skip; set COGNITO_EXPORT_REQUIRE_PEERS=1 to
 # make them fail instead (CI).
@@ -98,6 +104,32 @@ install_chromium() {
   log "chromium: ready"
 }
 
+# apt_install PACKAGE...: apt-get install as root, or through sudo.
+apt_install() {
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      log "$* missing and installing needs root: apt-get install $*" >&2
+      return 1
+    fi
+    sudo=(sudo)
+  fi
+  log "apt-get install $*"
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@"
+}
+
+install_prometheus() {
+  if [ -x /usr/bin/prometheus-pushgateway ] && [ -x /usr/bin/prometheus ]; then
+    log "prometheus and prometheus-pushgateway: installed"
+    return 0
+  fi
+  apt_install prometheus prometheus-pushgateway
+  /usr/bin/prometheus-pushgateway --version 2>&1 | head -1
+  /usr/bin/prometheus --version 2>&1 | head -1
+  log "prometheus and prometheus-pushgateway: ready"
+}
+
 install_versitygw() {
   local version bin
   version=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/s3server/s3server.go)
@@ -122,6 +154,7 @@ main() {
   install_cognito_local
   install_boto
   install_chromium
+  install_prometheus
 }
 
 main "$@"

@@ -11,6 +11,7 @@ import (
 	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/metrics"
 )
 
 // exportFlags binds the flags of export (and demo) to a Config.
@@ -29,6 +30,7 @@ type runOptions struct {
 	logFormat        string
 	runID            string
 	metricsAddr      string
+	pushGateway      string
 	progressInterval time.Duration
 	parallelPools    int
 	dryRun           bool
@@ -70,6 +72,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	f.limits.bind(fs)
 	fs.StringVar(&f.run.logFormat, "log-format", "", "json or text (default: text on a terminal, json otherwise)")
 	fs.StringVar(&f.run.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at this address while the job runs, e.g. 127.0.0.1:9090")
+	fs.StringVar(&f.run.pushGateway, "push-gateway", "", "push each pool's metrics to this Prometheus Pushgateway (http://host:9091) every --progress-interval and at its end, grouped by job, pool, account and region")
 	fs.DurationVar(&f.run.progressInterval, "progress-interval", 30*time.Second, "off a terminal, log a progress line this often (0: never)")
 }
 
@@ -234,6 +237,11 @@ func (top *exportFlags) runSettings(lookupEnv func(string) (string, bool)) (batc
 	if err := run.reportOpts.check(); err != nil {
 		return batch.Settings{}, err
 	}
+	if run.pushGateway != "" {
+		if err := metrics.CheckGateway(run.pushGateway); err != nil {
+			return batch.Settings{}, usageError{"--push-gateway: " + err.Error()}
+		}
+	}
 	sh, err := batch.ParseShard(run.shard, run.shardCount, lookupEnv)
 	if err != nil {
 		return batch.Settings{}, err
@@ -324,6 +332,18 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	useBar := con.tty && run.parallelPools == 1
 	opts.Watch = func(ctx context.Context, pr *batch.PoolRun) func(bool) {
 		return watch(ctx, con, pr.Config.Logger.With("phase", "export"), pr, run.progressInterval, useBar)
+	}
+	if run.pushGateway != "" {
+		pusher, err := metrics.NewPusher(run.pushGateway, p.Limits, con.log.With("run_id", p.RunID, "phase", "finish"))
+		if err != nil {
+			return usageError{"--push-gateway: " + err.Error()}
+		}
+		console := opts.Watch
+		opts.Watch = func(ctx context.Context, pr *batch.PoolRun) func(bool) {
+			finish, stopPush := console(ctx, pr), pusher.Every(ctx, pr, run.progressInterval)
+			return func(complete bool) { stopPush(); finish(complete) }
+		}
+		opts.Finished = func(ctx context.Context, pr *batch.PoolRun, _ error) { pusher.Final(ctx, pr) }
 	}
 	r := batch.NewRun(p, found, opts)
 	stopMetrics, err := serveMetrics(ctx, run.metricsAddr, r, p.Limits, con.log.With("run_id", p.RunID, "pool", found.Label()))
