@@ -19,6 +19,7 @@ type exportFlags struct {
 	cfg      export.Config
 	pageSize int
 	who      identityFlags
+	signing  signingFlag
 	limits   limitFlags
 	run      runOptions
 	disc     discoveryFlags
@@ -63,6 +64,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.Int64Var(&f.cfg.PartBytes, "part-size", export.DefaultPartBytes, "start a new part once a part reaches this many bytes")
 	fs.BoolVar(&f.cfg.UsersWithoutGroups, "users-without-groups", true, "emit one row with empty group columns for a user without groups")
 	f.who.bind(fs, &f.cfg)
+	f.signing.bind(fs, "the export (and its --diff-against diff)")
 	fs.BoolVar(&f.cfg.Fresh, "fresh", false, "discard the checkpoint or complete export in --output and start over")
 	fs.StringVar(&f.cfg.Client.Region, "region", "", "AWS region (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.cfg.Client.EndpointURL, "endpoint-url", "", "Cognito endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER)")
@@ -115,6 +117,11 @@ func (f *exportFlags) poolConfig(lookupEnv func(string) (string, bool)) (export.
 	if err := f.who.apply(&cfg, lookupEnv); err != nil {
 		return cfg, err
 	}
+	signer, err := f.signing.signer(lookupEnv)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Signer = signer
 	return cfg, nil
 }
 

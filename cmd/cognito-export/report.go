@@ -74,6 +74,8 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs.StringVar(&f.s3.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
 	var prof profileFlags
 	prof.bind(fs)
+	var signers signerFlags
+	signers.bind(fs, "the export")
 	pos, rest, err := splitArgs("report", args, 1, nil)
 	if err != nil {
 		return err
@@ -95,11 +97,15 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := f.check(); err != nil {
 		return err
 	}
+	opts := f.options()
+	if opts.Signers, err = signers.check("report"); err != nil {
+		return err
+	}
 	stopProfile, err := prof.start()
 	if err != nil {
 		return err
 	}
-	err = review.Report(ctx, location, f.options(), f.s3, stdout)
+	err = review.Report(ctx, location, opts, f.s3, stdout)
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}

@@ -32,7 +32,7 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
+	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
@@ -49,7 +49,7 @@ var layers = []layer{
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.
-	{"reader", []string{"location", "sink", "sink/s3dest"}},
+	{"reader", []string{"location", "sink", "sink/s3dest", "sshsig"}},
 	// A location (a directory or s3://bucket/prefix/) is parsed, joined
 	// and opened here only: above the two destinations it chooses between,
 	// beneath everything that reads or writes one.
