@@ -14,6 +14,9 @@
 #   install_boto    boto3/botocore and the AWS CLI for the conformance tests
 #                   (internal/boto): the Debian packages python3-boto3 and
 #                   awscli, used as /usr/bin/python3 and /usr/bin/aws.
+#   install_ssh_keygen  OpenSSH's ssh-keygen, which checks our signatures as an
+#                   auditor would (internal/sshkeygen): Debian's
+#                   openssh-client package.
 #   install_chromium  headless Chromium for the report's browser tests
 #                   (internal/chromium): Debian's chromium package, used as
 #                   /usr/bin/chromium.
@@ -130,6 +133,19 @@ install_prometheus() {
   log "prometheus and prometheus-pushgateway: ready"
 }
 
+install_ssh_keygen() {
+  if command -v ssh-keygen >/dev/null 2>&1; then
+    log "ssh-keygen: installed"
+  else
+    apt_install openssh-client
+  fi
+  # -Y sign and verify came with OpenSSH 8.1.
+  local usage
+  usage=$(ssh-keygen -Y sign 2>&1 || true)
+  grep -q namespace <<<"$usage" || { log "ssh-keygen has no -Y sign: OpenSSH 8.1 or later is needed" >&2; return 1; }
+  log "ssh-keygen: ready"
+}
+
 install_versitygw() {
   local version bin
   version=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/s3server/s3server.go)
@@ -155,6 +171,7 @@ main() {
   install_boto
   install_chromium
   install_prometheus
+  install_ssh_keygen
 }
 
 main "$@"

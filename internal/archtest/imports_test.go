@@ -72,6 +72,9 @@ var layers = []layer{
 	{"sink/s3dest", []string{"sink", "fault"}},
 	{"ratelimit", nil},
 	{"fault", nil},
+	// OpenSSH's signatures (SSHSIG) and allowed_signers: beneath the
+	// reader, which checks them, and cmd, which loads the signing key.
+	{"sshsig", nil},
 	// The emulator is a product feature (demo, emulate), not a test peer.
 	{"internal/cognitoemu", nil},
 	{"internal/archtest", nil},
@@ -94,6 +97,7 @@ var layers = []layer{
 	{"internal/prometheus", []string{"internal/peer", "internal/pushgateway"}},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
 	{"internal/fuzzcheck", nil},
+	{"internal/sshkeygen", []string{"internal/peer"}},
 }
 
 // testOnly are packages no production package may import: the peers and
@@ -101,6 +105,7 @@ var layers = []layer{
 var testOnly = []string{
 	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
 	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
+	"internal/sshkeygen",
 }
 
 // awsServices says which packages may import which AWS service clients:
