@@ -39,7 +39,7 @@ type Key struct {
 func (k Key) Base64() string { return strings.Fields(k.Public)[1] }
 
 // Generate makes an ed25519 key without a passphrase in dir, as an
-// operator would with ssh-keygen -t ed25519 -N ''.
+// operator would with ssh-keygen -t ed25519 and an empty passphrase (-N).
 func Generate(t testing.TB, dir, name string) Key {
 	t.Helper()
 	path := filepath.Join(dir, name)
