@@ -36,6 +36,9 @@ type ReportOptions struct {
 	// Built, when set, is given the report once it is written, before the
 	// FailOn gate: export's metrics count its findings.
 	Built func(*report.Report)
+	// ASFF, when set, writes the findings as AWS Security Finding Format
+	// after the report, and may import them into Security Hub.
+	ASFF *ASFFOptions
 }
 
 // FindingsError is a report whose FailOn findings are present: the report
@@ -88,6 +91,11 @@ func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest
 	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", dir.File(page), jsonName, Thousands(int64(html.Len())), findings(r))
 	if opts.Built != nil {
 		opts.Built(r)
+	}
+	if opts.ASFF != nil {
+		if err := writeASFF(ctx, r, *opts.ASFF, s3opts, stdout); err != nil {
+			return err
+		}
 	}
 	present, err := r.Present(opts.FailOn)
 	if err != nil {

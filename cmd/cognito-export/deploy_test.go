@@ -219,6 +219,9 @@ func TestIAMPolicyHasExactlyThePermissionsUsed(t *testing.T) {
 		}
 		want = append(want, perm)
 	}
+	for _, op := range sdkCalls(t, "securityhub", "hubimport") {
+		want = append(want, "securityhub:"+op)
+	}
 	sort.Strings(want)
 	want = slices.Compact(want)
 	sort.Strings(granted)
