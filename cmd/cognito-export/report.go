@@ -72,6 +72,7 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	f.bind(fs, "")
 	fs.StringVar(&f.s3.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.s3.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
+	bindRetention(fs, &f.s3.Retention)
 	var prof profileFlags
 	prof.bind(fs)
 	pos, rest, err := splitArgs("report", args, 1, nil)

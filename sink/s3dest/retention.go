@@ -58,6 +58,15 @@ func (r Retention) Check() error {
 	return nil
 }
 
+// ForDirectory is the usage problem of r asked of a local directory,
+// which has no Object Lock; nil when r asks for no retention.
+func (r Retention) ForDirectory(dir string) error {
+	if !r.On() {
+		return nil
+	}
+	return fault.Usagef(fmt.Sprintf("--object-lock-mode retains S3 objects: %s is a directory, which has no Object Lock; write to s3://bucket/prefix/ in a bucket with Object Lock enabled", dir))
+}
+
 func (r Retention) mode() types.ObjectLockMode {
 	switch strings.ToLower(r.Mode) {
 	case "governance":
@@ -140,4 +149,15 @@ func (d *Prefix) RetentionOf(ctx context.Context, name string) (ObjectRetention,
 		return ObjectRetention{}, nil
 	}
 	return ObjectRetention{Mode: string(out.Retention.Mode), Until: aws.ToTime(out.Retention.RetainUntilDate).UTC()}, nil
+}
+
+// CheckObjectLock checks, without writing anything, that the bucket of
+// rawURL has Object Lock enabled: for a run that must know it before it
+// knows its outputs' prefixes, such as one that finds its pools first.
+func CheckObjectLock(ctx context.Context, rawURL string, opts Options) error {
+	d, err := connect(ctx, rawURL, opts)
+	if err != nil {
+		return err
+	}
+	return d.checkObjectLock(ctx)
 }
