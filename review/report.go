@@ -33,6 +33,9 @@ type ReportOptions struct {
 	Against string
 	// FailOn names findings whose presence is a FindingsError.
 	FailOn []string
+	// Built, when set, is given the report once it is written, before the
+	// FailOn gate: export's metrics count its findings.
+	Built func(*report.Report)
 }
 
 // FindingsError is a report whose FailOn findings are present: the report
@@ -83,6 +86,9 @@ func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest
 		return fmt.Errorf("report: write %s: %w", page, err)
 	}
 	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", dir.File(page), jsonName, Thousands(int64(html.Len())), findings(r))
+	if opts.Built != nil {
+		opts.Built(r)
+	}
 	present, err := r.Present(opts.FailOn)
 	if err != nil {
 		return fault.Usagef("report: --fail-on: " + err.Error())

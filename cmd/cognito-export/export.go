@@ -11,6 +11,7 @@ import (
 	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/metrics"
 )
 
 // exportFlags binds the flags of export (and demo) to a Config.
@@ -29,6 +30,8 @@ type runOptions struct {
 	logFormat        string
 	runID            string
 	metricsAddr      string
+	pushGateway      string
+	metricsFormat    string
 	progressInterval time.Duration
 	parallelPools    int
 	dryRun           bool
@@ -70,6 +73,8 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	f.limits.bind(fs)
 	fs.StringVar(&f.run.logFormat, "log-format", "", "json or text (default: text on a terminal, json otherwise)")
 	fs.StringVar(&f.run.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at this address while the job runs, e.g. 127.0.0.1:9090")
+	fs.StringVar(&f.run.pushGateway, "push-gateway", "", "push each pool's metrics to this Prometheus Pushgateway (http://host:9091) every --progress-interval and at its end, grouped by job, pool, account and region")
+	fs.StringVar(&f.run.metricsFormat, "metrics-format", "none", "emf: write one CloudWatch Embedded Metric Format line to stderr as each pool ends and as the run ends (namespace CognitoExport); none: no such line")
 	fs.DurationVar(&f.run.progressInterval, "progress-interval", 30*time.Second, "off a terminal, log a progress line this often (0: never)")
 }
 
@@ -234,6 +239,14 @@ func (top *exportFlags) runSettings(lookupEnv func(string) (string, bool)) (batc
 	if err := run.reportOpts.check(); err != nil {
 		return batch.Settings{}, err
 	}
+	if run.metricsFormat != "none" && run.metricsFormat != "emf" {
+		return batch.Settings{}, usageError{fmt.Sprintf("--metrics-format %q: use emf or none", run.metricsFormat)}
+	}
+	if run.pushGateway != "" {
+		if err := metrics.CheckGateway(run.pushGateway); err != nil {
+			return batch.Settings{}, usageError{"--push-gateway: " + err.Error()}
+		}
+	}
 	sh, err := batch.ParseShard(run.shard, run.shardCount, lookupEnv)
 	if err != nil {
 		return batch.Settings{}, err
@@ -325,11 +338,19 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	opts.Watch = func(ctx context.Context, pr *batch.PoolRun) func(bool) {
 		return watch(ctx, con, pr.Config.Logger.With("phase", "export"), pr, run.progressInterval, useBar)
 	}
+	alerts, err := newAlerts(p, run, con)
+	if err != nil {
+		return err
+	}
+	alerts.hook(&opts, run.progressInterval)
 	r := batch.NewRun(p, found, opts)
 	stopMetrics, err := serveMetrics(ctx, run.metricsAddr, r, p.Limits, con.log.With("run_id", p.RunID, "pool", found.Label()))
 	if err != nil {
 		return err
 	}
 	defer stopMetrics()
-	return r.Export(ctx)
+	started := time.Now()
+	err = r.Export(ctx)
+	alerts.runOver(r, time.Since(started))
+	return err
 }

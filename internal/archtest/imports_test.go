@@ -36,7 +36,7 @@ var layers = []layer{
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
-	{"batch", []string{"export", "review", "diff", "reader", "location", "cognito", "ratelimit", "fault", "sink/s3dest", "internal/buildinfo"}},
+	{"batch", []string{"export", "review", "report", "diff", "reader", "location", "cognito", "ratelimit", "fault", "sink/s3dest", "internal/buildinfo"}},
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
 	{"review", []string{"diff", "report", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
@@ -72,6 +72,9 @@ var layers = []layer{
 	{"sink/s3dest", []string{"sink", "fault"}},
 	{"ratelimit", nil},
 	{"fault", nil},
+	// OpenSSH's signatures (SSHSIG) and allowed_signers: beneath the
+	// reader, which checks them, and cmd, which loads the signing key.
+	{"sshsig", nil},
 	// The emulator is a product feature (demo, emulate), not a test peer.
 	{"internal/cognitoemu", nil},
 	{"internal/archtest", nil},
@@ -89,15 +92,19 @@ var layers = []layer{
 	{"internal/chromium", []string{"internal/peer"}},
 	{"internal/cognitolocal", []string{"internal/peer"}},
 	{"internal/boto", []string{"internal/peer"}},
+	{"internal/pushgateway", []string{"internal/peer"}},
+	{"internal/emfcheck", nil},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
 	{"internal/fuzzcheck", nil},
+	{"internal/sshkeygen", []string{"internal/peer"}},
 }
 
 // testOnly are packages no production package may import: the peers and
 // helpers that tests start and use.
 var testOnly = []string{
 	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
-	"internal/exportcheck", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
+	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
+	"internal/sshkeygen",
 }
 
 // awsServices says which packages may import which AWS service clients:
