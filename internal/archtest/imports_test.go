@@ -94,6 +94,7 @@ var layers = []layer{
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/pushgateway", []string{"internal/peer"}},
 	{"internal/emfcheck", nil},
+	{"internal/prometheus", []string{"internal/peer", "internal/pushgateway"}},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
 	{"internal/fuzzcheck", nil},
 	{"internal/sshkeygen", []string{"internal/peer"}},
@@ -103,7 +104,7 @@ var layers = []layer{
 // helpers that tests start and use.
 var testOnly = []string{
 	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
-	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
+	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
 	"internal/sshkeygen",
 }
 
