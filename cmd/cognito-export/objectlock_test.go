@@ -139,7 +139,14 @@ func TestObjectLockRefusedBeforeAnyCognitoCall(t *testing.T) {
 			}
 		})
 	}
-	for _, op := range []string{"DescribeUserPool", "ListUsers", "ListGroups", "AdminListGroupsForUser", "ListUsersInGroup"} {
+	// Pools found by ListUserPools: the bucket is checked before the
+	// search, from the output's template.
+	r := runCLI(t, env, append([]string{"export", "--endpoint-url", hs.URL, "--all-pools", "--output", "s3://plain/pool={pool}/",
+		"--object-lock-mode", "compliance", "--object-lock-retain-days", "7"}, lockArgs...)...)
+	if r.code != 2 || !strings.Contains(lastLine(r.stderr), `bucket "plain" does not have Object Lock enabled`) {
+		t.Fatalf("--all-pools into a bucket without Object Lock: exit %d, %q", r.code, r.stderr)
+	}
+	for _, op := range []string{"ListUserPools", "DescribeUserPool", "ListUsers", "ListGroups", "AdminListGroupsForUser", "ListUsersInGroup"} {
 		if n := srv.Calls(op); n != 0 {
 			t.Errorf("%d %s calls before the refusal", n, op)
 		}
@@ -153,7 +160,7 @@ func TestObjectLockRefusedBeforeAnyCognitoCall(t *testing.T) {
 	if r := export("--output", "s3://plain/y/", "--format", "csv"); r.code != 0 {
 		t.Fatalf("export without retention: exit %d: %s", r.code, r.stderr)
 	}
-	r := runCLI(t, env, "verify", "--require-retention", "s3://plain/y/")
+	r = runCLI(t, env, "verify", "--require-retention", "s3://plain/y/")
 	for _, want := range []string{"verify: intact", "manifest.json: unretained", "part-00000.csv: unretained", "summary.json: unretained", "verify: NOT retained: 4 of 4 files"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("verify --require-retention lacks %q:\n%s", want, r.stdout)

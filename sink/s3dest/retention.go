@@ -143,7 +143,11 @@ func (d *Prefix) RetentionOf(ctx context.Context, name string) (ObjectRetention,
 		}
 	}
 	if err != nil {
-		return ObjectRetention{}, d.explain("read the retention of "+name+" in", err)
+		e := d.explain("read the retention of "+name+" in", err)
+		if errors.As(err, &api) && (api.ErrorCode() == "AccessDenied" || api.ErrorCode() == "Forbidden") {
+			e.(*Error).Hint = "access denied: checking retention needs s3:GetObjectRetention on this prefix"
+		}
+		return ObjectRetention{}, e
 	}
 	if out.Retention == nil {
 		return ObjectRetention{}, nil

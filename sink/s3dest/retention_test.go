@@ -81,6 +81,31 @@ func TestRetentionLocksEvidenceNotWorkingFiles(t *testing.T) {
 	}
 }
 
+// TestGovernanceRetentionRefusesAPlainDelete: under governance, a delete
+// of a version without the bypass is refused as under compliance.
+func TestGovernanceRetentionRefusesAPlainDelete(t *testing.T) {
+	ctx := context.Background()
+	srv := s3server.StartVersioned(t)
+	bucket := srv.LockedBucket(t, "governed")
+	d, err := s3dest.Open(ctx, "s3://"+bucket+"/x/", retainedOptions(srv, s3dest.Retention{Mode: "GOVERNANCE", Days: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Put(ctx, "manifest.json", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.RetentionOf(ctx, "manifest.json"); err != nil || got.Mode != "GOVERNANCE" {
+		t.Fatalf("retention %+v (%v), want GOVERNANCE", got, err)
+	}
+	for _, v := range versions(t, srv.Client(), bucket, "x/manifest.json") {
+		_, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: aws.String("x/manifest.json"), VersionId: &v})
+		var api smithy.APIError
+		if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" {
+			t.Errorf("delete version %s without the bypass: %v, want AccessDenied", v, err)
+		}
+	}
+}
+
 // versions lists the version ids of exactly key.
 func versions(t *testing.T, c *s3.Client, bucket, key string) []string {
 	t.Helper()
