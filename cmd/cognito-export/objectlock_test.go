@@ -42,6 +42,11 @@ func TestObjectLockedExportCannotBeDeleted(t *testing.T) {
 	s := newSnapshots(t, spec, cognitoemu.RandomMutations(cognitoemu.NewPool(spec), 29, 0.05))
 	prefix := "s3://" + bucket + "/cognito/pool=" + spec.ID + "/"
 	env := cleanEnv(s3srv.Env()...)
+	dry := runCLI(t, env, append([]string{"export", "--dry-run", "--endpoint-url", s.beforeURL, "--user-pool-id", spec.ID, "--output", prefix + "dt=0/",
+		"--object-lock-mode", "compliance", "--object-lock-retain-days", "2"}, lockArgs...)...)
+	if dry.code != 0 || !strings.Contains(dry.stdout, "bucket has Object Lock: every file of the export would be retained (compliance 2d)") {
+		t.Fatalf("dry run: exit %d\n%s%s", dry.code, dry.stdout, dry.stderr)
+	}
 	started := time.Now().UTC()
 	for _, day := range []struct{ url, dt string }{{s.beforeURL, "dt=1"}, {s.afterURL, "dt=2"}} {
 		args := append([]string{"export", "--endpoint-url", day.url, "--user-pool-id", spec.ID, "--output", prefix + day.dt + "/",
@@ -130,6 +135,7 @@ func TestObjectLockRefusedBeforeAnyCognitoCall(t *testing.T) {
 		msg  string
 	}{
 		{"bucket without Object Lock", []string{"--output", "s3://plain/x/", "--object-lock-mode", "governance", "--object-lock-retain-days", "7"}, `bucket "plain" does not have Object Lock enabled`},
+		{"dry run, bucket without Object Lock", []string{"--dry-run", "--output", "s3://plain/x/", "--object-lock-mode", "governance", "--object-lock-retain-days", "7"}, `bucket "plain" does not have Object Lock enabled`},
 		{"a directory", []string{"--output", t.TempDir(), "--object-lock-mode", "compliance", "--object-lock-retain-days", "7"}, "is a directory, which has no Object Lock"},
 		{"mode alone", []string{"--output", "s3://plain/x/", "--object-lock-mode", "compliance"}, "give both, or neither"},
 		{"days alone", []string{"--output", "s3://plain/x/", "--object-lock-retain-days", "7"}, "give both, or neither"},
