@@ -101,6 +101,7 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs.StringVar(&f.s3.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
 	var hub asffFlags
 	hub.bind(fs)
+	bindRetention(fs, &f.s3.Retention)
 	var prof profileFlags
 	prof.bind(fs)
 	pos, rest, err := splitArgs("report", args, 1, map[string]bool{"security-hub": true})
