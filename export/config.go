@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/identity"
+	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
@@ -115,6 +116,14 @@ func (c *Config) Validate() error {
 	case c.Filter != "" && c.Strategy == StrategyByGroup:
 		return usage("--filter selects users of ListUsers, which the by-group strategy does not page through: use --strategy per-user (or auto)")
 	}
+	if err := c.S3.Retention.Check(); err != nil {
+		return err
+	}
+	if loc, err := location.Parse(c.Output); err == nil && !loc.IsS3() {
+		if err := c.S3.Retention.ForDirectory(c.Output); err != nil {
+			return err
+		}
+	}
 	if err := ValidateFilter(c.Filter); err != nil {
 		return usage("--filter %q: %v", c.Filter, err)
 	}
@@ -158,6 +167,11 @@ func (c *Config) params() map[string]string {
 	}
 	if c.Signer != nil {
 		p[signingKeyParam] = c.Signer.Fingerprint()
+	}
+	if r := c.S3.Retention; r.On() {
+		// A resume under another retention would leave an export locked
+		// in part; the manifest says what its objects were written under.
+		p["object_lock"] = r.String()
 	}
 	return p
 }

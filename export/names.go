@@ -50,6 +50,15 @@ func owned(name string) bool {
 		numbered(name, "_done-", 8, ".bin") || numbered(name, "_members-", 8, ".bin")
 }
 
+// working reports whether name is a file the export rewrites or removes
+// while it runs and at its end (the checkpoint, the hash files): under
+// Object Lock these are written without retention, so that the run can
+// remove them and no locked copy of each outlives it. Everything else the
+// export writes is evidence.
+func working(name string) bool {
+	return name == CheckpointName || numbered(name, "_done-", 8, ".bin") || numbered(name, "_members-", 8, ".bin")
+}
+
 // numbered matches prefix, at least digits decimal digits, then suffix.
 func numbered(name, prefix string, digits int, suffix string) bool {
 	num, ok := strings.CutPrefix(name, prefix)

@@ -40,6 +40,9 @@ type ReportOptions struct {
 	// stops the report, a missing or untrusted one when Signers.Allowed is
 	// set (report --allowed-signers).
 	Signers reader.SignatureCheck
+	// ASFF, when set, writes the findings as AWS Security Finding Format
+	// after the report, and may import them into Security Hub.
+	ASFF *ASFFOptions
 }
 
 // FindingsError is a report whose FailOn findings are present: the report
@@ -92,6 +95,11 @@ func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest
 	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", dir.File(page), jsonName, Thousands(int64(html.Len())), findings(r))
 	if opts.Built != nil {
 		opts.Built(r)
+	}
+	if opts.ASFF != nil {
+		if err := writeASFF(ctx, r, *opts.ASFF, s3opts, stdout); err != nil {
+			return err
+		}
 	}
 	present, err := r.Present(opts.FailOn)
 	if err != nil {

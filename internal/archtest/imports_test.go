@@ -39,9 +39,13 @@ var layers = []layer{
 	{"batch", []string{"export", "review", "report", "diff", "reader", "location", "cognito", "ratelimit", "fault", "sink/s3dest", "internal/buildinfo"}},
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
-	{"review", []string{"diff", "report", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
+	{"review", []string{"diff", "report", "asff", "hubimport", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
 	// Prometheus' view of a run's pools, served by cmd.
 	{"metrics", []string{"batch", "ratelimit"}},
+	// A report's findings as AWS Security Finding Format, and their import
+	// into Security Hub: beside report, beneath review.
+	{"asff", []string{"report"}},
+	{"hubimport", []string{"asff", "fault"}},
 	// The Athena table over an organisation's exports.
 	{"athena", []string{"identity", "sink", "sink/s3dest", "fault"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
@@ -94,6 +98,8 @@ var layers = []layer{
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/pushgateway", []string{"internal/peer"}},
 	{"internal/emfcheck", nil},
+	{"internal/hubemu", nil},
+	{"internal/prometheus", []string{"internal/peer", "internal/pushgateway"}},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
 	{"internal/fuzzcheck", nil},
 	{"internal/sshkeygen", []string{"internal/peer"}},
@@ -103,7 +109,7 @@ var layers = []layer{
 // helpers that tests start and use.
 var testOnly = []string{
 	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
-	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
+	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "internal/hubemu", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
 	"internal/sshkeygen",
 }
 
@@ -112,6 +118,8 @@ var testOnly = []string{
 // (for Cognito's types) to Cognito.
 var awsServices = map[string][]string{
 	"github.com/aws/aws-sdk-go-v2/service/s3":                      {"sink/s3dest", "internal/s3server"},
+	"github.com/aws/aws-sdk-go-v2/service/securityhub":             {"hubimport"},
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types":       {"hubimport"},
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider": {"cognito", "export", "identity", "cmd/cognito-export", "cmd/bench", "internal/cognitoemu"},
 }
 
