@@ -18,15 +18,16 @@ import (
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/s3server"
+	"github.com/cognito-export/cognito-export/internal/sshkeygen"
 )
 
 // lockArgs are an export's flags for a small pool at full speed.
 var lockArgs = []string{"--rate", "UserList=0", "--rate", "UserResourceRead=0", "--rate", "UserPoolResourceRead=0", "--rate", "UserPoolRead=0"}
 
 // TestObjectLockedExportCannotBeDeleted is issue 21's item 3 on versitygw:
-// two days' exports under compliance retention, the second with its diff
-// and report. Every version of every file of both (parts, manifests,
-// summaries, the diff, the report) is under retention until two days from
+// two days' signed exports under compliance retention, the second with its
+// diff and report. Every version of every file of both (parts, manifests,
+// their signatures, summaries, the diff, the report) is under retention until two days from
 // its writing, and deleting it is refused, even with the governance
 // bypass; the run's working files (checkpoint, hash files, the output's
 // probe) are under none and go. verify --require-retention says so, and
@@ -47,10 +48,12 @@ func TestObjectLockedExportCannotBeDeleted(t *testing.T) {
 	if dry.code != 0 || !strings.Contains(dry.stdout, "bucket has Object Lock: every file of the export would be retained (compliance 2d)") {
 		t.Fatalf("dry run: exit %d\n%s%s", dry.code, dry.stdout, dry.stderr)
 	}
+	sshkeygen.Require(t)
+	key := sshkeygen.Generate(t, t.TempDir(), "evidencekey")
 	started := time.Now().UTC()
 	for _, day := range []struct{ url, dt string }{{s.beforeURL, "dt=1"}, {s.afterURL, "dt=2"}} {
 		args := append([]string{"export", "--endpoint-url", day.url, "--user-pool-id", spec.ID, "--output", prefix + day.dt + "/",
-			"--format", "csv", "--part-rows", "300", "--checkpoint-interval", "1ms",
+			"--format", "csv", "--part-rows", "300", "--checkpoint-interval", "1ms", "--signing-key", key.Private,
 			"--object-lock-mode", "compliance", "--object-lock-retain-days", "2", "--diff-against", "latest", "--report"}, lockArgs...)
 		if r := runCLI(t, env, args...); r.code != 0 {
 			t.Fatalf("export %s: exit %d: %s", day.dt, r.code, r.stderr)
@@ -96,7 +99,7 @@ func TestObjectLockedExportCannotBeDeleted(t *testing.T) {
 	}
 	// Every kind of file was there to be held: both exports' parts and
 	// manifests, the diff's, the summaries, the report.
-	for _, name := range []string{"part-00000.csv", "part-00001.csv", "manifest.json", "summary.json", "diff-summary.json", "report.html", "report.json"} {
+	for _, name := range []string{"part-00000.csv", "part-00001.csv", "manifest.json", "manifest.json.sig", "summary.json", "diff-summary.json", "report.html", "report.json"} {
 		if evidence[name] == 0 {
 			t.Errorf("no version of %s was written: %v", name, evidence)
 		}
