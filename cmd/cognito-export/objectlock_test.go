@@ -36,9 +36,14 @@ func TestObjectLockedExportCannotBeDeleted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the S3 server")
 	}
+	sshkeygen.Require(t)
 	ctx := context.Background()
 	s3srv := s3server.StartVersioned(t)
 	bucket := s3srv.LockedBucket(t, "evidence")
+	// Signed evidence: the signature is held like the manifest it signs.
+	keys := t.TempDir()
+	key := sshkeygen.Generate(t, keys, "auditkey")
+	allowed := sshkeygen.AllowedSigners(t, keys, "audit@example.com", key)
 	spec := cognitoemu.PoolSpec{ID: "eu-west-1_Locked", Users: 400, Groups: 12, Seed: 5}
 	s := newSnapshots(t, spec, cognitoemu.RandomMutations(cognitoemu.NewPool(spec), 29, 0.05))
 	prefix := "s3://" + bucket + "/cognito/pool=" + spec.ID + "/"
@@ -48,20 +53,20 @@ func TestObjectLockedExportCannotBeDeleted(t *testing.T) {
 	if dry.code != 0 || !strings.Contains(dry.stdout, "bucket has Object Lock: every file of the export would be retained (compliance 2d)") {
 		t.Fatalf("dry run: exit %d\n%s%s", dry.code, dry.stdout, dry.stderr)
 	}
-	sshkeygen.Require(t)
-	key := sshkeygen.Generate(t, t.TempDir(), "evidencekey")
 	started := time.Now().UTC()
 	for _, day := range []struct{ url, dt string }{{s.beforeURL, "dt=1"}, {s.afterURL, "dt=2"}} {
 		args := append([]string{"export", "--endpoint-url", day.url, "--user-pool-id", spec.ID, "--output", prefix + day.dt + "/",
-			"--format", "csv", "--part-rows", "300", "--checkpoint-interval", "1ms", "--signing-key", key.Private,
-			"--object-lock-mode", "compliance", "--object-lock-retain-days", "2", "--diff-against", "latest", "--report"}, lockArgs...)
+			"--format", "csv", "--part-rows", "300", "--checkpoint-interval", "1ms",
+			"--object-lock-mode", "compliance", "--object-lock-retain-days", "2", "--diff-against", "latest", "--report",
+			"--signing-key", key.Private}, lockArgs...)
 		if r := runCLI(t, env, args...); r.code != 0 {
 			t.Fatalf("export %s: exit %d: %s", day.dt, r.code, r.stderr)
 		}
 	}
 	for _, where := range []string{prefix + "dt=2/", prefix + "dt=2/diff/"} {
-		r := runCLI(t, env, "verify", "--require-retention", where)
-		if r.code != 0 || !strings.Contains(r.stdout, "verify: retained:") || !strings.Contains(r.stdout, "COMPLIANCE") {
+		r := runCLI(t, env, "verify", "--require-retention", "--allowed-signers", allowed, "--signer-identity", "audit@example.com", where)
+		if r.code != 0 || !strings.Contains(r.stdout, "verify: retained:") || !strings.Contains(r.stdout, "COMPLIANCE") ||
+			!strings.Contains(r.stdout, "verify: signed by key ") {
 			t.Fatalf("verify --require-retention %s: exit %d\n%s%s", where, r.code, r.stdout, r.stderr)
 		}
 	}
