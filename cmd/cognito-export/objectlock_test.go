@@ -25,9 +25,9 @@ import (
 var lockArgs = []string{"--rate", "UserList=0", "--rate", "UserResourceRead=0", "--rate", "UserPoolResourceRead=0", "--rate", "UserPoolRead=0"}
 
 // TestObjectLockedExportCannotBeDeleted is issue 21's item 3 on versitygw:
-// two days' exports under compliance retention, the second with its diff
-// and report. Every version of every file of both (parts, manifests,
-// summaries, the diff, the report) is under retention until two days from
+// two days' signed exports under compliance retention, the second with its
+// diff and report. Every version of every file of both (parts, manifests,
+// their signatures, summaries, the diff, the report) is under retention until two days from
 // its writing, and deleting it is refused, even with the governance
 // bypass; the run's working files (checkpoint, hash files, the output's
 // probe) are under none and go. verify --require-retention says so, and
