@@ -86,11 +86,15 @@ func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
+	memory.Hold(p.HeapBytes(), "emulated pool")
 	ln, stop, err := listenAndServe(ctx, *addr, func() (http.Handler, error) { return p.Server() })
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Cognito emulator serving pool %s (%d users, %d groups) at http://%s\n", p.Pool.ID, p.Pool.Users, p.Pool.Groups, ln)
+	if memory != nil {
+		fmt.Fprintf(stdout, "memory limit: %s\n", memory.Current())
+	}
 	fmt.Fprintf(stdout, "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cognito-export export --region %s --endpoint-url http://%s --user-pool-id %s --output ./out\n", demoRegion, ln, p.Pool.ID)
 	<-ctx.Done()
 	return stop()
