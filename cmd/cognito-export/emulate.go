@@ -156,6 +156,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// The demo holds the emulated pool beside the export.
+	memory.SetLogger(con.log)
+	memory.Hold(d.pool.HeapBytes(), "emulated pool")
+	cfg.Memory = memory
 	stopEmulator, err := d.emulate(ctx, &cfg)
 	if err != nil {
 		return err
