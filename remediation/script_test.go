@@ -22,7 +22,7 @@ import (
 var hostile = []string{
 	"$(touch${IFS}pwned)", "';id;'", "`touch${IFS}pwned`", `"$(touch pwned)"`, `\'`, "'", "''", `a'b"c`,
 	"x;touch pwned", "|touch${IFS}pwned", "&&touch${IFS}pwned", "${PATH}", "~root", "*", "-rf", "--debug", "--region=evil",
-	"line\ntouch pwned", "cr\rx", "tab\tx", "space x", "\x1b[2Jesc", "‮rtl", "名前", "🚀",
+	"line\ntouch pwned", "cr\rx", "tab\tx", "space x", "\x1b[2Jesc", "\u202ertl", "名前", "🚀",
 }
 
 // sh runs a script with /bin/sh (dash on Debian: the strictest common
@@ -159,7 +159,7 @@ func TestScriptRunsExactlyTheDecidedRemovals(t *testing.T) {
 			t.Errorf("call %d sent pool %q, user %q, group %q (%q); want %q in %q", k+1, pool, user, group, got[k], d.Username, d.Group)
 		}
 		// Names Cognito allows stay readable options; the rest go as JSON.
-		if plain := !strings.ContainsAny(d.Username, " \t\r\n\x1b‮"); viaJSON == plain {
+		if plain := !strings.ContainsAny(d.Username, " \t\r\n\x1b\u202e"); viaJSON == plain {
 			t.Errorf("call %d (%q): via --cli-input-json %v", k+1, d.Username, viaJSON)
 		}
 	}
@@ -176,7 +176,7 @@ func TestScriptRunsExactlyTheDecidedRemovals(t *testing.T) {
 		if strings.Contains(line, "pwned") && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "$run aws ") {
 			t.Errorf("a value starts a line: %q", line)
 		}
-		if strings.ContainsAny(line, "\r\x1b‮") {
+		if strings.ContainsAny(line, "\r\x1b\u202e") {
 			t.Errorf("a line holds a control or bidi character: %q", line)
 		}
 	}
