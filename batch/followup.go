@@ -28,7 +28,8 @@ func (r *Run) afterExport(ctx context.Context, pr *PoolRun) error {
 	}
 	var sum *diff.Summary
 	if r.opts.DiffAgainst != "" {
-		opts := diff.Options{Format: cfg.Format, Compression: cfg.Compression, CSVRaw: cfg.CSVRaw, Logger: cfg.Logger.With("phase", "diff")}
+		opts := diff.Options{Format: cfg.Format, Compression: cfg.Compression, CSVRaw: cfg.CSVRaw, Logger: cfg.Logger.With("phase", "diff"),
+			Signer: cfg.Signer}
 		if r.opts.Report != nil {
 			// The report lists the changes of its privileged groups: the
 			// diff must list them too for its summary to serve.

@@ -127,6 +127,10 @@ func (r *run) resume(ctx context.Context) (done bool, err error) {
 		// A resume finishes the export the way it began.
 		r.cfg.Strategy = cmp.Or(state.Params["strategy"], StrategyPerUser)
 	}
+	if saved, now := state.Params[signingKeyParam], r.cfg.params()[signingKeyParam]; saved != now {
+		return false, fault.Usagef(fmt.Sprintf("checkpoint %s was begun %s, and this run %s: one export has one signer; resume with the same --signing-key, or pass --fresh to start over",
+			r.store, signedBy(saved), signedBy(now)))
+	}
 	if diff := checkpoint.Mismatch(state.Params, r.cfg.params()); diff != "" {
 		return false, fault.Usagef(fmt.Sprintf(
 			"checkpoint %s was made with other parameters (%s): rerun with the same ones, or pass --fresh to start over", r.store, diff))
@@ -269,8 +273,11 @@ func (r *run) finish(ctx context.Context) error {
 	if m.Parts == nil {
 		m.Parts = []sink.PartInfo{}
 	}
-	if err := sink.WriteManifest(ctx, out, ManifestName, m); err != nil {
+	if err := sink.WriteSignedManifest(ctx, out, ManifestName, m, cfg.Signer); err != nil {
 		return err
+	}
+	if cfg.Signer != nil {
+		r.log.Info("manifest signed", "phase", "finish", "signature", SignatureName, "signing_key", cfg.Signer.Fingerprint())
 	}
 	// The export is complete from here on; leftovers are only clutter.
 	var errs []error
@@ -315,6 +322,14 @@ func (r *run) poolName() string {
 		return ""
 	}
 	return aws.ToString(r.pool.Name)
+}
+
+// signedBy says how a run signs, for a refused resume.
+func signedBy(fingerprint string) string {
+	if fingerprint == "" {
+		return "unsigned"
+	}
+	return "signed by key " + fingerprint
 }
 
 func utc(t *time.Time) *time.Time {

@@ -19,6 +19,7 @@ type exportFlags struct {
 	cfg      export.Config
 	pageSize int
 	who      identityFlags
+	signing  signingFlag
 	limits   limitFlags
 	run      runOptions
 	disc     discoveryFlags
@@ -52,6 +53,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.cfg.Compression, "compression", "snappy", "Parquet compression: snappy, zstd, gzip or none")
 	fs.StringVar(&f.cfg.S3.SSE, "sse", "", "S3 server-side encryption: AES256 or aws:kms")
 	fs.StringVar(&f.cfg.S3.KMSKeyID, "sse-kms-key-id", "", "KMS key for --sse aws:kms")
+	bindRetention(fs, &f.cfg.S3.Retention)
 	fs.Int64Var(&f.cfg.S3.PartSize, "s3-chunk-size", 0, "bytes of each S3 multipart chunk, the memory a part upload holds (default 16 MiB; S3's least is 5 MiB)")
 	fs.StringVar(&f.cfg.Checkpoint, "checkpoint", "", "resume state file or s3:// object (default: _checkpoint.json under --output)")
 	fs.DurationVar(&f.cfg.CheckpointInterval, "checkpoint-interval", export.DefaultCheckpointInterval, "take a checkpoint at least this often, closing the current part early")
@@ -63,6 +65,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.Int64Var(&f.cfg.PartBytes, "part-size", export.DefaultPartBytes, "start a new part once a part reaches this many bytes")
 	fs.BoolVar(&f.cfg.UsersWithoutGroups, "users-without-groups", true, "emit one row with empty group columns for a user without groups")
 	f.who.bind(fs, &f.cfg)
+	f.signing.bind(fs, "the export (and its --diff-against diff)")
 	fs.BoolVar(&f.cfg.Fresh, "fresh", false, "discard the checkpoint or complete export in --output and start over")
 	fs.StringVar(&f.cfg.Client.Region, "region", "", "AWS region (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.cfg.Client.EndpointURL, "endpoint-url", "", "Cognito endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER)")
@@ -115,6 +118,11 @@ func (f *exportFlags) poolConfig(lookupEnv func(string) (string, bool)) (export.
 	if err := f.who.apply(&cfg, lookupEnv); err != nil {
 		return cfg, err
 	}
+	signer, err := f.signing.signer(lookupEnv)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Signer = signer
 	return cfg, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // errHelp means -h was asked for and the usage was printed.
@@ -100,4 +101,11 @@ func (l *limitFlags) maker() (func() *ratelimit.Set, error) {
 	}
 	share := l.share
 	return func() *ratelimit.Set { return ratelimit.NewSet(rates, share) }, nil
+}
+
+// bindRetention binds the S3 Object Lock flags of the commands that write
+// evidence: export (and its diff and report), diff and report.
+func bindRetention(fs *flag.FlagSet, r *s3dest.Retention) {
+	fs.StringVar(&r.Mode, "object-lock-mode", "", "put every file written under S3 Object Lock retention: governance or compliance (with --object-lock-retain-days; the bucket must have Object Lock enabled)")
+	fs.IntVar(&r.Days, "object-lock-retain-days", 0, "days each file is retained from when it is written (with --object-lock-mode)")
 }

@@ -32,20 +32,24 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "remediation", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
+	{"cmd/cognito-export", []string{"batch", "review", "remediation", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
 	{"batch", []string{"export", "review", "report", "diff", "reader", "location", "cognito", "ratelimit", "fault", "sink/s3dest", "internal/buildinfo"}},
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
-	{"review", []string{"diff", "report", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
+	{"review", []string{"diff", "report", "asff", "hubimport", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
 	// A review's revocations as the commands that carry them out: reads the
 	// decisions and an export, writes a script and a policy; beside
 	// review, never changing a pool.
 	{"remediation", []string{"decisions", "reader", "rowscan", "fault", "sink/s3dest"}},
 	// Prometheus' view of a run's pools, served by cmd.
 	{"metrics", []string{"batch", "ratelimit"}},
+	// A report's findings as AWS Security Finding Format, and their import
+	// into Security Hub: beside report, beneath review.
+	{"asff", []string{"report"}},
+	{"hubimport", []string{"asff", "fault"}},
 	// The Athena table over an organisation's exports.
 	{"athena", []string{"identity", "sink", "sink/s3dest", "fault"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
@@ -53,7 +57,7 @@ var layers = []layer{
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.
-	{"reader", []string{"location", "sink", "sink/s3dest"}},
+	{"reader", []string{"location", "sink", "sink/s3dest", "sshsig"}},
 	// A location (a directory or s3://bucket/prefix/) is parsed, joined
 	// and opened here only: above the two destinations it chooses between,
 	// beneath everything that reads or writes one.
@@ -98,6 +102,7 @@ var layers = []layer{
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/pushgateway", []string{"internal/peer"}},
 	{"internal/emfcheck", nil},
+	{"internal/hubemu", nil},
 	{"internal/prometheus", []string{"internal/peer", "internal/pushgateway"}},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
 	{"internal/fuzzcheck", nil},
@@ -108,7 +113,7 @@ var layers = []layer{
 // helpers that tests start and use.
 var testOnly = []string{
 	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
-	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
+	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "internal/hubemu", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
 	"internal/sshkeygen",
 }
 
@@ -117,6 +122,8 @@ var testOnly = []string{
 // (for Cognito's types) to Cognito.
 var awsServices = map[string][]string{
 	"github.com/aws/aws-sdk-go-v2/service/s3":                      {"sink/s3dest", "internal/s3server"},
+	"github.com/aws/aws-sdk-go-v2/service/securityhub":             {"hubimport"},
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types":       {"hubimport"},
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider": {"cognito", "export", "identity", "cmd/cognito-export", "cmd/bench", "internal/cognitoemu"},
 }
 
