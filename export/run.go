@@ -3,6 +3,7 @@ package export
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -106,6 +107,7 @@ func (r *run) resume(ctx context.Context) (done bool, err error) {
 		return false, fmt.Errorf("check output for a complete export: %w", err)
 	} else if manifest != nil && !r.cfg.Fresh {
 		log.Info("export already complete; nothing to do (pass --fresh to export again)", "output", r.cfg.Output)
+		r.warnSignedBy(log, manifest)
 		r.sum.Complete, r.sum.AlreadyComplete = true, true
 		return true, nil
 	}
@@ -322,6 +324,25 @@ func (r *run) poolName() string {
 		return ""
 	}
 	return aws.ToString(r.pool.Name)
+}
+
+// warnSignedBy warns when a complete export found in the output is not
+// signed by this run's key: the run signs nothing, and the operator who
+// added --signing-key would otherwise believe it signed.
+func (r *run) warnSignedBy(log *slog.Logger, manifest []byte) {
+	if r.cfg.Signer == nil {
+		return
+	}
+	var m struct {
+		Parameters map[string]string `json:"parameters"`
+	}
+	if json.Unmarshal(manifest, &m) != nil {
+		return
+	}
+	if was, now := m.Parameters[signingKeyParam], r.cfg.Signer.Fingerprint(); was != now {
+		log.Warn("the complete export in the output is "+signedBy(was)+", not by this run's key, which signs nothing here (pass --fresh to export again, signed)",
+			"signing_key", now)
+	}
 }
 
 // signedBy says how a run signs, for a refused resume.

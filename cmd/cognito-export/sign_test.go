@@ -81,8 +81,20 @@ func TestSignedExportVerifiesBothWays(t *testing.T) {
 		t.Fatalf("signed export: exit %d: %s", r.code, r.stderr)
 	}
 	noKeyIn(t, material, day1, r.stdout, r.stderr)
-	if fp := sshkeygen.Fingerprint(t, key); !strings.Contains(r.stderr, `"signing_key":"`+fp+`"`) {
+	fp := sshkeygen.Fingerprint(t, key)
+	if !strings.Contains(r.stderr, `"signing_key":"`+fp+`"`) {
 		t.Errorf("the log does not name the key's fingerprint %s", fp)
+	}
+	// Run again with another key: the export is complete, and the run says
+	// that its key signs nothing there.
+	r = runCLI(t, env, "export", "--user-pool-id", pool.ID(), "--output", day1, "--signing-key", other.Private,
+		"--rate", "UserResourceRead=0", "--rate", "UserList=0")
+	if r.code != 0 || !strings.Contains(r.stderr, "is signed by key "+fp+", not by this run's key") {
+		t.Fatalf("complete export, another key: exit %d: %s", r.code, r.stderr)
+	}
+	r = runCLI(t, env, "export", "--dry-run", "--user-pool-id", pool.ID(), "--output", filepath.Join(root, "dry"), "--signing-key", key.Private)
+	if r.code != 0 || !strings.Contains(r.stdout, "signing key "+fp+": read; the manifest would be signed") {
+		t.Fatalf("dry run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// The key's file from the environment, as a scheduled job passes it;
 	// and the diff against day 1, signed with it.

@@ -71,6 +71,10 @@ var layers = []layer{
 	// The diff reads two exports and writes change rows as an export does:
 	// beside export, both above the reader.
 	{"diff", []string{"reader", "rowscan", "sink", "fault"}},
+	// A reviewer's decisions file, read and written with sink's CSV rules:
+	// beneath the report that offers it, the next report that checks it
+	// and remediation that carries it out.
+	{"decisions", []string{"sink"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", nil},
 	// sink names the program in every manifest it writes.
