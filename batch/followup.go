@@ -26,7 +26,8 @@ func (r *Run) afterExport(ctx context.Context, cfg export.Config) error {
 	}
 	var sum *diff.Summary
 	if r.opts.DiffAgainst != "" {
-		opts := diff.Options{Format: cfg.Format, Compression: cfg.Compression, CSVRaw: cfg.CSVRaw, Logger: cfg.Logger.With("phase", "diff")}
+		opts := diff.Options{Format: cfg.Format, Compression: cfg.Compression, CSVRaw: cfg.CSVRaw, Logger: cfg.Logger.With("phase", "diff"),
+			Lease: diff.Lease{Off: cfg.LeaseOff, TTL: cfg.LeaseTTL, RunID: r.plan.RunID}}
 		if r.opts.Report != nil {
 			// The report lists the changes of its privileged groups: the
 			// diff must list them too for its summary to serve.

@@ -68,6 +68,17 @@ type Options struct {
 	Partitions int    // 0 chooses from the exports' sizes
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Lease is how the diff's output is leased: package review takes the
+	// lease before anything is written there.
+	Lease Lease
+}
+
+// Lease says whether a diff's output is leased, for how long, and by which
+// run.
+type Lease struct {
+	Off   bool
+	TTL   time.Duration // 0 is the lease's default
+	RunID string
 }
 
 // Destination is where the change rows and the manifest go.

@@ -32,20 +32,23 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
+	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "lease", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
-	{"batch", []string{"export", "review", "diff", "reader", "location", "cognito", "ratelimit", "fault", "sink/s3dest", "internal/buildinfo"}},
+	{"batch", []string{"export", "review", "diff", "reader", "location", "cognito", "ratelimit", "fault", "lease", "sink/s3dest", "internal/buildinfo"}},
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
-	{"review", []string{"diff", "report", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
+	{"review", []string{"diff", "report", "reader", "rowscan", "location", "fault", "lease", "sink", "sink/localdest", "sink/s3dest"}},
 	// Prometheus' view of a run's pools, served by cmd.
 	{"metrics", []string{"batch", "ratelimit"}},
 	// The Athena table over an organisation's exports.
 	{"athena", []string{"identity", "sink", "sink/s3dest", "fault"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
-	{"export", []string{"reader", "location", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/s3dest", "sink/memdest", "fault"}},
+	{"export", []string{"reader", "location", "cognito", "identity", "ratelimit", "checkpoint", "lease", "sink", "sink/s3dest", "sink/memdest", "fault"}},
+	// One writer per output: the lease object and its renewal, over a
+	// store the destinations implement; beneath every writer.
+	{"lease", []string{"fault"}},
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.
