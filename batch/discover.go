@@ -59,11 +59,15 @@ const discoveryConcurrency = 8
 // Discover lists the pools of every target, each under its (account,
 // region)'s limiters, and returns them with the plan's named pools. A
 // target that fails (a role that cannot be assumed, ListUserPools denied)
-// is reported and the others go on.
+// is reported and the others go on. Outputs that --object-lock-mode
+// cannot retain stop it before its first call.
 func Discover(ctx context.Context, p *Plan, log *slog.Logger) (Found, error) {
 	out := Found{Pools: slices.Clone(p.Pools)}
 	if len(p.Targets) == 0 {
 		return out, nil
+	}
+	if err := p.checkObjectLock(ctx); err != nil {
+		return out, err
 	}
 	lists := make([][]cognito.PoolSummary, len(p.Targets))
 	errs := make([]error, len(p.Targets))

@@ -10,6 +10,7 @@ import (
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/report"
 	"github.com/cognito-export/cognito-export/review"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
@@ -17,7 +18,8 @@ import (
 // afterExport does what a complete export was asked to do next: the diff,
 // then the report, which reuses the diff's summary rather than diffing the
 // same two exports again.
-func (r *Run) afterExport(ctx context.Context, cfg export.Config) error {
+func (r *Run) afterExport(ctx context.Context, pr *PoolRun) error {
+	cfg := pr.Config
 	if r.opts.DiffAgainst == "" && r.opts.Report == nil {
 		return nil
 	}
@@ -27,7 +29,7 @@ func (r *Run) afterExport(ctx context.Context, cfg export.Config) error {
 	var sum *diff.Summary
 	if r.opts.DiffAgainst != "" {
 		opts := diff.Options{Format: cfg.Format, Compression: cfg.Compression, CSVRaw: cfg.CSVRaw, Logger: cfg.Logger.With("phase", "diff"),
-			Lease: diff.Lease{Off: cfg.LeaseOff, TTL: cfg.LeaseTTL, RunID: r.plan.RunID}}
+			Signer: cfg.Signer, Lease: diff.Lease{Off: cfg.LeaseOff, TTL: cfg.LeaseTTL, RunID: r.plan.RunID}}
 		if r.opts.Report != nil {
 			// The report lists the changes of its privileged groups: the
 			// diff must list them too for its summary to serve.
@@ -41,7 +43,7 @@ func (r *Run) afterExport(ctx context.Context, cfg export.Config) error {
 	if r.opts.Report == nil {
 		return nil
 	}
-	return r.reportAfterExport(ctx, cfg, sum, cfg.Logger.With("phase", "report"))
+	return r.reportAfterExport(ctx, pr, sum, cfg.Logger.With("phase", "report"))
 }
 
 // diffAfterExport diffs a complete export against DiffAgainst: a location,
@@ -116,8 +118,19 @@ func diffDone(ctx context.Context, out location.Location, m reader.Manifest, s3o
 // sum, the diff just made, when there is one), else with the latest
 // earlier export of the pool beside this one; a first run, with none,
 // gets a report without a comparison.
-func (r *Run) reportAfterExport(ctx context.Context, cfg export.Config, sum *diff.Summary, log *slog.Logger) error {
+func (r *Run) reportAfterExport(ctx context.Context, pr *PoolRun, sum *diff.Summary, log *slog.Logger) error {
+	cfg := pr.Config
 	ro, s3opts := *r.opts.Report, cfg.S3Options()
+	// The metrics count the report's findings, whatever --fail-on says.
+	ro.Built = func(rep *report.Report) {
+		counts := map[string]int64{}
+		for _, fd := range rep.Findings {
+			if fd.Evaluated {
+				counts[fd.ID] = fd.Count
+			}
+		}
+		pr.findings.Store(&counts)
+	}
 	loc, err := location.Parse(cfg.Output)
 	if err != nil {
 		return err

@@ -113,6 +113,10 @@ type Target struct {
 func NewPlan(s Settings) (*Plan, error) {
 	p := &Plan{RunID: s.RunID, Now: s.Now, Limits: map[QuotaKey]*ratelimit.Set{}, Shard: s.Shard,
 		outputs: map[string]string{}, region: s.Region, newLimits: s.NewLimits, s3: s.S3, leaseOff: s.LeaseOff, leaseTTL: s.LeaseTTL}
+	// The index lists a run's pools, and is rewritten by the next run of
+	// the same shard: not an export's evidence, so never under Object
+	// Lock, which its bucket may not even have.
+	p.s3.Retention = s3dest.Retention{}
 	if p.RunID == "" {
 		p.RunID = export.NewRunID(p.Now)
 	}

@@ -45,6 +45,31 @@ type PoolRun struct {
 	Progress *export.Progress
 	env      *export.Env // nil until the pool's output and client are open
 	state    atomic.Int32
+	// started and finished are Unix nanoseconds, 0 until then: the
+	// metrics read them while the pool runs.
+	started, finished atomic.Int64
+	findings          atomic.Pointer[map[string]int64]
+}
+
+// Times are when the pool's export started and when it and its follow-up
+// finished; zero until then.
+func (pr *PoolRun) Times() (started, finished time.Time) {
+	at := func(n int64) time.Time {
+		if n == 0 {
+			return time.Time{}
+		}
+		return time.Unix(0, n)
+	}
+	return at(pr.started.Load()), at(pr.finished.Load())
+}
+
+// Findings are the counts of the pool's report by finding id (those
+// evaluated), nil when no report was made.
+func (pr *PoolRun) Findings() map[string]int64 {
+	if p := pr.findings.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // State is where the pool is now.
@@ -79,6 +104,10 @@ type RunOptions struct {
 	// BeforeFollowUp, when set, is called before a pool's diff or report,
 	// whose live heap is larger than an export's.
 	BeforeFollowUp func()
+	// Finished, when set, is called once a pool's export and its follow-up
+	// are over, its state and findings final (complete or failed), with
+	// the pool's error: the last push of its metrics.
+	Finished func(ctx context.Context, pr *PoolRun, err error)
 }
 
 // Run is one run of export over the pools discovery found.
@@ -164,6 +193,10 @@ func (r *Run) export(ctx context.Context, l *lease.Lease) error {
 			// A pool's failure is its own (errs[i]); the group does not
 			// cancel the others, and Wait gives the first.
 			errs[i] = r.exportPool(ctx, pr)
+			pr.finished.Store(time.Now().UnixNano())
+			if r.opts.Finished != nil {
+				r.opts.Finished(ctx, pr, errs[i])
+			}
 			return errs[i]
 		})
 	}
@@ -323,6 +356,7 @@ func (r *Run) exportPool(ctx context.Context, pr *PoolRun) error {
 	plan.Info("export starting", "output", cfg.Output, "format", cfg.Format, "strategy", cfg.Strategy, "concurrency", cfg.Concurrency)
 	pr.state.Store(int32(Running))
 	started := time.Now()
+	pr.started.Store(started.UnixNano())
 	env, err := export.Open(ctx, cfg)
 	if err != nil {
 		pr.state.Store(int32(Failed))
@@ -361,7 +395,7 @@ func (r *Run) runPool(ctx context.Context, pr *PoolRun, started time.Time) error
 
 	if sum.AlreadyComplete {
 		fmt.Fprintf(r.opts.Stdout, "export in %s is already complete (manifest.json); pass --fresh to export again\n", sum.Output)
-		return r.afterExport(ctx, cfg)
+		return r.afterExport(ctx, pr)
 	}
 	fin := cfg.Logger.With("phase", "finish")
 	fin.Info("export finished", "complete", sum.Complete, "users", sum.Users, "rows", sum.Rows,
@@ -376,5 +410,5 @@ func (r *Run) runPool(ctx context.Context, pr *PoolRun, started time.Time) error
 	}
 	fmt.Fprintf(r.opts.Stdout, "exported %d users, %d rows, %d skipped, %d API calls in %s to %s\n",
 		sum.Users, sum.Rows, sum.Skipped, sum.TotalCalls(), sum.Elapsed.Round(time.Millisecond), sum.Output)
-	return r.afterExport(ctx, cfg)
+	return r.afterExport(ctx, pr)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/identity"
+	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
@@ -70,6 +71,12 @@ type Config struct {
 	// selects are exported.
 	Filter string
 
+	// Signer, when set, signs the manifest: its signature goes beside it,
+	// written first (sink.WriteSignedManifest). Its key's fingerprint is a
+	// parameter of the run, so a resume with another key, or none, is
+	// refused: one export, one signer.
+	Signer sink.Signer
+
 	Client cognito.Config
 	Limits *ratelimit.Set // nil means Cognito's default quotas
 	Logger *slog.Logger
@@ -115,6 +122,14 @@ func (c *Config) Validate() error {
 	case c.Filter != "" && c.Strategy == StrategyByGroup:
 		return usage("--filter selects users of ListUsers, which the by-group strategy does not page through: use --strategy per-user (or auto)")
 	}
+	if err := c.S3.Retention.Check(); err != nil {
+		return err
+	}
+	if loc, err := location.Parse(c.Output); err == nil && !loc.IsS3() {
+		if err := c.S3.Retention.ForDirectory(c.Output); err != nil {
+			return err
+		}
+	}
 	if err := ValidateFilter(c.Filter); err != nil {
 		return usage("--filter %q: %v", c.Filter, err)
 	}
@@ -137,6 +152,9 @@ func (c *Config) Validate() error {
 	return usage("unknown --format %q: use one of %v", c.Format, sink.Formats)
 }
 
+// signingKeyParam is the parameter that names the signing key.
+const signingKeyParam = "signing_key"
+
 // params are the settings a checkpoint must agree with to be resumed: a
 // different value would make the committed parts and the rest disagree.
 func (c *Config) params() map[string]string {
@@ -152,6 +170,14 @@ func (c *Config) params() map[string]string {
 	}
 	if c.attrs != nil {
 		maps.Copy(p, c.attrs.params(c))
+	}
+	if c.Signer != nil {
+		p[signingKeyParam] = c.Signer.Fingerprint()
+	}
+	if r := c.S3.Retention; r.On() {
+		// A resume under another retention would leave an export locked
+		// in part; the manifest says what its objects were written under.
+		p["object_lock"] = r.String()
 	}
 	return p
 }

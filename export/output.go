@@ -73,10 +73,17 @@ func AccountOf(arn string) string {
 
 // S3Options are the S3 settings of cfg: S3 is in Cognito's region unless
 // told otherwise.
+//
+// With Object Lock retention, everything the export writes under its output
+// is evidence and locked but its working files (see working), which the
+// run deletes as it goes and at its end.
 func (c *Config) S3Options() s3dest.Options {
 	o := c.S3
 	if o.Region == "" {
 		o.Region = c.Client.Region
+	}
+	if o.Retention.On() {
+		o.Retention.Working = working
 	}
 	return o
 }
@@ -106,6 +113,9 @@ func openCheckpoint(ctx context.Context, file string, out Output, s3opts s3dest.
 	if !ok {
 		return nil, fault.Usagef(fmt.Sprintf("--checkpoint %q: want a file, s3://bucket/path/name.json or a local path, not a directory", file))
 	}
+	// The checkpoint is rewritten at every commit and removed at the end:
+	// never evidence, wherever it lives.
+	s3opts.Retention = s3dest.Retention{}
 	d, err := dir.OpenWrite(ctx, s3opts)
 	if err != nil {
 		return nil, fmt.Errorf("--checkpoint: %w", err)

@@ -57,7 +57,9 @@ func (l Location) OpenRead(ctx context.Context, s3opts s3dest.Options) (Dir, err
 
 // OpenWrite opens l for writing and proves it writable: a local directory
 // is created if needed and probed, an S3 prefix gets a probe object written
-// and deleted, so that a bad output fails before any work is spent. Errors
+// and deleted, so that a bad output fails before any work is spent. With
+// s3opts.Retention, everything written is locked (s3dest.Retention): the
+// bucket must have Object Lock, and a directory is refused. Errors
 // keep their cause, so that package fault tells what the user must change
 // from what a retry may fix.
 func (l Location) OpenWrite(ctx context.Context, s3opts s3dest.Options) (Dir, error) {
@@ -68,6 +70,9 @@ func (l Location) OpenWrite(ctx context.Context, s3opts s3dest.Options) (Dir, er
 		}
 		return p, nil
 	}
+	if err := s3opts.Retention.ForDirectory(l.text); err != nil {
+		return nil, err
+	}
 	d, err := localdest.Open(l.path)
 	if err != nil {
 		return nil, err
@@ -77,3 +82,13 @@ func (l Location) OpenWrite(ctx context.Context, s3opts s3dest.Options) (Dir, er
 
 // s3URL is l as s3dest takes it.
 func (l Location) s3URL() string { return s3Scheme + l.bucket + "/" + l.key }
+
+// CheckObjectLock checks, writing nothing, that the retention s3opts ask
+// for can be had at l: an S3 prefix in a bucket with Object Lock enabled.
+// A directory has no Object Lock.
+func (l Location) CheckObjectLock(ctx context.Context, s3opts s3dest.Options) error {
+	if !l.IsS3() {
+		return s3opts.Retention.ForDirectory(l.text)
+	}
+	return s3dest.CheckObjectLock(ctx, l.s3URL(), s3opts)
+}

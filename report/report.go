@@ -29,6 +29,8 @@ type Side struct {
 	Source   reader.Source
 	Manifest reader.Manifest
 	Location string
+	// Signature is what was checked of the manifest's signature.
+	Signature reader.Signature
 }
 
 // Options are the reviewer's choices.
@@ -117,6 +119,24 @@ type ExportRef struct {
 	// Memberships is -1 when unknown (a previous export, which the report
 	// does not read, only compares).
 	Memberships int64 `json:"memberships"`
+	// Signature says who signed the export and whether that was checked;
+	// nil for a previous export, whose signature the report does not read.
+	Signature *SignatureRef `json:"signature,omitempty"`
+}
+
+// SignatureRef is the header's word on the manifest's signature. A
+// signature that is there always signs the manifest the report read: one
+// that does not stops the report.
+type SignatureRef struct {
+	Signed bool `json:"signed"`
+	// KeyFingerprint is the signer's key, SHA256:... as ssh-keygen -l
+	// prints it.
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// Checked: the signer was checked against AllowedSigners and allowed,
+	// as the principals Principals.
+	Checked        bool     `json:"checked"`
+	AllowedSigners string   `json:"allowed_signers,omitempty"`
+	Principals     []string `json:"principals,omitempty"`
 }
 
 // Report is everything the page shows; report.json is its JSON.

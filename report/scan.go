@@ -263,6 +263,8 @@ func (a *accumulator) ref(side Side) ExportRef {
 		Location: side.Location, PoolID: pool, PoolName: m.PoolName, Region: Region(pool),
 		ExportedAt: a.exported, ManifestSHA256: m.SHA256, Format: m.Format,
 		Users: int64(len(a.users)), Rows: a.rows, Groups: len(a.groups), Memberships: a.memberN,
+		Signature: &SignatureRef{Signed: side.Signature.Valid, KeyFingerprint: side.Signature.Fingerprint, Checked: side.Signature.Trusted(),
+			AllowedSigners: side.Signature.CheckedAgainst, Principals: side.Signature.Principals},
 	}
 }
 

@@ -33,6 +33,16 @@ type ReportOptions struct {
 	Against string
 	// FailOn names findings whose presence is a FindingsError.
 	FailOn []string
+	// Built, when set, is given the report once it is written, before the
+	// FailOn gate: export's metrics count its findings.
+	Built func(*report.Report)
+	// Signers is what the export's signature is held to: a bad one always
+	// stops the report, a missing or untrusted one when Signers.Allowed is
+	// set (report --allowed-signers).
+	Signers reader.SignatureCheck
+	// ASFF, when set, writes the findings as AWS Security Finding Format
+	// after the report, and may import them into Security Hub.
+	ASFF *ASFFOptions
 }
 
 // FindingsError is a report whose FailOn findings are present: the report
@@ -48,7 +58,7 @@ func (e FindingsError) Error() string {
 // one line saying where they are and which findings are present. s3opts
 // reach the exports and the page when they are on S3.
 func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest.Options, stdout io.Writer) error {
-	cur, err := openVerified(ctx, where, s3opts)
+	cur, err := openVerified(ctx, where, opts.Signers, s3opts)
 	if err != nil {
 		return err
 	}
@@ -83,6 +93,14 @@ func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest
 		return fmt.Errorf("report: write %s: %w", page, err)
 	}
 	fmt.Fprintf(stdout, "report: %s and %s (%s bytes); findings: %s\n", dir.File(page), jsonName, Thousands(int64(html.Len())), findings(r))
+	if opts.Built != nil {
+		opts.Built(r)
+	}
+	if opts.ASFF != nil {
+		if err := writeASFF(ctx, r, *opts.ASFF, s3opts, stdout); err != nil {
+			return err
+		}
+	}
 	present, err := r.Present(opts.FailOn)
 	if err != nil {
 		return fault.Usagef("report: --fail-on: " + err.Error())
@@ -110,7 +128,7 @@ func findings(r *report.Report) string {
 
 // openVerified opens an export and checks it as verify does: a report is
 // evidence, so it is never made from an export that is not intact.
-func openVerified(ctx context.Context, where string, opts s3dest.Options) (report.Side, error) {
+func openVerified(ctx context.Context, where string, check reader.SignatureCheck, opts s3dest.Options) (report.Side, error) {
 	src, err := reader.Open(ctx, where, opts)
 	if err != nil {
 		return report.Side{}, inputError(where, err)
@@ -122,7 +140,15 @@ func openVerified(ctx context.Context, where string, opts s3dest.Options) (repor
 	if !res.Intact() {
 		return report.Side{}, fmt.Errorf("report: the export at %s is not intact (%s): run cognito-export verify %s", src, Plural(res.Problems, "problem"), where)
 	}
-	return report.Side{Source: src, Manifest: res.Manifest, Location: src.String()}, nil
+	var bad []string
+	sig, err := reader.CheckSignature(ctx, src, res.Manifest, check, func(p reader.Problem) { bad = append(bad, p.String()) })
+	if err != nil {
+		return report.Side{}, inputError(where, err)
+	}
+	if len(bad) > 0 {
+		return report.Side{}, fmt.Errorf("report: the export at %s is not signed as required: %s", src, strings.Join(bad, "; "))
+	}
+	return report.Side{Source: src, Manifest: res.Manifest, Location: src.String(), Signature: sig}, nil
 }
 
 func inputError(where string, err error) error {

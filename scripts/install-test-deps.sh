@@ -14,9 +14,18 @@
 #   install_boto    boto3/botocore and the AWS CLI for the conformance tests
 #                   (internal/boto): the Debian packages python3-boto3 and
 #                   awscli, used as /usr/bin/python3 and /usr/bin/aws.
+#   install_ssh_keygen  OpenSSH's ssh-keygen, which checks our signatures as an
+#                   auditor would (internal/sshkeygen): Debian's
+#                   openssh-client package.
 #   install_chromium  headless Chromium for the report's browser tests
 #                   (internal/chromium): Debian's chromium package, used as
 #                   /usr/bin/chromium.
+#   install_prometheus  Prometheus' Pushgateway and server for the metrics
+#                   tests (internal/pushgateway, internal/prometheus): the
+#                   Debian packages prometheus-pushgateway and prometheus,
+#                   used as /usr/bin/prometheus-pushgateway and
+#                   /usr/bin/prometheus (their services are not needed: the
+#                   tests start their own).
 #
 # Tests that need a missing peer skip; set COGNITO_EXPORT_REQUIRE_PEERS=1 to
 # make them fail instead (CI).
@@ -98,6 +107,45 @@ install_chromium() {
   log "chromium: ready"
 }
 
+# apt_install PACKAGE...: apt-get install as root, or through sudo.
+apt_install() {
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      log "$* missing and installing needs root: apt-get install $*" >&2
+      return 1
+    fi
+    sudo=(sudo)
+  fi
+  log "apt-get install $*"
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@"
+}
+
+install_prometheus() {
+  if [ -x /usr/bin/prometheus-pushgateway ] && [ -x /usr/bin/prometheus ]; then
+    log "prometheus and prometheus-pushgateway: installed"
+    return 0
+  fi
+  apt_install prometheus prometheus-pushgateway
+  /usr/bin/prometheus-pushgateway --version 2>&1 | head -1
+  /usr/bin/prometheus --version 2>&1 | head -1
+  log "prometheus and prometheus-pushgateway: ready"
+}
+
+install_ssh_keygen() {
+  if command -v ssh-keygen >/dev/null 2>&1; then
+    log "ssh-keygen: installed"
+  else
+    apt_install openssh-client
+  fi
+  # -Y sign and verify came with OpenSSH 8.1.
+  local usage
+  usage=$(ssh-keygen -Y sign 2>&1 || true)
+  grep -q namespace <<<"$usage" || { log "ssh-keygen has no -Y sign: OpenSSH 8.1 or later is needed" >&2; return 1; }
+  log "ssh-keygen: ready"
+}
+
 install_versitygw() {
   local version bin
   version=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/s3server/s3server.go)
@@ -122,6 +170,8 @@ main() {
   install_cognito_local
   install_boto
   install_chromium
+  install_prometheus
+  install_ssh_keygen
 }
 
 main "$@"

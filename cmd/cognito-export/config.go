@@ -36,7 +36,7 @@ func envName(flagName string) string {
 // processWide flags concern the whole process, not one pool: they are
 // rejected inside a pool entry, and --rate and --rate-share build the
 // limiters that every pool shares.
-var processWide = []string{"config", "log-format", "metrics-addr", "progress-interval", "parallel-pools", "dry-run", "rate", "rate-share", "run-id",
+var processWide = []string{"config", "log-format", "metrics-addr", "push-gateway", "metrics-format", "progress-interval", "parallel-pools", "dry-run", "rate", "rate-share", "run-id",
 	"all-pools", "shard", "shard-count", "index"}
 
 // discoveryOnly flags say how pools are found (ListUserPools in each
@@ -238,7 +238,7 @@ func strayEnv(environ []string, fs *flag.FlagSet) []string {
 	var stray []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, envPrefix) && !known[name] && name != identity.KeyEnv {
+		if strings.HasPrefix(name, envPrefix) && !known[name] && name != identity.KeyEnv && name != signingKeyEnv {
 			stray = append(stray, name)
 		}
 	}

@@ -30,6 +30,7 @@ type crashEnv struct {
 	out      string
 	strategy string
 	plan     crashPlan
+	lock     []string // the Object Lock flags, if any
 }
 
 // crashPlan paces each strategy's busiest quota, in the emulator and the job
@@ -67,9 +68,16 @@ func newCrashEnv(t *testing.T, target, strategy string) *crashEnv {
 	case "local":
 		c.out = filepath.Join(t.TempDir(), "out")
 		c.table = fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", duckdb.Quote(c.out+"/part-*.parquet"))
-	case "s3":
-		s3 := s3server.Start(t)
-		s3.Bucket(t, "crash")
+	case "s3", "s3-locked":
+		var s3 *s3server.Server
+		if target == "s3" {
+			s3 = s3server.Start(t)
+			s3.Bucket(t, "crash")
+		} else {
+			s3 = s3server.StartVersioned(t)
+			s3.LockedBucket(t, "crash")
+			c.lock = []string{"--object-lock-mode", "governance", "--object-lock-retain-days", "1"}
+		}
 		c.out = "s3://crash/cognito/"
 		c.env = cleanEnv(s3.Env()...)
 		// DuckDB reads the parts straight from versitygw's posix backend.
@@ -87,6 +95,7 @@ func (c *crashEnv) command() *exec.Cmd {
 		// next off for its TTL. TestSIGKILLedHolderIsTakenOverAfterItsTTL
 		// proves a killed holder's successor under the lease.
 		"--lease=off")
+	cmd.Args = append(cmd.Args, c.lock...)
 	cmd.Env = c.env
 	return cmd
 }

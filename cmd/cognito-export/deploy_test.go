@@ -166,13 +166,41 @@ func sdkCalls(t *testing.T, alias string, dirs ...string) []string {
 	return ops
 }
 
+// sdkFields lists the permissions of fields (field name: permission) that
+// the non-test code of dirs sets in a composite literal ("Field:").
+func sdkFields(t *testing.T, fields map[string]string, dirs ...string) []string {
+	t.Helper()
+	var perms []string
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(repoRoot, dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			data, _ := os.ReadFile(f)
+			for field, perm := range fields {
+				if regexp.MustCompile(`\b` + field + `:`).Match(data) {
+					perms = append(perms, perm)
+				}
+			}
+		}
+	}
+	return perms
+}
+
 // s3Permission is the IAM action each S3 call needs.
 var s3Permission = map[string]string{
 	"PutObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
 	"CompleteMultipartUpload": "s3:PutObject", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject",
 	"DeleteObject": "s3:DeleteObject", "AbortMultipartUpload": "s3:AbortMultipartUpload",
 	"ListObjectsV2": "s3:ListBucket", "ListMultipartUploads": "s3:ListBucketMultipartUploads",
+	"GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration", "GetObjectRetention": "s3:GetObjectRetention",
 }
+
+// s3Fields are the permissions an S3 call needs for a field it sets, on
+// top of its own: a PUT that asks for a retention needs
+// s3:PutObjectRetention besides s3:PutObject.
+var s3Fields = map[string]string{"ObjectLockMode": "s3:PutObjectRetention"}
 
 // TestIAMPolicyHasExactlyThePermissionsUsed derives the operations from the
 // code, so a new call without a policy change (or a permission no code
@@ -219,6 +247,10 @@ func TestIAMPolicyHasExactlyThePermissionsUsed(t *testing.T) {
 		}
 		want = append(want, perm)
 	}
+	for _, op := range sdkCalls(t, "securityhub", "hubimport") {
+		want = append(want, "securityhub:"+op)
+	}
+	want = append(want, sdkFields(t, s3Fields, "sink", "sink/s3dest", "checkpoint")...)
 	sort.Strings(want)
 	want = slices.Compact(want)
 	sort.Strings(granted)

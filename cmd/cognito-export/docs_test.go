@@ -15,7 +15,9 @@ import (
 // foreignFlags are the --flags the docs name that belong to other programs,
 // each with where it is used. A flag of ours may not be listed here.
 var foreignFlags = map[string]string{
-	"cli-input-json": "aws scheduler create-schedule, in operations.md's deployment table",
+	"cli-input-json":                 "aws scheduler create-schedule, in operations.md's deployment table",
+	"bucket":                         "aws s3api create-bucket, in operations.md's Object Lock section",
+	"object-lock-enabled-for-bucket": "aws s3api create-bucket, in operations.md's Object Lock section",
 }
 
 // topLevel are the --flags main's run takes in place of a command.

@@ -11,6 +11,7 @@ import (
 	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/export"
+	"github.com/cognito-export/cognito-export/metrics"
 )
 
 // exportFlags binds the flags of export (and demo) to a Config.
@@ -18,6 +19,7 @@ type exportFlags struct {
 	cfg      export.Config
 	pageSize int
 	who      identityFlags
+	signing  signingFlag
 	limits   limitFlags
 	run      runOptions
 	disc     discoveryFlags
@@ -29,6 +31,8 @@ type runOptions struct {
 	logFormat        string
 	runID            string
 	metricsAddr      string
+	pushGateway      string
+	metricsFormat    string
 	progressInterval time.Duration
 	parallelPools    int
 	dryRun           bool
@@ -49,6 +53,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.cfg.Compression, "compression", "snappy", "Parquet compression: snappy, zstd, gzip or none")
 	fs.StringVar(&f.cfg.S3.SSE, "sse", "", "S3 server-side encryption: AES256 or aws:kms")
 	fs.StringVar(&f.cfg.S3.KMSKeyID, "sse-kms-key-id", "", "KMS key for --sse aws:kms")
+	bindRetention(fs, &f.cfg.S3.Retention)
 	fs.Int64Var(&f.cfg.S3.PartSize, "s3-chunk-size", 0, "bytes of each S3 multipart chunk, the memory a part upload holds (default 16 MiB; S3's least is 5 MiB)")
 	fs.StringVar(&f.cfg.Checkpoint, "checkpoint", "", "resume state file or s3:// object (default: _checkpoint.json under --output)")
 	fs.DurationVar(&f.cfg.CheckpointInterval, "checkpoint-interval", export.DefaultCheckpointInterval, "take a checkpoint at least this often, closing the current part early")
@@ -61,6 +66,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.Int64Var(&f.cfg.PartBytes, "part-size", export.DefaultPartBytes, "start a new part once a part reaches this many bytes")
 	fs.BoolVar(&f.cfg.UsersWithoutGroups, "users-without-groups", true, "emit one row with empty group columns for a user without groups")
 	f.who.bind(fs, &f.cfg)
+	f.signing.bind(fs, "the export (and its --diff-against diff)")
 	fs.BoolVar(&f.cfg.Fresh, "fresh", false, "discard the checkpoint or complete export in --output and start over")
 	fs.StringVar(&f.cfg.Client.Region, "region", "", "AWS region (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.cfg.Client.EndpointURL, "endpoint-url", "", "Cognito endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER)")
@@ -71,6 +77,8 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	f.limits.bind(fs)
 	fs.StringVar(&f.run.logFormat, "log-format", "", "json or text (default: text on a terminal, json otherwise)")
 	fs.StringVar(&f.run.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at this address while the job runs, e.g. 127.0.0.1:9090")
+	fs.StringVar(&f.run.pushGateway, "push-gateway", "", "push each pool's metrics to this Prometheus Pushgateway (http://host:9091) every --progress-interval and at its end, grouped by job, pool, account and region")
+	fs.StringVar(&f.run.metricsFormat, "metrics-format", "none", "emf: write one CloudWatch Embedded Metric Format line to stderr as each pool ends and as the run ends (namespace CognitoExport); none: no such line")
 	fs.DurationVar(&f.run.progressInterval, "progress-interval", 30*time.Second, "off a terminal, log a progress line this often (0: never)")
 }
 
@@ -111,6 +119,11 @@ func (f *exportFlags) poolConfig(lookupEnv func(string) (string, bool)) (export.
 	if err := f.who.apply(&cfg, lookupEnv); err != nil {
 		return cfg, err
 	}
+	signer, err := f.signing.signer(lookupEnv)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Signer = signer
 	return cfg, nil
 }
 
@@ -235,6 +248,14 @@ func (top *exportFlags) runSettings(lookupEnv func(string) (string, bool)) (batc
 	if err := run.reportOpts.check(); err != nil {
 		return batch.Settings{}, err
 	}
+	if run.metricsFormat != "none" && run.metricsFormat != "emf" {
+		return batch.Settings{}, usageError{fmt.Sprintf("--metrics-format %q: use emf or none", run.metricsFormat)}
+	}
+	if run.pushGateway != "" {
+		if err := metrics.CheckGateway(run.pushGateway); err != nil {
+			return batch.Settings{}, usageError{"--push-gateway: " + err.Error()}
+		}
+	}
 	sh, err := batch.ParseShard(run.shard, run.shardCount, lookupEnv)
 	if err != nil {
 		return batch.Settings{}, err
@@ -326,11 +347,19 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	opts.Watch = func(ctx context.Context, pr *batch.PoolRun) func(bool) {
 		return watch(ctx, con, pr.Config.Logger.With("phase", "export"), pr, run.progressInterval, useBar)
 	}
+	alerts, err := newAlerts(p, run, con)
+	if err != nil {
+		return err
+	}
+	alerts.hook(&opts, run.progressInterval)
 	r := batch.NewRun(p, found, opts)
 	stopMetrics, err := serveMetrics(ctx, run.metricsAddr, r, p.Limits, con.log.With("run_id", p.RunID, "pool", found.Label()))
 	if err != nil {
 		return err
 	}
 	defer stopMetrics()
-	return r.Export(ctx)
+	started := time.Now()
+	err = r.Export(ctx)
+	alerts.runOver(r, time.Since(started))
+	return err
 }

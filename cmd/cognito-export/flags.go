@@ -11,6 +11,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/lease"
 	"github.com/cognito-export/cognito-export/ratelimit"
+	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // errHelp means -h was asked for and the usage was printed.
@@ -131,4 +132,11 @@ func (l leaseFlag) Set(v string) error {
 func bindLease(fs *flag.FlagSet, off *bool, ttl *time.Duration) {
 	fs.Var(leaseFlag{off}, "lease", "on: take the output's lease (_lease.json) before writing anything, so that two runs never write one output at once; off: write without one (a store without conditional writes)")
 	fs.DurationVar(ttl, "lease-ttl", lease.DefaultTTL, "how long the lease lasts unless renewed (every third of it): a killed run's output can be taken over once it has passed")
+}
+
+// bindRetention binds the S3 Object Lock flags of the commands that write
+// evidence: export (and its diff and report), diff and report.
+func bindRetention(fs *flag.FlagSet, r *s3dest.Retention) {
+	fs.StringVar(&r.Mode, "object-lock-mode", "", "put every file written under S3 Object Lock retention: governance or compliance (with --object-lock-retain-days; the bucket must have Object Lock enabled)")
+	fs.IntVar(&r.Days, "object-lock-retain-days", 0, "days each file is retained from when it is written (with --object-lock-mode)")
 }

@@ -141,7 +141,7 @@ func exitCode(ctx context.Context, command string, err error, stderr io.Writer) 
 	if errors.Is(err, errHelp) {
 		return exitOK
 	}
-	if errors.Is(err, errNotIntact) || errors.Is(err, errChanges) {
+	if errors.Is(err, errNotIntact) || errors.Is(err, errNotRetained) || errors.Is(err, errChanges) {
 		return exitFailure // its problems and verdict are printed
 	}
 	if sig, ok := fault.InterruptedBy(ctx); ok {

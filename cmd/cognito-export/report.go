@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/cognito-export/cognito-export/report"
@@ -64,6 +66,31 @@ func (f *reportFlags) options() review.ReportOptions {
 	}
 }
 
+// asffFlags send the report's findings where a security team triages.
+type asffFlags struct {
+	file, account string
+	securityHub   bool
+}
+
+func (a *asffFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&a.file, "asff", "", "also write the findings as AWS Security Finding Format to this file or s3:// object; what it held is the last report's findings, and those gone since are written ARCHIVED")
+	fs.StringVar(&a.account, "asff-account", "", "the pool's AWS account id (12 digits), named by --asff's findings and product ARN")
+	fs.BoolVar(&a.securityHub, "security-hub", false, "import --asff's findings into AWS Security Hub (BatchImportFindings) in the pool's region before writing the file")
+}
+
+// options are the ASFF settings, nil without --asff.
+func (a *asffFlags) options() (*review.ASFFOptions, error) {
+	switch {
+	case a.file == "" && (a.securityHub || a.account != ""):
+		return nil, usageError{"report: --security-hub and --asff-account need --asff FILE, which keeps the last findings for the next run"}
+	case a.file == "":
+		return nil, nil
+	case !regexp.MustCompile(`^\d{12}$`).MatchString(a.account):
+		return nil, usageError{"report: --asff needs --asff-account, the pool's 12-digit AWS account id"}
+	}
+	return &review.ASFFOptions{File: a.file, Account: a.account, SecurityHub: a.securityHub}, nil
+}
+
 func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("report", "report EXPORT [--previous OLD|latest] --output report.html [flags]", stdout)
 	var f reportFlags
@@ -72,9 +99,14 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	f.bind(fs, "")
 	fs.StringVar(&f.s3.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.s3.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
+	var hub asffFlags
+	hub.bind(fs)
+	bindRetention(fs, &f.s3.Retention)
 	var prof profileFlags
 	prof.bind(fs)
-	pos, rest, err := splitArgs("report", args, 1, nil)
+	var signers signerFlags
+	signers.bind(fs, "the export")
+	pos, rest, err := splitArgs("report", args, 1, map[string]bool{"security-hub": true})
 	if err != nil {
 		return err
 	}
@@ -95,11 +127,18 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := f.check(); err != nil {
 		return err
 	}
+	opts := f.options()
+	if opts.ASFF, err = hub.options(); err != nil {
+		return err
+	}
+	if opts.Signers, err = signers.check("report"); err != nil {
+		return err
+	}
 	stopProfile, err := prof.start()
 	if err != nil {
 		return err
 	}
-	err = review.Report(ctx, location, f.options(), f.s3, stdout)
+	err = review.Report(ctx, location, opts, f.s3, stdout)
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}

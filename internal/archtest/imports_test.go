@@ -32,16 +32,20 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "lease", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
+	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "lease", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
-	{"batch", []string{"export", "review", "diff", "reader", "location", "cognito", "ratelimit", "fault", "lease", "sink/s3dest", "internal/buildinfo"}},
+	{"batch", []string{"export", "review", "report", "diff", "reader", "location", "cognito", "ratelimit", "fault", "lease", "sink/s3dest", "internal/buildinfo"}},
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
-	{"review", []string{"diff", "report", "reader", "rowscan", "location", "fault", "lease", "sink", "sink/localdest", "sink/s3dest"}},
+	{"review", []string{"diff", "report", "asff", "hubimport", "reader", "rowscan", "location", "fault", "lease", "sink", "sink/localdest", "sink/s3dest"}},
 	// Prometheus' view of a run's pools, served by cmd.
 	{"metrics", []string{"batch", "ratelimit"}},
+	// A report's findings as AWS Security Finding Format, and their import
+	// into Security Hub: beside report, beneath review.
+	{"asff", []string{"report"}},
+	{"hubimport", []string{"asff", "fault"}},
 	// The Athena table over an organisation's exports.
 	{"athena", []string{"identity", "sink", "sink/s3dest", "fault"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
@@ -52,7 +56,7 @@ var layers = []layer{
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.
-	{"reader", []string{"location", "sink", "sink/s3dest"}},
+	{"reader", []string{"location", "sink", "sink/s3dest", "sshsig"}},
 	// A location (a directory or s3://bucket/prefix/) is parsed, joined
 	// and opened here only: above the two destinations it chooses between,
 	// beneath everything that reads or writes one.
@@ -66,6 +70,10 @@ var layers = []layer{
 	// The diff reads two exports and writes change rows as an export does:
 	// beside export, both above the reader.
 	{"diff", []string{"reader", "rowscan", "sink", "fault"}},
+	// A reviewer's decisions file, read and written with sink's CSV rules:
+	// beneath the report that offers it, the next report that checks it
+	// and remediation that carries it out.
+	{"decisions", []string{"sink"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", nil},
 	// sink names the program in every manifest it writes.
@@ -75,6 +83,9 @@ var layers = []layer{
 	{"sink/s3dest", []string{"sink", "fault"}},
 	{"ratelimit", nil},
 	{"fault", nil},
+	// OpenSSH's signatures (SSHSIG) and allowed_signers: beneath the
+	// reader, which checks them, and cmd, which loads the signing key.
+	{"sshsig", nil},
 	// The emulator is a product feature (demo, emulate), not a test peer.
 	{"internal/cognitoemu", nil},
 	{"internal/archtest", nil},
@@ -92,15 +103,21 @@ var layers = []layer{
 	{"internal/chromium", []string{"internal/peer"}},
 	{"internal/cognitolocal", []string{"internal/peer"}},
 	{"internal/boto", []string{"internal/peer"}},
+	{"internal/pushgateway", []string{"internal/peer"}},
+	{"internal/emfcheck", nil},
+	{"internal/hubemu", nil},
+	{"internal/prometheus", []string{"internal/peer", "internal/pushgateway"}},
 	{"internal/exportcheck", []string{"internal/cognitoemu", "internal/duckdb"}},
 	{"internal/fuzzcheck", nil},
+	{"internal/sshkeygen", []string{"internal/peer"}},
 }
 
 // testOnly are packages no production package may import: the peers and
 // helpers that tests start and use.
 var testOnly = []string{
 	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
-	"internal/exportcheck", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
+	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "internal/hubemu", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
+	"internal/sshkeygen",
 }
 
 // awsServices says which packages may import which AWS service clients:
@@ -108,6 +125,8 @@ var testOnly = []string{
 // (for Cognito's types) to Cognito.
 var awsServices = map[string][]string{
 	"github.com/aws/aws-sdk-go-v2/service/s3":                      {"sink/s3dest", "internal/s3server"},
+	"github.com/aws/aws-sdk-go-v2/service/securityhub":             {"hubimport"},
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types":       {"hubimport"},
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider": {"cognito", "export", "identity", "cmd/cognito-export", "cmd/bench", "internal/cognitoemu"},
 }
 

@@ -9,7 +9,8 @@ that ships with botocore:
            matching the operation's output shape: no member the model does not
            define, no nulls, required members present, JSON types per shape
            (timestamps are epoch-second numbers), string lengths, enums and
-           patterns, integer ranges, list lengths
+           patterns, integer ranges, list lengths; an empty body for an
+           operation without output
   error    HTTP 4xx (5xx for server faults), a JSON object whose __type names
            an error the operation declares or a common AWS error, with the
            members of that error's shape; X-Amzn-ErrorType, when sent, agrees
@@ -182,6 +183,12 @@ def check_response(model, op, raw, checker):
     lower = {k.lower(): v for k, v in headers.items()}
     if not lower.get("x-amzn-requestid"):
         checker.problems.append("no x-amzn-RequestId header")
+    if status == 200 and op.output_shape is None:
+        # An operation without output (AdminRemoveUserFromGroup): the API
+        # reference says "HTTP 200 response with an empty HTTP body".
+        if body:
+            checker.problems.append(f"{op.name} has no output, but the body is {body[:80]!r}")
+        return None, None
     try:
         doc = json.loads(body or b"null")
     except ValueError:

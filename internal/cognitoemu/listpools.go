@@ -23,6 +23,8 @@ func (s *Server) listUserPools(req *request, buf *bytes.Buffer) *apiError {
 	if aerr != nil {
 		return aerr
 	}
+	s.poolsMu.RLock() // a write may replace a pool of the order
+	defer s.poolsMu.RUnlock()
 	to := min(from+*req.MaxResults, len(s.order))
 	buf.WriteString(`{"UserPools":[`)
 	for k := from; k < to; k++ {

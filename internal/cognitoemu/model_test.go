@@ -13,7 +13,7 @@ import (
 )
 
 // TestResponsesMatchBotocoreModel sends requests with botocore and checks
-// every raw response of the five emulated operations, errors included,
+// every raw response of the emulated operations, errors included,
 // against the cognito-idp model that ships with botocore (modelcheck.py).
 func TestResponsesMatchBotocoreModel(t *testing.T) {
 	boto.Require(t)
@@ -27,7 +27,7 @@ func TestResponsesMatchBotocoreModel(t *testing.T) {
 	// One of each failure the emulator can be asked for, on every operation.
 	denyAll := func(code string) map[string]string {
 		m := map[string]string{}
-		for _, op := range append(ops, "ListUserPools") {
+		for _, op := range append(ops, "ListUserPools", "AdminRemoveUserFromGroup", "AdminAddUserToGroup") {
 			m[op] = code
 		}
 		return m
@@ -146,6 +146,38 @@ func TestResponsesMatchBotocoreModel(t *testing.T) {
 	add(denied, "ListUserPools", "AccessDeniedException", 1, map[string]any{"MaxResults": 10})
 	add(faulty, "ListUserPools", "InternalErrorException", 1, map[string]any{"MaxResults": 10})
 	checks = append(checks, check{boto.Call{Endpoint: plain, Region: "us-east-1", Op: "ListUserPools", Params: map[string]any{"MaxResults": 10}, Unsigned: true}, "MissingAuthenticationTokenException"})
+	// The two writes, on a pool of their own: a success, the same again
+	// (a success that changes nothing), and every refusal.
+	writable := cognitoemu.NewPool(cognitoemu.PoolSpec{ID: "us-east-1_Writes", Users: 30, Groups: 4, Seed: 8, NoGroupShare: -1})
+	ws := httptest.NewServer(cognitoemu.NewServer(cognitoemu.Options{}, writable))
+	t.Cleanup(ws.Close)
+	member := writable.Groups()[writable.UserGroups(2, nil)[0]].Name
+	for _, op := range []string{"AdminRemoveUserFromGroup", "AdminRemoveUserFromGroup", "AdminAddUserToGroup", "AdminAddUserToGroup"} {
+		add(ws.URL, op, "", 1, map[string]any{"UserPoolId": writable.ID(), "Username": writable.User(2).Username, "GroupName": member})
+	}
+	for _, op := range []string{"AdminRemoveUserFromGroup", "AdminAddUserToGroup"} {
+		p := func(drop string, extra map[string]any) map[string]any {
+			m := map[string]any{"UserPoolId": writable.ID(), "Username": writable.User(1).Username, "GroupName": member}
+			delete(m, drop)
+			for k, v := range extra {
+				m[k] = v
+			}
+			return m
+		}
+		add(ws.URL, op, "ResourceNotFoundException", 1, p("", map[string]any{"GroupName": "no-such-group", "Username": "nobody-here"}))
+		add(ws.URL, op, "ResourceNotFoundException", 1, p("", map[string]any{"UserPoolId": "us-east-1_NoSuchPool"}))
+		add(ws.URL, op, "UserNotFoundException", 1, p("", map[string]any{"Username": "nobody-here"}))
+		add(ws.URL, op, "InvalidParameterException", 1, p("", map[string]any{"Username": "has space"}))
+		add(ws.URL, op, "InvalidParameterException", 1, p("", map[string]any{"GroupName": strings.Repeat("g", 129)}))
+		for _, drop := range []string{"UserPoolId", "Username", "GroupName"} {
+			add(ws.URL, op, "InvalidParameterException", 1, p(drop, nil))
+		}
+		for _, srv := range []string{throttled, denied, faulty} {
+			add(srv, op, map[string]string{throttled: "TooManyRequestsException", denied: "AccessDeniedException", faulty: "InternalErrorException"}[srv], 1,
+				map[string]any{"UserPoolId": id, "Username": user(1), "GroupName": pool.Groups()[0].Name})
+		}
+		checks = append(checks, check{boto.Call{Endpoint: ws.URL, Region: "us-east-1", Op: op, Params: p("", nil), Unsigned: true}, "MissingAuthenticationTokenException"})
+	}
 	// An operation the emulator does not serve.
 	add(plain, "AdminGetUser", "UnknownOperationException", 1, map[string]any{"UserPoolId": id, "Username": user(1)})
 

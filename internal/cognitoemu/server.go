@@ -38,7 +38,8 @@ type Options struct {
 	Deny         map[string]string // operation → error code always answered, e.g. AccessDeniedException
 }
 
-var operations = []string{"ListUsers", "AdminListGroupsForUser", "ListGroups", "ListUsersInGroup", "DescribeUserPool", "ListUserPools"}
+var operations = []string{"ListUsers", "AdminListGroupsForUser", "ListGroups", "ListUsersInGroup", "DescribeUserPool", "ListUserPools",
+	"AdminAddUserToGroup", "AdminRemoveUserFromGroup"}
 
 // Categories maps each emulated operation to its Cognito quota category.
 var Categories = map[string]string{
@@ -48,17 +49,24 @@ var Categories = map[string]string{
 	"ListGroups":             "UserPoolResourceRead",
 	"DescribeUserPool":       "UserPoolRead",
 	"ListUserPools":          "UserPoolRead",
+	// The two writes, for remediation's tests: Cognito's UserUpdate.
+	"AdminAddUserToGroup":      "UserUpdate",
+	"AdminRemoveUserFromGroup": "UserUpdate",
 }
 
 // DefaultQuotas are Cognito's default per-account quotas (requests per
 // second) of the categories, multiplied by scale.
 func DefaultQuotas(scale float64) map[string]float64 {
-	return map[string]float64{"UserList": 30 * scale, "UserResourceRead": 50 * scale, "UserPoolResourceRead": 20 * scale, "UserPoolRead": 15 * scale}
+	return map[string]float64{"UserList": 30 * scale, "UserResourceRead": 50 * scale, "UserPoolResourceRead": 20 * scale, "UserPoolRead": 15 * scale, "UserUpdate": 25 * scale}
 }
 
 // Server serves pools over HTTP (it is an http.Handler).
 type Server struct {
-	opts     Options
+	opts Options
+	// poolsMu guards pools: a write (AdminAddUserToGroup,
+	// AdminRemoveUserFromGroup) replaces a pool by its mutation; readers
+	// take the pool as it is when their request arrives.
+	poolsMu  sync.RWMutex
 	pools    map[string]*Pool
 	order    []*Pool                    // the pools in the order given, as ListUserPools lists them
 	key      [32]byte                   // signs pagination tokens; a new server rejects an old server's tokens
@@ -259,6 +267,19 @@ func writeError(w http.ResponseWriter, e apiError) {
 
 func invalid(msg string) *apiError { return &apiError{"InvalidParameterException", msg} }
 
+func noPool(id string) *apiError {
+	return &apiError{"ResourceNotFoundException", "User pool " + id + " does not exist."}
+}
+
+// Pool is the pool id as the server holds it now: the one given to
+// NewServer, or its mutation by the write operations served since.
+func (s *Server) Pool(id string) (*Pool, bool) {
+	s.poolsMu.RLock()
+	defer s.poolsMu.RUnlock()
+	p, ok := s.pools[id]
+	return p, ok
+}
+
 func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 	if op == "ListUserPools" {
 		return s.listUserPools(req, buf)
@@ -269,9 +290,12 @@ func (s *Server) handle(op string, req *request, buf *bytes.Buffer) *apiError {
 	if aerr := validateInput(req); aerr != nil {
 		return aerr
 	}
-	pool, ok := s.pools[req.UserPoolId]
+	if op == "AdminAddUserToGroup" || op == "AdminRemoveUserFromGroup" {
+		return s.changeMembership(req, op == "AdminAddUserToGroup")
+	}
+	pool, ok := s.Pool(req.UserPoolId)
 	if !ok {
-		return &apiError{"ResourceNotFoundException", "User pool " + req.UserPoolId + " does not exist."}
+		return noPool(req.UserPoolId)
 	}
 	limit := 60
 	if req.Limit != nil {

@@ -51,6 +51,19 @@ type Server struct {
 // `make test`), so a missing peer is never silently skipped in CI.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, false)
+}
+
+// StartVersioned is Start with bucket versioning, which Object Lock needs:
+// a bucket made by LockedBucket keeps every version of its objects and
+// refuses to delete a version under retention.
+func StartVersioned(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, versioned bool) *Server {
+	t.Helper()
 	peer.Start(t, "versitygw")
 	bin := Binary()
 	if _, err := os.Stat(bin); err != nil {
@@ -67,7 +80,12 @@ func Start(t testing.TB) *Server {
 	s := &Server{Endpoint: "http://" + addr, AccessKey: "TESTROOTACCESSKEY", SecretKey: "test-root-secret-key", Region: "us-east-1", Dir: dir}
 	// The internal IAM lets tests add users with less than root's rights.
 	iamDir := t.TempDir()
-	cmd := exec.Command(bin, "--port", addr, "--iam-dir", iamDir, "--quiet", "posix", dir)
+	args := []string{"--port", addr, "--iam-dir", iamDir, "--quiet", "posix"}
+	if versioned {
+		// Outside the root directory, which versitygw refuses otherwise.
+		args = append(args, "--versioning-dir", t.TempDir())
+	}
+	cmd := exec.Command(bin, append(args, dir)...)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	logFile, _ := os.Create(filepath.Join(t.TempDir(), "versitygw.log"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -128,6 +146,17 @@ func (s *Server) Bucket(t testing.TB, name string) string {
 	_, err := s.Client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)})
 	if err != nil {
 		t.Fatalf("create bucket %s: %v", name, err)
+	}
+	return name
+}
+
+// LockedBucket creates a bucket with Object Lock enabled (and so
+// versioning), on a server from StartVersioned, and returns its name.
+func (s *Server) LockedBucket(t testing.TB, name string) string {
+	t.Helper()
+	_, err := s.Client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("create bucket %s with Object Lock: %v", name, err)
 	}
 	return name
 }

@@ -41,6 +41,9 @@ func (d *Prefix) explain(doing string, err error) error {
 			e.Hint = fmt.Sprintf("bucket %q does not exist (check --output)", d.bucket)
 		case "AccessDenied", "Forbidden", "AllAccessDisabled":
 			e.Hint = "access denied: the credentials need s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListBucket and s3:AbortMultipartUpload on this prefix"
+			if d.opts.Retention.On() {
+				e.Hint += ", and s3:PutObjectRetention for --object-lock-mode"
+			}
 		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
 			e.Hint = fmt.Sprintf("S3 rejected the credentials (%s): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", api.ErrorCode())
 		default:

@@ -49,6 +49,9 @@ type Options struct {
 	PartSize int64
 	// Credentials, when set, replace the SDK's default chain.
 	Credentials aws.CredentialsProvider
+	// Retention, when on, locks every object written but the working
+	// files it names; Open first checks that the bucket has Object Lock.
+	Retention Retention
 }
 
 // MinPartSize is S3's smallest allowed multipart chunk (but the last).
@@ -87,8 +90,9 @@ func ParseURL(raw string) (bucket, prefix string, err error) {
 }
 
 // Open checks that the bucket exists and that the prefix is writable (a
-// probe object is written and deleted), so a bad output fails before any
-// Cognito call is spent.
+// probe object is written and deleted), and with a Retention that the
+// bucket has Object Lock enabled, so a bad output fails before any Cognito
+// call is spent.
 func Open(ctx context.Context, rawURL string, opts Options) (*Prefix, error) {
 	d, err := connect(ctx, rawURL, opts)
 	if err != nil {
@@ -96,6 +100,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Prefix, error) {
 	}
 	if err := d.probe(ctx); err != nil {
 		return nil, err
+	}
+	if opts.Retention.On() {
+		if err := d.checkObjectLock(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -126,6 +135,9 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Prefix, error) 
 	}
 	if opts.KMSKeyID != "" && opts.SSE != "aws:kms" {
 		return nil, fault.Usagef("--sse-kms-key-id needs --sse aws:kms")
+	}
+	if err := opts.Retention.Check(); err != nil {
+		return nil, err
 	}
 	if opts.PartSize == 0 {
 		opts.PartSize = 16 << 20
@@ -204,15 +216,19 @@ func (d *Prefix) sse() (types.ServerSideEncryption, *string) {
 	return types.ServerSideEncryption(d.opts.SSE), kms
 }
 
-// Put writes a small object, such as the manifest, with a single PUT.
+// Put writes a small object, such as the manifest, with a single PUT,
+// under the prefix's retention unless name is a working file. The SHA-256
+// checksum is also what S3 requires of a PUT that sets a retention.
 func (d *Prefix) Put(ctx context.Context, name string, data []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	sse, kms := d.sse()
+	mode, until := d.lock(name)
 	_, err := d.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: &d.bucket, Key: aws.String(d.key(name)), Body: bytes.NewReader(data),
 		ContentLength: aws.Int64(int64(len(data))), ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 		ServerSideEncryption: sse, SSEKMSKeyId: kms,
+		ObjectLockMode: mode, ObjectLockRetainUntilDate: until,
 	})
 	if err != nil {
 		return d.explain("write "+name+" to", err)
@@ -324,9 +340,13 @@ func (p *s3Part) uploadChunk(ctx context.Context) error {
 	key := aws.String(p.d.key(p.name))
 	if p.uploadID == nil {
 		sse, kms := p.d.sse()
+		// The object takes its retention when the upload completes; every
+		// chunk carries the checksum S3 requires of a locked upload.
+		mode, until := p.d.lock(p.name)
 		out, err := p.d.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 			Bucket: &p.d.bucket, Key: key, ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 			ServerSideEncryption: sse, SSEKMSKeyId: kms,
+			ObjectLockMode: mode, ObjectLockRetainUntilDate: until,
 		})
 		p.strays = p.strays || strayed(out, err)
 		if err != nil {
