@@ -38,6 +38,8 @@ commands:
                          user, membership or field added, removed or changed
   report EXPORT          the access review of an export: one HTML page and
                          report.json (--fail-on exits 1 on named findings)
+  remediation            the AWS CLI script that removes the memberships reviewers
+                         revoked and an export still holds, and the policy to run it
   version                what made this binary: module version, VCS revision, Go version
 
 Run "cognito-export <command> -h" for the flags of a command.
@@ -121,6 +123,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDiff(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = runReport(ctx, args[1:], stdout, stderr)
+	case "remediation":
+		err = runRemediation(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = runVersion(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
