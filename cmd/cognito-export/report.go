@@ -123,7 +123,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.output == "" {
 		return usageError{"report: missing --output, the page's file or s3:// URL (see cognito-export report -h)"}
 	}
-	allowHeap(diffMemoryLimit) // a report reads an export, and diffs two
+	memory.Hold(diffHeap, "report's accumulators and a diff's partitions") // a report reads an export, and diffs two
 	if err := f.check(); err != nil {
 		return err
 	}
