@@ -86,7 +86,8 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	allowHeap(diffMemoryLimit)
+	memory.SetLogger(con.log)
+	memory.Hold(diffHeap, "diff's row group and partitions")
 	opts := df.options(con.log)
 	opts.Signer = signer
 	sum, err := review.Diff(ctx, pos[0], pos[1], output, opts, s3opts)

@@ -316,6 +316,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	memory.SetLogger(out.log.With("run_id", inv.RunID))
+	for i := range inv.Pools {
+		inv.Pools[i].Memory = memory
+	}
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	bindExportFlags(fs, &exportFlags{})
 	bindRunFlags(fs, &exportFlags{})
@@ -337,7 +341,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // and, when asked, the metrics.
 func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOptions, con *console, stdout io.Writer) error {
 	opts := batch.RunOptions{Parallel: run.parallelPools, DiffAgainst: run.diffAgainst, Logger: con.log, Stdout: stdout,
-		BeforeFollowUp: func() { allowHeap(diffMemoryLimit) }}
+		BeforeFollowUp: func() { memory.Hold(diffHeap, "follow-up diff's row group and partitions") }}
 	if run.report {
 		ro := run.reportOpts.options()
 		opts.Report = &ro

@@ -32,7 +32,7 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "lease", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig"}},
+	{"cmd/cognito-export", []string{"batch", "review", "remediation", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "lease", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig", "memlimit"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
@@ -40,6 +40,10 @@ var layers = []layer{
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
 	{"review", []string{"diff", "report", "asff", "hubimport", "reader", "rowscan", "location", "fault", "lease", "sink", "sink/localdest", "sink/s3dest"}},
+	// A review's revocations as the commands that carry them out: reads the
+	// decisions and an export, writes a script and a policy; beside
+	// review, never changing a pool.
+	{"remediation", []string{"decisions", "reader", "rowscan", "fault", "sink/s3dest"}},
 	// Prometheus' view of a run's pools, served by cmd.
 	{"metrics", []string{"batch", "ratelimit"}},
 	// A report's findings as AWS Security Finding Format, and their import
@@ -82,6 +86,9 @@ var layers = []layer{
 	{"sink/memdest", []string{"sink"}},
 	{"sink/s3dest", []string{"sink", "fault"}},
 	{"ratelimit", nil},
+	// The process's soft memory limit, from its container's: set by cmd,
+	// which hands it to the jobs that hold large live sets.
+	{"memlimit", nil},
 	{"fault", nil},
 	// OpenSSH's signatures (SSHSIG) and allowed_signers: beneath the
 	// reader, which checks them, and cmd, which loads the signing key.
