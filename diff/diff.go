@@ -68,6 +68,9 @@ type Options struct {
 	Partitions int    // 0 chooses from the exports' sizes
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Signer, when set, signs the diff's manifest as an export's is
+	// (sink.WriteSignedManifest).
+	Signer sink.Signer
 }
 
 // Destination is where the change rows and the manifest go.

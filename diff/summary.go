@@ -193,5 +193,5 @@ func finish(ctx context.Context, out Destination, parts []sink.PartInfo, st *sum
 	for _, c := range attrs {
 		m.Attributes = append(m.Attributes, sink.ManifestAttribute{Attribute: c, Column: c, Type: string(sink.AttrString)})
 	}
-	return sum, sink.WriteManifest(ctx, out, reader.ManifestName, m)
+	return sum, sink.WriteSignedManifest(ctx, out, reader.ManifestName, m, opts.Signer)
 }

@@ -42,7 +42,7 @@ type byGroupJob struct {
 	store     *checkpoint.Store
 	state     *checkpoint.State
 	restarted atomic.Bool // some member list or the ListUsers pass started again
-	members   []uint64    // users with groups, once the group phase is done
+	members   *userSet    // users with groups, once the group phase is done
 }
 
 func newByGroupJob(cfg Config, client groupReader, out Output, store *checkpoint.Store, st *checkpoint.State) *byGroupJob {
@@ -69,14 +69,14 @@ func (j *byGroupJob) run(ctx context.Context) error {
 	}
 	cfg := j.cfg
 	cfg.Logger = cfg.Logger.With("phase", "users")
-	cfg.Logger.Info("listing the users without groups", "users_with_groups", len(members))
+	cfg.Logger.Info("listing the users without groups", "users_with_groups", members.Len(), "set_bytes", members.SizeBytes())
 	lj, err := newUserListJob(cfg, j.client, j.out, j.store, j.state)
 	if err != nil {
 		return err
 	}
 	lj.rowsOf = func(_ context.Context, p *page, u types.UserType) (userResult, error) {
 		res := userResult{page: p, user: aws.ToString(u.Username)}
-		if _, found := slices.BinarySearch(members, checkpoint.UserHash(res.user)); !found {
+		if !members.Contains(checkpoint.UserHash(res.user)) {
 			res.rows, res.counted = []sink.Row{lj.userRow(u)}, true
 		}
 		return res, nil
@@ -172,24 +172,28 @@ func (j *byGroupJob) finishGroups(ctx context.Context, c *groupCommitter) error 
 	err = c.commit(ctx, func(st *checkpoint.State) {
 		st.Groups = slices.Clone(c.plan)
 		st.GroupsDone = true
-		st.Users += int64(len(members))
+		st.Users += int64(members.Len())
 		st.Listed = !j.cfg.UsersWithoutGroups
 	})
 	j.members = members
 	return err
 }
 
-// usersWithGroups returns the sorted, distinct user hashes of the committed
-// members files: 8 bytes a user, read once.
-func (j *byGroupJob) usersWithGroups(ctx context.Context) ([]uint64, error) {
-	var users []uint64
-	add := func(_, user uint64) { users = append(users, user) }
+// usersWithGroups returns the distinct users of the committed members
+// files, read once, as a compact set.
+func (j *byGroupJob) usersWithGroups(ctx context.Context) (*userSet, error) {
+	if j.cfg.Memory != nil {
+		// While it merges, the builder holds the set twice and its buffer;
+		// the rows so far bound the users from above.
+		j.cfg.Memory.Hold(2*userSetBytes(j.state.Rows)+8*builderBuffer, "by-group members set")
+	}
+	var users userSetBuilder
+	add := func(_, user uint64) { users.Add(user) }
 	err := readHashes(ctx, j.out, j.state.MemberFiles, func(data []byte) error { return checkpoint.DecodePairs(data, add) })
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(users)
-	return slices.Compact(users), nil
+	return users.Set(), nil
 }
 
 // committedMembers returns the users of group already committed, for a

@@ -67,9 +67,19 @@ type Config struct {
 	// selects are exported.
 	Filter string
 
+	// Signer, when set, signs the manifest: its signature goes beside it,
+	// written first (sink.WriteSignedManifest). Its key's fingerprint is a
+	// parameter of the run, so a resume with another key, or none, is
+	// refused: one export, one signer.
+	Signer sink.Signer
+
 	Client cognito.Config
 	Limits *ratelimit.Set // nil means Cognito's default quotas
 	Logger *slog.Logger
+	// Memory, when set, is told before the run holds a large live set (the
+	// by-group members set), so that the process's memory limit makes
+	// room for it; nil leaves the limit alone.
+	Memory interface{ Hold(live int64, what string) }
 	// Progress, when set, is updated as the export goes, for a progress
 	// display or metrics; nil counts nothing.
 	Progress *Progress
@@ -140,6 +150,9 @@ func (c *Config) Validate() error {
 	return usage("unknown --format %q: use one of %v", c.Format, sink.Formats)
 }
 
+// signingKeyParam is the parameter that names the signing key.
+const signingKeyParam = "signing_key"
+
 // params are the settings a checkpoint must agree with to be resumed: a
 // different value would make the committed parts and the rest disagree.
 func (c *Config) params() map[string]string {
@@ -155,6 +168,9 @@ func (c *Config) params() map[string]string {
 	}
 	if c.attrs != nil {
 		maps.Copy(p, c.attrs.params(c))
+	}
+	if c.Signer != nil {
+		p[signingKeyParam] = c.Signer.Fingerprint()
 	}
 	if r := c.S3.Retention; r.On() {
 		// A resume under another retention would leave an export locked

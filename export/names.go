@@ -16,6 +16,9 @@ const (
 	// ManifestName marks a complete export: it is written last, and only
 	// on success.
 	ManifestName = reader.ManifestName
+	// SignatureName is the manifest's signature, written just before it
+	// when the run signs (--signing-key).
+	SignatureName = reader.SignatureName
 	// SummaryName is what a run did, written beside the manifest at the
 	// end of a run, failed ones included. It never marks completion (the
 	// manifest does), and a new run removes the old one first, so a
@@ -40,7 +43,7 @@ func membersName(seq int) string { return fmt.Sprintf("_members-%08d.bin", seq) 
 // owned reports whether name is one the export writes under its output.
 func owned(name string) bool {
 	switch name {
-	case ManifestName, SummaryName, CheckpointName:
+	case ManifestName, SignatureName, SummaryName, CheckpointName:
 		return true
 	}
 	return numbered(name, reader.PartPrefix, 5, ".parquet") || numbered(name, reader.PartPrefix, 5, ".csv") ||

@@ -3,6 +3,7 @@ package export
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -106,6 +107,7 @@ func (r *run) resume(ctx context.Context) (done bool, err error) {
 		return false, fmt.Errorf("check output for a complete export: %w", err)
 	} else if manifest != nil && !r.cfg.Fresh {
 		log.Info("export already complete; nothing to do (pass --fresh to export again)", "output", r.cfg.Output)
+		r.warnSignedBy(log, manifest)
 		r.sum.Complete, r.sum.AlreadyComplete = true, true
 		return true, nil
 	}
@@ -126,6 +128,10 @@ func (r *run) resume(ctx context.Context) (done bool, err error) {
 	if r.cfg.Strategy == StrategyAuto {
 		// A resume finishes the export the way it began.
 		r.cfg.Strategy = cmp.Or(state.Params["strategy"], StrategyPerUser)
+	}
+	if saved, now := state.Params[signingKeyParam], r.cfg.params()[signingKeyParam]; saved != now {
+		return false, fault.Usagef(fmt.Sprintf("checkpoint %s was begun %s, and this run %s: one export has one signer; resume with the same --signing-key, or pass --fresh to start over",
+			r.store, signedBy(saved), signedBy(now)))
 	}
 	if diff := checkpoint.Mismatch(state.Params, r.cfg.params()); diff != "" {
 		return false, fault.Usagef(fmt.Sprintf(
@@ -269,8 +275,11 @@ func (r *run) finish(ctx context.Context) error {
 	if m.Parts == nil {
 		m.Parts = []sink.PartInfo{}
 	}
-	if err := sink.WriteManifest(ctx, out, ManifestName, m); err != nil {
+	if err := sink.WriteSignedManifest(ctx, out, ManifestName, m, cfg.Signer); err != nil {
 		return err
+	}
+	if cfg.Signer != nil {
+		r.log.Info("manifest signed", "phase", "finish", "signature", SignatureName, "signing_key", cfg.Signer.Fingerprint())
 	}
 	// The export is complete from here on; leftovers are only clutter.
 	var errs []error
@@ -315,6 +324,33 @@ func (r *run) poolName() string {
 		return ""
 	}
 	return aws.ToString(r.pool.Name)
+}
+
+// warnSignedBy warns when a complete export found in the output is not
+// signed by this run's key: the run signs nothing, and the operator who
+// added --signing-key would otherwise believe it signed.
+func (r *run) warnSignedBy(log *slog.Logger, manifest []byte) {
+	if r.cfg.Signer == nil {
+		return
+	}
+	var m struct {
+		Parameters map[string]string `json:"parameters"`
+	}
+	if json.Unmarshal(manifest, &m) != nil {
+		return
+	}
+	if was, now := m.Parameters[signingKeyParam], r.cfg.Signer.Fingerprint(); was != now {
+		log.Warn("the complete export in the output is "+signedBy(was)+", not by this run's key, which signs nothing here (pass --fresh to export again, signed)",
+			"signing_key", now)
+	}
+}
+
+// signedBy says how a run signs, for a refused resume.
+func signedBy(fingerprint string) string {
+	if fingerprint == "" {
+		return "unsigned"
+	}
+	return "signed by key " + fingerprint
 }
 
 func utc(t *time.Time) *time.Time {

@@ -30,6 +30,11 @@ const (
 	// ManifestName marks a complete export: it is written last, and only
 	// on success, and lists every part with its size, rows and SHA-256.
 	ManifestName = "manifest.json"
+	// SignatureName is the manifest's signature, when the export was
+	// signed: an armored OpenSSH signature (SSHSIG, namespace
+	// cognito-export) of the manifest's exact bytes, which ssh-keygen -Y
+	// verify checks as CheckSignature does.
+	SignatureName = ManifestName + sink.SignatureSuffix
 	// PartPrefix starts the name of every part of an export. A file so
 	// named that the manifest does not list is an extra part.
 	PartPrefix = "part-"
@@ -95,6 +100,9 @@ func openAt(ctx context.Context, loc location.Location, s3opts s3dest.Options) (
 type Manifest struct {
 	sink.Manifest
 	SHA256 string
+	// raw are the manifest's bytes as read: its signature signs exactly
+	// these, and is checked against them, not against a second read.
+	raw []byte
 }
 
 // ManifestError is a manifest that is there but cannot be read as one.
@@ -126,7 +134,7 @@ func ReadManifest(ctx context.Context, src Source) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("read %s: %w", ManifestName, err)
 	}
 	sum := sha256.Sum256(data)
-	m := Manifest{SHA256: hex.EncodeToString(sum[:])}
+	m := Manifest{SHA256: hex.EncodeToString(sum[:]), raw: data}
 	if len(data) > maxManifest {
 		return m, &ManifestError{src.String(), fmt.Errorf("larger than %d bytes", maxManifest)}
 	}

@@ -29,6 +29,8 @@ type Side struct {
 	Source   reader.Source
 	Manifest reader.Manifest
 	Location string
+	// Signature is what was checked of the manifest's signature.
+	Signature reader.Signature
 }
 
 // Options are the reviewer's choices.
@@ -97,6 +99,21 @@ type Change struct {
 	Field        string `json:"field,omitempty"`
 	OldValue     string `json:"old_value,omitempty"`
 	NewValue     string `json:"new_value,omitempty"`
+	// Attributes are the user's identity attributes the diff compared, by
+	// column.
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// attrs are c's attributes in the order of cols, "" where the diff has none.
+func (c Change) attrs(cols []string) []string {
+	if len(c.Attributes) == 0 {
+		return nil
+	}
+	out := make([]string, len(cols))
+	for i, col := range cols {
+		out[i] = c.Attributes[col]
+	}
+	return out
 }
 
 // ExportRef names an export exactly: where it is and the SHA-256 of the
@@ -117,6 +134,24 @@ type ExportRef struct {
 	// Memberships is -1 when unknown (a previous export, which the report
 	// does not read, only compares).
 	Memberships int64 `json:"memberships"`
+	// Signature says who signed the export and whether that was checked;
+	// nil for a previous export, whose signature the report does not read.
+	Signature *SignatureRef `json:"signature,omitempty"`
+}
+
+// SignatureRef is the header's word on the manifest's signature. A
+// signature that is there always signs the manifest the report read: one
+// that does not stops the report.
+type SignatureRef struct {
+	Signed bool `json:"signed"`
+	// KeyFingerprint is the signer's key, SHA256:... as ssh-keygen -l
+	// prints it.
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// Checked: the signer was checked against AllowedSigners and allowed,
+	// as the principals Principals.
+	Checked        bool     `json:"checked"`
+	AllowedSigners string   `json:"allowed_signers,omitempty"`
+	Principals     []string `json:"principals,omitempty"`
 }
 
 // Report is everything the page shows; report.json is its JSON.

@@ -2,10 +2,12 @@ package report
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
@@ -98,11 +100,13 @@ func TestExportRef(t *testing.T) {
 	var side Side
 	side.Manifest = scanned().manifest()
 	side.Manifest.SHA256, side.Manifest.Format, side.Location = "abc", "parquet", "/exports/day1"
+	side.Signature = reader.Signature{Present: true, Valid: true, Fingerprint: "SHA256:k", CheckedAgainst: "allowed", Principals: []string{"a@example.com"}}
 	got := a.ref(side)
 	want := ExportRef{Location: "/exports/day1", PoolID: "eu-west-1_Rules", Region: "eu-west-1",
 		ExportedAt: "2026-03-01T00:00:00.000Z", ManifestSHA256: "abc", Format: "parquet",
-		Users: 8, Rows: 9, Groups: 6, Memberships: 8}
-	if got != want {
+		Users: 8, Rows: 9, Groups: 6, Memberships: 8,
+		Signature: &SignatureRef{Signed: true, KeyFingerprint: "SHA256:k", Checked: true, AllowedSigners: "allowed", Principals: []string{"a@example.com"}}}
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("export\n got %+v\nwant %+v", got, want)
 	}
 }

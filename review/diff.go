@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/cognito-export/cognito-export/diff"
 	"github.com/cognito-export/cognito-export/fault"
@@ -45,7 +46,9 @@ func Diff(ctx context.Context, oldLoc, newLoc, output string, opts diff.Options,
 		return diff.Summary{}, fault.Usagef(fmt.Sprintf("output %s already holds a complete diff or export (%s): choose an empty --output", output, reader.ManifestName))
 	}
 	// What an interrupted diff left there is not evidence of anything.
-	err = out.Prune(ctx, func(name string) bool { return reader.IsPart(name) || name == diff.SummaryName })
+	err = out.Prune(ctx, func(name string) bool {
+		return reader.IsPart(name) || name == diff.SummaryName || name == reader.SignatureName
+	})
 	if err != nil {
 		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
 	}
@@ -73,6 +76,19 @@ func openError(err error) error {
 		return fault.Usagef(err.Error())
 	}
 	return err
+}
+
+// SignatureLine says in one line what is known of an export's signature.
+func SignatureLine(s reader.Signature) string {
+	switch {
+	case !s.Present:
+		return "not signed"
+	case !s.Valid:
+		return "signature BAD"
+	case s.Trusted():
+		return fmt.Sprintf("signed by key %s, allowed by %s as %s", s.Fingerprint, s.CheckedAgainst, strings.Join(s.Principals, "; "))
+	}
+	return fmt.Sprintf("signed by key %s (the signer is not checked: pass --allowed-signers)", s.Fingerprint)
 }
 
 // Plural counts a noun for the console: "1 part", "1,204 parts".

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path"
 	"strings"
 
@@ -33,9 +34,16 @@ type ReportOptions struct {
 	Against string
 	// FailOn names findings whose presence is a FindingsError.
 	FailOn []string
+	// Log gets the warnings, such as an earlier export "latest" passed
+	// over; nil discards them.
+	Log *slog.Logger
 	// Built, when set, is given the report once it is written, before the
 	// FailOn gate: export's metrics count its findings.
 	Built func(*report.Report)
+	// Signers is what the export's signature is held to: a bad one always
+	// stops the report, a missing or untrusted one when Signers.Allowed is
+	// set (report --allowed-signers).
+	Signers reader.SignatureCheck
 	// ASFF, when set, writes the findings as AWS Security Finding Format
 	// after the report, and may import them into Security Hub.
 	ASFF *ASFFOptions
@@ -54,13 +62,13 @@ func (e FindingsError) Error() string {
 // one line saying where they are and which findings are present. s3opts
 // reach the exports and the page when they are on S3.
 func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest.Options, stdout io.Writer) error {
-	cur, err := openVerified(ctx, where, s3opts)
+	cur, err := openVerified(ctx, where, opts.Signers, s3opts)
 	if err != nil {
 		return err
 	}
 	ro := opts.Options
 	if ro.Previous == nil && opts.Against != "" {
-		if ro.Previous, err = compare(ctx, cur, opts.Against, opts.Privileged, s3opts); err != nil {
+		if ro.Previous, err = compare(ctx, cur, opts.Against, opts.Privileged, s3opts, opts.Log); err != nil {
 			return err
 		}
 	}
@@ -124,7 +132,7 @@ func findings(r *report.Report) string {
 
 // openVerified opens an export and checks it as verify does: a report is
 // evidence, so it is never made from an export that is not intact.
-func openVerified(ctx context.Context, where string, opts s3dest.Options) (report.Side, error) {
+func openVerified(ctx context.Context, where string, check reader.SignatureCheck, opts s3dest.Options) (report.Side, error) {
 	src, err := reader.Open(ctx, where, opts)
 	if err != nil {
 		return report.Side{}, inputError(where, err)
@@ -136,7 +144,15 @@ func openVerified(ctx context.Context, where string, opts s3dest.Options) (repor
 	if !res.Intact() {
 		return report.Side{}, fmt.Errorf("report: the export at %s is not intact (%s): run cognito-export verify %s", src, Plural(res.Problems, "problem"), where)
 	}
-	return report.Side{Source: src, Manifest: res.Manifest, Location: src.String()}, nil
+	var bad []string
+	sig, err := reader.CheckSignature(ctx, src, res.Manifest, check, func(p reader.Problem) { bad = append(bad, p.String()) })
+	if err != nil {
+		return report.Side{}, inputError(where, err)
+	}
+	if len(bad) > 0 {
+		return report.Side{}, fmt.Errorf("report: the export at %s is not signed as required: %s", src, strings.Join(bad, "; "))
+	}
+	return report.Side{Source: src, Manifest: res.Manifest, Location: src.String(), Signature: sig}, nil
 }
 
 func inputError(where string, err error) error {

@@ -144,7 +144,7 @@ func (e *changeCSVEncoder) Encode(r *Change) error {
 	}
 	if !e.csv.raw {
 		for i := 2; i < len(rec); i++ {
-			rec[i] = neutralize(rec[i])
+			rec[i] = Neutralize(rec[i])
 		}
 	}
 	rec = append(rec, csvTime(r.OldExportedAt), csvTime(r.NewExportedAt))

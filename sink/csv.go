@@ -43,13 +43,13 @@ func newCSVEncoder(w io.Writer, attrs []AttrColumn, raw bool) (*csvEncoder, erro
 	return e, nil
 }
 
-// neutralize makes a cell that a spreadsheet would evaluate (it starts
+// Neutralize makes a cell that a spreadsheet would evaluate (it starts
 // with =, +, -, @, a tab or a carriage return: OWASP's CSV injection
 // list) plain text, by putting a single quote before it. Spreadsheets show
 // the quote-prefixed cell as text and hide nothing; other readers see the
 // quote, which --csv-raw leaves out. A cell that already starts with a
 // quote gets one more, so that Unneutralize can always tell the two apart.
-func neutralize(f string) string {
+func Neutralize(f string) string {
 	if f != "" && strings.IndexByte(neutralized, f[0]) >= 0 {
 		return "'" + f
 	}
@@ -58,7 +58,7 @@ func neutralize(f string) string {
 
 const neutralized = "=+-@\t\r'"
 
-// Unneutralize is the cell as it was before neutralize.
+// Unneutralize is the cell as it was before Neutralize.
 func Unneutralize(f string) string {
 	if len(f) >= 2 && f[0] == '\'' && strings.IndexByte(neutralized, f[1]) >= 0 {
 		return f[1:]
@@ -66,20 +66,26 @@ func Unneutralize(f string) string {
 	return f
 }
 
-func (e *csvEncoder) write(rec []string) error {
+func (e *csvEncoder) write(rec []string) error { return WriteCSVRecord(e.w, rec) }
+
+// WriteCSVRecord writes rec as one RFC 4180 record ending in CRLF, as the
+// export's CSV is written: fields quoted where encoding/csv would quote
+// them, their contents unchanged. It neutralises nothing: callers choose
+// the fields to pass through Neutralize.
+func WriteCSVRecord(w *bufio.Writer, rec []string) error {
 	for i, f := range rec {
 		if i > 0 {
-			e.w.WriteByte(',')
+			w.WriteByte(',')
 		}
 		if !csvNeedsQuotes(f) {
-			e.w.WriteString(f)
+			w.WriteString(f)
 			continue
 		}
-		e.w.WriteByte('"')
-		e.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
-		e.w.WriteByte('"')
+		w.WriteByte('"')
+		w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		w.WriteByte('"')
 	}
-	_, err := e.w.WriteString("\r\n")
+	_, err := w.WriteString("\r\n")
 	return err
 }
 
@@ -124,7 +130,7 @@ func (e *csvEncoder) Encode(r *Row) error {
 	if !e.raw {
 		for i, t := range e.text {
 			if t {
-				rec[i] = neutralize(rec[i])
+				rec[i] = Neutralize(rec[i])
 			}
 		}
 	}

@@ -71,8 +71,32 @@ type Putter interface {
 	Put(ctx context.Context, name string, data []byte) error
 }
 
+// SignatureSuffix names a manifest's signature beside it, as ssh-keygen
+// -Y sign names the signature of FILE: FILE.sig.
+const SignatureSuffix = ".sig"
+
+// Signer signs a manifest's exact bytes (sshsig.Signer, an OpenSSH
+// signature an auditor checks with ssh-keygen -Y verify).
+type Signer interface {
+	// Sign returns the armored signature of message.
+	Sign(message []byte) ([]byte, error)
+	// Fingerprint names the key (SHA256:...), never the key itself.
+	Fingerprint() string
+}
+
 // WriteManifest writes m, as name, as the last file of an export.
 func WriteManifest(ctx context.Context, dest Putter, name string, m Manifest) error {
+	return WriteSignedManifest(ctx, dest, name, m, nil)
+}
+
+// WriteSignedManifest writes m, as name, as the last file of an export;
+// with a signer, the signature of the manifest's exact bytes goes first,
+// as name+SignatureSuffix, so that a complete signed export always has its
+// signature: a run killed between the two leaves a signature and no
+// manifest, an export that is not complete. Every file that makes an
+// export evidence goes through here, for whoever must treat them alike
+// (retention, a lease).
+func WriteSignedManifest(ctx context.Context, dest Putter, name string, m Manifest, signer Signer) error {
 	m.SchemaVersion = SchemaVersion
 	if m.Generator == "" {
 		m.Generator = buildinfo.Generator()
@@ -87,7 +111,17 @@ func WriteManifest(ctx context.Context, dest Putter, name string, m Manifest) er
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	if err := dest.Put(ctx, name, append(data, '\n')); err != nil {
+	data = append(data, '\n')
+	if signer != nil {
+		sig, err := signer.Sign(data)
+		if err != nil {
+			return fmt.Errorf("sign manifest with key %s: %w", signer.Fingerprint(), err)
+		}
+		if err := dest.Put(ctx, name+SignatureSuffix, sig); err != nil {
+			return fmt.Errorf("write manifest signature: %w", err)
+		}
+	}
+	if err := dest.Put(ctx, name, data); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	return nil

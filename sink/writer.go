@@ -61,7 +61,7 @@ type WriterOptions struct {
 	// every row's Attrs has one value per column.
 	Attributes []AttrColumn
 	// CSVRaw writes CSV cells as they are. By default a text cell that a
-	// spreadsheet would run as a formula is neutralised (see neutralize).
+	// spreadsheet would run as a formula is neutralised (see Neutralize).
 	CSVRaw    bool
 	FirstPart int // number of the first part written: a resume continues the numbering
 }

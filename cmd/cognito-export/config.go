@@ -238,7 +238,7 @@ func strayEnv(environ []string, fs *flag.FlagSet) []string {
 	var stray []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, envPrefix) && !known[name] && name != identity.KeyEnv {
+		if strings.HasPrefix(name, envPrefix) && !known[name] && name != identity.KeyEnv && name != signingKeyEnv {
 			stray = append(stray, name)
 		}
 	}

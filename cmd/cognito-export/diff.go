@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/cognito-export/cognito-export/diff"
@@ -46,6 +47,7 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var s3opts s3dest.Options
 	var output string
 	var exitCodeFlag bool
+	var signing signingFlag
 	fs.StringVar(&output, "output", "", "where the change rows go: a directory or s3://bucket/prefix/ (required)")
 	fs.StringVar(&df.format, "format", "parquet", "format of the change rows: "+strings.Join(sink.Formats, " or "))
 	fs.StringVar(&df.compression, "compression", "snappy", "Parquet compression: "+strings.Join(sink.Compressions, ", "))
@@ -58,6 +60,7 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&df.partitions, "partitions", 0, "how many parts each export is spilled into by user; one of each is in memory at a time (default: from the exports' sizes)")
 	fs.StringVar(&s3opts.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&s3opts.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
+	signing.bind(fs, "the diff")
 	bindRetention(fs, &s3opts.Retention)
 	pos, rest, err := splitArgs("diff", args, 2, map[string]bool{"csv-raw": true, "exit-code": true, "groups-with-role-only": true, "allow-different-pools": true})
 	if err != nil {
@@ -72,12 +75,19 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if output == "" {
 		return usageError{"diff: missing --output, a directory or s3://bucket/prefix/ for the change rows"}
 	}
+	signer, err := signing.signer(os.LookupEnv)
+	if err != nil {
+		return err
+	}
 	con, err := newConsole(stderr, "")
 	if err != nil {
 		return err
 	}
-	allowHeap(diffMemoryLimit)
-	sum, err := review.Diff(ctx, pos[0], pos[1], output, df.options(con.log), s3opts)
+	memory.SetLogger(con.log)
+	memory.Hold(diffHeap, "diff's row group and partitions")
+	opts := df.options(con.log)
+	opts.Signer = signer
+	sum, err := review.Diff(ctx, pos[0], pos[1], output, opts, s3opts)
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
 	}

@@ -15,7 +15,8 @@ import (
 // foreignFlags are the --flags the docs name that belong to other programs,
 // each with where it is used. A flag of ours may not be listed here.
 var foreignFlags = map[string]string{
-	"cli-input-json":                 "aws scheduler create-schedule, in operations.md's deployment table",
+	"cli-input-json":                 "aws scheduler create-schedule, in operations.md's deployment table; the remediation script's aws commands",
+	"group-name":                     "aws cognito-idp admin-remove-user-from-group, in the remediation script",
 	"bucket":                         "aws s3api create-bucket, in operations.md's Object Lock section",
 	"object-lock-enabled-for-bucket": "aws s3api create-bucket, in operations.md's Object Lock section",
 }

@@ -18,6 +18,9 @@ func printDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
 	if r := cfg.S3.Retention; r.On() {
 		fmt.Fprintf(w, "  bucket has Object Lock: every file of the export would be retained (%s)\n", r)
 	}
+	if cfg.Signer != nil {
+		fmt.Fprintf(w, "  signing key %s: read; the manifest would be signed (manifest.json.sig)\n", cfg.Signer.Fingerprint())
+	}
 	if rep.AlreadyComplete {
 		fmt.Fprintf(w, "  output holds a complete export: a run without --fresh would do nothing\n")
 	}

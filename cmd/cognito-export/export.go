@@ -19,6 +19,7 @@ type exportFlags struct {
 	cfg      export.Config
 	pageSize int
 	who      identityFlags
+	signing  signingFlag
 	limits   limitFlags
 	run      runOptions
 	disc     discoveryFlags
@@ -64,6 +65,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.Int64Var(&f.cfg.PartBytes, "part-size", export.DefaultPartBytes, "start a new part once a part reaches this many bytes")
 	fs.BoolVar(&f.cfg.UsersWithoutGroups, "users-without-groups", true, "emit one row with empty group columns for a user without groups")
 	f.who.bind(fs, &f.cfg)
+	f.signing.bind(fs, "the export (and its --diff-against diff)")
 	fs.BoolVar(&f.cfg.Fresh, "fresh", false, "discard the checkpoint or complete export in --output and start over")
 	fs.StringVar(&f.cfg.Client.Region, "region", "", "AWS region (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.cfg.Client.EndpointURL, "endpoint-url", "", "Cognito endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER)")
@@ -116,6 +118,11 @@ func (f *exportFlags) poolConfig(lookupEnv func(string) (string, bool)) (export.
 	if err := f.who.apply(&cfg, lookupEnv); err != nil {
 		return cfg, err
 	}
+	signer, err := f.signing.signer(lookupEnv)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Signer = signer
 	return cfg, nil
 }
 
@@ -308,6 +315,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	memory.SetLogger(out.log.With("run_id", inv.RunID))
+	for i := range inv.Pools {
+		inv.Pools[i].Memory = memory
+	}
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	bindExportFlags(fs, &exportFlags{})
 	bindRunFlags(fs, &exportFlags{})
@@ -329,7 +340,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // and, when asked, the metrics.
 func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOptions, con *console, stdout io.Writer) error {
 	opts := batch.RunOptions{Parallel: run.parallelPools, DiffAgainst: run.diffAgainst, Logger: con.log, Stdout: stdout,
-		BeforeFollowUp: func() { allowHeap(diffMemoryLimit) }}
+		BeforeFollowUp: func() { memory.Hold(diffHeap, "follow-up diff's row group and partitions") }}
 	if run.report {
 		ro := run.reportOpts.options()
 		opts.Report = &ro

@@ -117,6 +117,8 @@ func TestBadInputGetsOneLineAndExitCode(t *testing.T) {
 		{"unknown pool", cleanEnv(creds()...), append(base, "--user-pool-id", "us-east-1_Missing", "--output", "o"), 1, "check --user-pool-id"},
 		{"no credentials", cleanEnv("AWS_REGION=us-east-1"), append(base, "--user-pool-id", pool.ID(), "--output", "o"), 1, "no AWS credentials found"},
 		{"no region", cleanEnv("AWS_ACCESS_KEY_ID=a", "AWS_SECRET_ACCESS_KEY=b"), append(base, "--user-pool-id", pool.ID(), "--output", "o"), 2, "no AWS region"},
+		{"remediation without decisions", cleanEnv(), []string{"remediation", "--export", file, "--output", "r.sh"}, 2, "--decisions is required"},
+		{"remediation of no export", cleanEnv(), []string{"remediation", "--decisions", file, "--export", filepath.Dir(file), "--output", "r.sh"}, 2, "a-file: line 1:"},
 		{"bad starting token", cleanEnv(creds()...), []string{"list-groups-for-user", "--endpoint-url", url, "--user-pool-id", pool.ID(), "--username", "x", "--starting-token", "zzz"}, 2, "malformed starting token"},
 	}
 	for _, tt := range tests {

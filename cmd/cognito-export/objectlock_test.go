@@ -18,15 +18,16 @@ import (
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/internal/duckdb"
 	"github.com/cognito-export/cognito-export/internal/s3server"
+	"github.com/cognito-export/cognito-export/internal/sshkeygen"
 )
 
 // lockArgs are an export's flags for a small pool at full speed.
 var lockArgs = []string{"--rate", "UserList=0", "--rate", "UserResourceRead=0", "--rate", "UserPoolResourceRead=0", "--rate", "UserPoolRead=0"}
 
 // TestObjectLockedExportCannotBeDeleted is issue 21's item 3 on versitygw:
-// two days' exports under compliance retention, the second with its diff
-// and report. Every version of every file of both (parts, manifests,
-// summaries, the diff, the report) is under retention until two days from
+// two days' signed exports under compliance retention, the second with its
+// diff and report. Every version of every file of both (parts, manifests,
+// their signatures, summaries, the diff, the report) is under retention until two days from
 // its writing, and deleting it is refused, even with the governance
 // bypass; the run's working files (checkpoint, hash files, the output's
 // probe) are under none and go. verify --require-retention says so, and
@@ -35,9 +36,14 @@ func TestObjectLockedExportCannotBeDeleted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the S3 server")
 	}
+	sshkeygen.Require(t)
 	ctx := context.Background()
 	s3srv := s3server.StartVersioned(t)
 	bucket := s3srv.LockedBucket(t, "evidence")
+	// Signed evidence: the signature is held like the manifest it signs.
+	keys := t.TempDir()
+	key := sshkeygen.Generate(t, keys, "auditkey")
+	allowed := sshkeygen.AllowedSigners(t, keys, "audit@example.com", key)
 	spec := cognitoemu.PoolSpec{ID: "eu-west-1_Locked", Users: 400, Groups: 12, Seed: 5}
 	s := newSnapshots(t, spec, cognitoemu.RandomMutations(cognitoemu.NewPool(spec), 29, 0.05))
 	prefix := "s3://" + bucket + "/cognito/pool=" + spec.ID + "/"
@@ -51,14 +57,16 @@ func TestObjectLockedExportCannotBeDeleted(t *testing.T) {
 	for _, day := range []struct{ url, dt string }{{s.beforeURL, "dt=1"}, {s.afterURL, "dt=2"}} {
 		args := append([]string{"export", "--endpoint-url", day.url, "--user-pool-id", spec.ID, "--output", prefix + day.dt + "/",
 			"--format", "csv", "--part-rows", "300", "--checkpoint-interval", "1ms",
-			"--object-lock-mode", "compliance", "--object-lock-retain-days", "2", "--diff-against", "latest", "--report"}, lockArgs...)
+			"--object-lock-mode", "compliance", "--object-lock-retain-days", "2", "--diff-against", "latest", "--report",
+			"--signing-key", key.Private}, lockArgs...)
 		if r := runCLI(t, env, args...); r.code != 0 {
 			t.Fatalf("export %s: exit %d: %s", day.dt, r.code, r.stderr)
 		}
 	}
 	for _, where := range []string{prefix + "dt=2/", prefix + "dt=2/diff/"} {
-		r := runCLI(t, env, "verify", "--require-retention", where)
-		if r.code != 0 || !strings.Contains(r.stdout, "verify: retained:") || !strings.Contains(r.stdout, "COMPLIANCE") {
+		r := runCLI(t, env, "verify", "--require-retention", "--allowed-signers", allowed, "--signer-identity", "audit@example.com", where)
+		if r.code != 0 || !strings.Contains(r.stdout, "verify: retained:") || !strings.Contains(r.stdout, "COMPLIANCE") ||
+			!strings.Contains(r.stdout, "verify: signed by key ") {
 			t.Fatalf("verify --require-retention %s: exit %d\n%s%s", where, r.code, r.stdout, r.stderr)
 		}
 	}
@@ -96,7 +104,7 @@ func TestObjectLockedExportCannotBeDeleted(t *testing.T) {
 	}
 	// Every kind of file was there to be held: both exports' parts and
 	// manifests, the diff's, the summaries, the report.
-	for _, name := range []string{"part-00000.csv", "part-00001.csv", "manifest.json", "summary.json", "diff-summary.json", "report.html", "report.json"} {
+	for _, name := range []string{"part-00000.csv", "part-00001.csv", "manifest.json", "manifest.json.sig", "summary.json", "diff-summary.json", "report.html", "report.json"} {
 		if evidence[name] == 0 {
 			t.Errorf("no version of %s was written: %v", name, evidence)
 		}

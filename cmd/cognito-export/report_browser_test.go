@@ -14,6 +14,7 @@ import (
 	"github.com/cognito-export/cognito-export/internal/chromium"
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/internal/duckdb"
+	"github.com/cognito-export/cognito-export/internal/sshkeygen"
 )
 
 // hostileGroups are group names Cognito accepts (no spaces) that would run
@@ -47,6 +48,7 @@ func TestReportInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium.Require(t)
 	duckdb.Require(t)
+	sshkeygen.Require(t)
 	base := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 1500, Groups: 12, Seed: 4})
 	arn := "arn:aws:iam::123456789012:role/<b>hostile</b>"
 	n := base.NumUsers()
@@ -64,9 +66,11 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	dir := t.TempDir()
 	exp := filepath.Join(dir, "export")
-	exportTo(t, serveEmu(t, pool), pool.ID(), exp)
+	key := sshkeygen.Generate(t, dir, "auditkey")
+	allowed := sshkeygen.AllowedSigners(t, dir, "audit@example.com", key)
+	exportTo(t, serveEmu(t, pool), pool.ID(), exp, "--signing-key", key.Private)
 	page := filepath.Join(dir, "report.html")
-	runReportCLI(t, exp, "--output", page, "--max-groups-per-user", "3")
+	runReportCLI(t, exp, "--output", page, "--max-groups-per-user", "3", "--allowed-signers", allowed, "--signer-identity", "audit@example.com")
 	src, _ := os.ReadFile(page)
 	if strings.Contains(string(src), "PWNED'>") || strings.Count(string(src), "<script") != 1 {
 		t.Fatal("the page's markup holds a hostile value unescaped")
@@ -93,6 +97,13 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(p.DOM, `<button type="button" class="sort">`) {
 		t.Error("the script did not run: no sort buttons")
+	}
+	// The header says who signed the export, by ssh-keygen's own
+	// fingerprint of the key, and that the signer was checked.
+	fp := sshkeygen.Fingerprint(t, key)
+	if !strings.Contains(p.DOM, `<dd class="signature" data-signed="true" data-checked="true">signed by key <code class="signing-key">`+fp+`</code>; checked: `) ||
+		!strings.Contains(p.DOM, `<code>audit@example.com</code>`) {
+		t.Errorf("the header does not say the export is signed by %s and checked", fp)
 	}
 
 	// Every count the page shows, against DuckDB's over the same files.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/review"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
+	"github.com/cognito-export/cognito-export/sshsig"
 )
 
 // errNotIntact is a verify that found problems: exit 1. The problems and
@@ -26,12 +28,14 @@ var errNotRetained = errors.New("the export is not under retention")
 // runVerify checks an export against its manifest: one line per problem on
 // stdout, then the verdict.
 func runVerify(ctx context.Context, args []string, stdout, _ io.Writer) error {
-	fs := newFlagSet("verify", "verify [--region R] [--endpoint-url URL] [--require-retention] LOCATION", stdout)
+	fs := newFlagSet("verify", "verify [--region R] [--endpoint-url URL] [--allowed-signers FILE [--signer-identity ID]] [--require-retention] LOCATION", stdout)
 	var opts s3dest.Options
 	var requireRetention bool
+	var signers signerFlags
 	fs.StringVar(&opts.Region, "region", "", "AWS region of the S3 bucket (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&opts.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
 	fs.BoolVar(&requireRetention, "require-retention", false, "also check that every file of the export is under S3 Object Lock retention now, listing each that is not (needs s3:GetObjectRetention)")
+	signers.bind(fs, "the export")
 	location, rest, err := splitLocation(args)
 	if err != nil {
 		return err
@@ -41,6 +45,10 @@ func runVerify(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	}
 	if location == "" {
 		return usageError{"verify: missing LOCATION, a directory or s3://bucket/prefix/ (see cognito-export verify -h)"}
+	}
+	check, err := signers.check("verify")
+	if err != nil {
+		return err
 	}
 	src, err := reader.Open(ctx, location, opts)
 	if err != nil {
@@ -53,11 +61,24 @@ func runVerify(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return verifyError(err)
 	}
+	var sigProblems []reader.Kind
+	sig, err := reader.CheckSignature(ctx, src, res.Manifest, check, func(p reader.Problem) {
+		sigProblems = append(sigProblems, p.Kind)
+		fmt.Fprintln(stdout, p)
+	})
+	if err != nil {
+		return verifyError(err)
+	}
 	var verdict error
-	if !res.Intact() {
-		fmt.Fprintf(stdout, "verify: NOT intact: %s at %s\n", review.Plural(res.Problems, "problem"), src)
+	switch {
+	case !res.Intact():
+		fmt.Fprintf(stdout, "verify: NOT intact: %s at %s\n", review.Plural(res.Problems+len(sigProblems), "problem"), src)
 		verdict = errNotIntact
-	} else {
+	case len(sigProblems) > 0:
+		fmt.Fprintf(stdout, "verify: NOT trusted: the parts match %s, but its signature is %s\n", reader.ManifestName, sigVerdict(sigProblems[0]))
+		verdict = errNotIntact
+	default:
+		fmt.Fprintln(stdout, "verify: "+review.SignatureLine(sig))
 		fmt.Fprintf(stdout, "verify: intact: %s, %s rows, %s bytes, SHA-256 of %s %s\n",
 			review.Plural(res.Parts, "part"), review.Thousands(res.Rows), review.Thousands(res.Bytes), reader.ManifestName, res.Manifest.SHA256)
 	}
@@ -90,6 +111,46 @@ func verifyRetention(ctx context.Context, src reader.Source, stdout io.Writer) e
 	fmt.Fprintf(stdout, "verify: retained: %s (%s), none deletable before %s\n",
 		review.Plural(res.Files, "file"), strings.Join(modes, ", "), res.Earliest.Format(time.RFC3339))
 	return nil
+}
+
+// sigVerdict says in a word what is wrong with a signature.
+func sigVerdict(k reader.Kind) string {
+	switch k {
+	case reader.Unsigned:
+		return "missing"
+	case reader.Untrusted:
+		return "by a signer the allowed signers do not allow"
+	}
+	return "bad"
+}
+
+// signerFlags say who may have signed an export: verify's and report's.
+type signerFlags struct {
+	allowed, identity string
+}
+
+func (f *signerFlags) bind(fs *flag.FlagSet, what string) {
+	fs.StringVar(&f.allowed, "allowed-signers", "", "allowed_signers file (ssh-keygen's format): "+what+" must be signed (manifest.json.sig) by a key it allows for the namespace cognito-export; without it a signature present is checked against the manifest only")
+	fs.StringVar(&f.identity, "signer-identity", "", "the principal of --allowed-signers the signer must be, as ssh-keygen -Y verify -I (default: any the file allows for the key)")
+}
+
+// check reads the allowed signers: a file that does not read is the
+// user's to fix (exit 2).
+func (f *signerFlags) check(cmd string) (reader.SignatureCheck, error) {
+	if f.allowed == "" {
+		if f.identity != "" {
+			return reader.SignatureCheck{}, usageError{cmd + ": --signer-identity names a principal of --allowed-signers: give the file too"}
+		}
+		return reader.SignatureCheck{}, nil
+	}
+	a, err := sshsig.LoadAllowedSigners(f.allowed)
+	if err != nil {
+		return reader.SignatureCheck{}, usageError{fmt.Sprintf("%s: --allowed-signers: %v", cmd, err)}
+	}
+	if len(a.Signers) == 0 {
+		return reader.SignatureCheck{}, usageError{fmt.Sprintf(`%s: --allowed-signers %s names no signer: add a line like PRINCIPAL namespaces="cognito-export" ssh-ed25519 KEY`, cmd, f.allowed)}
+	}
+	return reader.SignatureCheck{Allowed: a, Identity: f.identity}, nil
 }
 
 // verifyError makes "no complete export here" a usage error (exit 2).

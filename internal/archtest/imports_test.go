@@ -32,7 +32,7 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo"}},
+	{"cmd/cognito-export", []string{"batch", "review", "remediation", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig", "memlimit"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
@@ -40,6 +40,10 @@ var layers = []layer{
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
 	{"review", []string{"diff", "report", "asff", "hubimport", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
+	// A review's revocations as the commands that carry them out: reads the
+	// decisions and an export, writes a script and a policy; beside
+	// review, never changing a pool.
+	{"remediation", []string{"decisions", "reader", "rowscan", "fault", "sink/s3dest"}},
 	// Prometheus' view of a run's pools, served by cmd.
 	{"metrics", []string{"batch", "ratelimit"}},
 	// A report's findings as AWS Security Finding Format, and their import
@@ -53,7 +57,7 @@ var layers = []layer{
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.
-	{"reader", []string{"location", "sink", "sink/s3dest"}},
+	{"reader", []string{"location", "sink", "sink/s3dest", "sshsig"}},
 	// A location (a directory or s3://bucket/prefix/) is parsed, joined
 	// and opened here only: above the two destinations it chooses between,
 	// beneath everything that reads or writes one.
@@ -67,6 +71,10 @@ var layers = []layer{
 	// The diff reads two exports and writes change rows as an export does:
 	// beside export, both above the reader.
 	{"diff", []string{"reader", "rowscan", "sink", "fault"}},
+	// A reviewer's decisions file, read and written with sink's CSV rules:
+	// beneath the report that offers it, the next report that checks it
+	// and remediation that carries it out.
+	{"decisions", []string{"sink"}},
 	{"cognito", []string{"ratelimit", "fault"}},
 	{"checkpoint", nil},
 	// sink names the program in every manifest it writes.
@@ -75,6 +83,9 @@ var layers = []layer{
 	{"sink/memdest", []string{"sink"}},
 	{"sink/s3dest", []string{"sink", "fault"}},
 	{"ratelimit", nil},
+	// The process's soft memory limit, from its container's: set by cmd,
+	// which hands it to the jobs that hold large live sets.
+	{"memlimit", nil},
 	{"fault", nil},
 	// OpenSSH's signatures (SSHSIG) and allowed_signers: beneath the
 	// reader, which checks them, and cmd, which loads the signing key.

@@ -135,3 +135,18 @@ func GenerateType(t testing.TB, dir, name, typ string) Key {
 	}
 	return Key{Private: path, Public: strings.TrimSpace(string(pub))}
 }
+
+// Fingerprint is the key's fingerprint as ssh-keygen -l prints it
+// (SHA256:...), for a test to compare with what we show.
+func Fingerprint(t testing.TB, key Key) string {
+	t.Helper()
+	out, err := exec.Command("ssh-keygen", "-l", "-E", "sha256", "-f", key.Private+".pub").Output()
+	if err != nil {
+		t.Fatalf("ssh-keygen -l: %v", err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 2 || !strings.HasPrefix(f[1], "SHA256:") {
+		t.Fatalf("ssh-keygen -l printed %q", out)
+	}
+	return f[1]
+}
