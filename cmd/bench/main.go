@@ -118,6 +118,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if t.runs, err = endToEnd(ctx, w, o); err != nil {
 			return err
 		}
+		if err := leaseCost(ctx, w, o.bin, o.users[len(o.users)-1]); err != nil {
+			return err
+		}
 	}
 	if !o.skipQuota {
 		if t.quota, err = quotaEfficiency(ctx, w, o.quotaScale); err != nil {
