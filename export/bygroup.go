@@ -182,6 +182,11 @@ func (j *byGroupJob) finishGroups(ctx context.Context, c *groupCommitter) error 
 // usersWithGroups returns the distinct users of the committed members
 // files, read once, as a compact set.
 func (j *byGroupJob) usersWithGroups(ctx context.Context) (*userSet, error) {
+	if j.cfg.Memory != nil {
+		// While it merges, the builder holds the set twice and its buffer;
+		// the rows so far bound the users from above.
+		j.cfg.Memory.Hold(2*userSetBytes(j.state.Rows)+8*builderBuffer, "by-group members set")
+	}
 	var users userSetBuilder
 	add := func(_, user uint64) { users.Add(user) }
 	err := readHashes(ctx, j.out, j.state.MemberFiles, func(data []byte) error { return checkpoint.DecodePairs(data, add) })

@@ -50,7 +50,11 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// StopTimeout bounds the final checkpoint after a stop signal.
 	StopTimeout time.Duration
-	S3          s3dest.Options
+	// LeaseOff writes without taking the output's lease (--lease=off);
+	// LeaseTTL is how long the lease lasts unrenewed (0: lease.DefaultTTL).
+	LeaseOff bool
+	LeaseTTL time.Duration
+	S3       s3dest.Options
 
 	// Attributes are the user attributes exported as columns after the
 	// fixed ones, by Cognito's names, or "standard", "all" or "none".
@@ -76,6 +80,10 @@ type Config struct {
 	Client cognito.Config
 	Limits *ratelimit.Set // nil means Cognito's default quotas
 	Logger *slog.Logger
+	// Memory, when set, is told before the run holds a large live set (the
+	// by-group members set), so that the process's memory limit makes
+	// room for it; nil leaves the limit alone.
+	Memory interface{ Hold(live int64, what string) }
 	// Progress, when set, is updated as the export goes, for a progress
 	// display or metrics; nil counts nothing.
 	Progress *Progress
@@ -111,6 +119,8 @@ func (c *Config) Validate() error {
 		return usage("--part-rows and --part-size must not be negative")
 	case c.CheckpointInterval < 0 || c.StopTimeout < 0:
 		return usage("--checkpoint-interval and --stop-timeout must not be negative")
+	case c.LeaseTTL != 0 && c.LeaseTTL < time.Second:
+		return usage("--lease-ttl %s: must be at least 1s (it is renewed every third of it)", c.LeaseTTL)
 	case c.Strategy != "" && !slices.Contains(Strategies, c.Strategy):
 		return usage("unknown --strategy %q: use one of %v", c.Strategy, Strategies)
 	case c.Filter != "" && c.Strategy == StrategyByGroup:

@@ -117,6 +117,10 @@ func (s *userSet) all() iter.Seq[uint64] {
 	}
 }
 
+// userSetBytes is about what a set of n users takes: 6 bytes a user up to
+// 2^24 users, a little less above.
+func userSetBytes(n int64) int64 { return 6*n + 64 }
+
 // SizeBytes is the memory the set holds.
 func (s *userSet) SizeBytes() int {
 	if s == nil {

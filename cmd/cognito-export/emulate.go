@@ -86,11 +86,15 @@ func runEmulate(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
+	memory.Hold(p.HeapBytes(), "emulated pool")
 	ln, stop, err := listenAndServe(ctx, *addr, func() (http.Handler, error) { return p.Server() })
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Cognito emulator serving pool %s (%d users, %d groups) at http://%s\n", p.Pool.ID, p.Pool.Users, p.Pool.Groups, ln)
+	if memory != nil {
+		fmt.Fprintf(stdout, "memory limit: %s\n", memory.Current())
+	}
 	fmt.Fprintf(stdout, "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cognito-export export --region %s --endpoint-url http://%s --user-pool-id %s --output ./out\n", demoRegion, ln, p.Pool.ID)
 	<-ctx.Done()
 	return stop()
@@ -152,6 +156,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// The demo holds the emulated pool beside the export.
+	memory.SetLogger(con.log)
+	memory.Hold(d.pool.HeapBytes(), "emulated pool")
+	cfg.Memory = memory
 	stopEmulator, err := d.emulate(ctx, &cfg)
 	if err != nil {
 		return err

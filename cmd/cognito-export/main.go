@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/memlimit"
 )
 
 // Exit codes, decided here and nowhere else.
@@ -63,36 +64,28 @@ func main() {
 // tuneGC trades heap for CPU. Each Cognito call allocates ~30 KB in the SDK
 // while the live heap stays small (bounded channels, one Parquet row group),
 // so at the default GOGC=100 the collector runs dozens of times a second and
-// takes a third of the CPU. A larger GOGC under a memory limit collects less
-// often and still keeps the heap near gcMemoryLimit. GOGC and GOMEMLIMIT in
+// takes a third of the CPU. A larger GOGC collects less often; the soft
+// memory limit, chosen from the memory the process may use (package
+// memlimit), keeps the heap inside the container. GOGC and GOMEMLIMIT in
 // the environment win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(gcMemoryLimit)
-	}
+	memory = memlimit.Start("/", os.Getenv)
 }
 
-const (
-	gcPercent     = 400
-	gcMemoryLimit = 128 << 20
-)
+const gcPercent = 400
 
-// allowHeap raises the memory limit for a command whose live heap is
-// larger than an export's: a diff holds a row group and two partitions
-// (about 60 MB for any size of pool), and at 128 MiB the collector would
-// run forty times a second. GOMEMLIMIT in the environment wins.
-func allowHeap(limit int64) {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(limit)
-	}
-}
+// memory is the process's memory limit, which commands raise when they
+// will hold a large live set. Set by main only: the runtime's limit is
+// the process's, and tests that call run leave it alone (nil).
+var memory *memlimit.Governor
 
-// diffMemoryLimit keeps a diff's peak RSS near 245 MB (1M and 5M users),
-// under the 300 MB it must stay below, with room to collect less often.
-const diffMemoryLimit = 224 << 20
+// diffHeap is what a diff or report holds live: a row group and two
+// partitions (about 60 MB for any size of pool), with room to spare; the
+// limit is at least twice it.
+const diffHeap = 112 << 20
 
 // usageError is a bad command line: exit 2.
 type usageError struct{ msg string }

@@ -91,7 +91,7 @@ func (a *asffFlags) options() (*review.ASFFOptions, error) {
 	return &review.ASFFOptions{File: a.file, Account: a.account, SecurityHub: a.securityHub}, nil
 }
 
-func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", "report EXPORT [--previous OLD|latest] --output report.html [flags]", stdout)
 	var f reportFlags
 	fs.StringVar(&f.output, "output", "", "the page: a file, a directory (report.html in it) or s3://bucket/prefix/report.html; report.json is written beside it (required)")
@@ -123,11 +123,16 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if f.output == "" {
 		return usageError{"report: missing --output, the page's file or s3:// URL (see cognito-export report -h)"}
 	}
-	allowHeap(diffMemoryLimit) // a report reads an export, and diffs two
+	memory.Hold(diffHeap, "report's accumulators and a diff's partitions") // a report reads an export, and diffs two
 	if err := f.check(); err != nil {
 		return err
 	}
 	opts := f.options()
+	con, err := newConsole(stderr, "")
+	if err != nil {
+		return err
+	}
+	opts.Log = con.log
 	if opts.ASFF, err = hub.options(); err != nil {
 		return err
 	}

@@ -39,3 +39,15 @@ func (s Synthetic) Server() (*Server, error) {
 	}
 	return NewServer(opts, pool), nil
 }
+
+// HeapBytes is about what the pool holds live once served: per user an
+// offset (4 bytes), its groups (2 bytes each, with the generator's 10%
+// headroom) and its places in the member lists (4 bytes each), built on the
+// first ListUsersInGroup.
+func (s Synthetic) HeapBytes() int64 {
+	mean := s.Pool.MeanGroupsPerUser
+	if mean == 0 {
+		mean = 1.5
+	}
+	return int64(float64(s.Pool.Users) * (4 + mean*(2*1.1+4)))
+}

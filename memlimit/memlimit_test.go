@@ -1,0 +1,109 @@
+package memlimit
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// fakeRoot writes files (path under root → content) into a temporary
+// directory standing for the file system's root.
+func fakeRoot(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+const meminfo = "MemTotal:       24000000 kB\nMemFree:         1000000 kB\n"
+
+func noEnv(string) string { return "" }
+
+func TestChoose(t *testing.T) {
+	gib := int64(1 << 30)
+	for _, tc := range []struct {
+		name   string
+		files  map[string]string
+		env    map[string]string
+		limit  int64
+		reason string
+	}{
+		{"cgroup v2 in a container", map[string]string{"proc/self/cgroup": "0::/\n", "sys/fs/cgroup/memory.max": "1073741824\n", "proc/meminfo": meminfo},
+			nil, gib * 8 / 10, "80% of the container's 1.0 GiB (/sys/fs/cgroup/memory.max)"},
+		{"cgroup v2 in the process's own cgroup on a host", map[string]string{
+			"proc/self/cgroup": "0::/system.slice/job.service\n",
+			"sys/fs/cgroup/system.slice/job.service/memory.max": "2147483648\n",
+			"sys/fs/cgroup/memory.max":                          "max\n", "proc/meminfo": meminfo},
+			nil, 2 * gib * 8 / 10, "80% of the container's 2.0 GiB"},
+		{"cgroup v2 without a limit falls back to the machine", map[string]string{"proc/self/cgroup": "0::/\n", "sys/fs/cgroup/memory.max": "max\n", "proc/meminfo": meminfo},
+			nil, 24000000 << 10 / 4, "25% of the machine's 22.9 GiB (no container limit)"},
+		{"cgroup v1", map[string]string{"proc/self/cgroup": "4:memory:/ecs/task\n3:cpu,cpuacct:/ecs/task\n",
+			"sys/fs/cgroup/memory/ecs/task/memory.limit_in_bytes": "536870912\n", "proc/meminfo": meminfo},
+			nil, 512 << 20 * 8 / 10, "80% of the container's 512 MiB (/sys/fs/cgroup/memory/ecs/task/memory.limit_in_bytes)"},
+		{"cgroup v1 unlimited", map[string]string{"sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n", "proc/meminfo": meminfo},
+			nil, 24000000 << 10 / 4, "25% of the machine's"},
+		{"GOMEMLIMIT wins", map[string]string{"sys/fs/cgroup/memory.max": "1073741824\n"},
+			map[string]string{"GOMEMLIMIT": "300MiB"}, 0, "GOMEMLIMIT=300MiB in the environment"},
+		{"nothing readable", nil, nil, gib, "1 GiB: neither"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Choose(fakeRoot(t, tc.files), func(k string) string { return tc.env[k] })
+			if d.Limit != tc.limit || !strings.Contains(d.Reason, tc.reason) {
+				t.Errorf("Choose = %d %q, want %d %q", d.Limit, d.Reason, tc.limit, tc.reason)
+			}
+		})
+	}
+}
+
+// TestHoldRaisesTheRuntimeLimit applies limits to this test process's
+// runtime and reads them back from it.
+func TestHoldRaisesTheRuntimeLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+
+	root := fakeRoot(t, map[string]string{"sys/fs/cgroup/memory.max": "268435456\n"}) // 256 MiB
+	g := Start(root, noEnv)
+	if got := debug.SetMemoryLimit(-1); got != 256<<20*8/10 {
+		t.Fatalf("runtime limit %d after Start, want 80%% of 256 MiB", got)
+	}
+	var log strings.Builder
+	g.SetLogger(slog.New(slog.NewTextHandler(&log, nil)))
+	g.Hold(50<<20, "members set") // twice is under the limit: unchanged
+	if got := debug.SetMemoryLimit(-1); got != 256<<20*8/10 {
+		t.Fatalf("runtime limit %d after a small Hold", got)
+	}
+	g.Hold(300<<20, "members set")
+	if got := debug.SetMemoryLimit(-1); got != 600<<20 {
+		t.Fatalf("runtime limit %d after Hold(300 MiB), want 600 MiB", got)
+	}
+	for _, want := range []string{`limit="204 MiB" why="80% of the container's 256 MiB`, `limit="600 MiB" why="twice the members set the job holds (300 MiB)`} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, log.String())
+		}
+	}
+}
+
+func TestEnvironmentWins(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	debug.SetMemoryLimit(300 << 20) // what the runtime made of GOMEMLIMIT
+	g := Start(fakeRoot(t, nil), func(k string) string { return map[string]string{"GOMEMLIMIT": "300MiB"}[k] })
+	g.Hold(1<<30, "diff partitions")
+	if got := debug.SetMemoryLimit(-1); got != 300<<20 {
+		t.Fatalf("runtime limit %d, want GOMEMLIMIT's 300 MiB untouched", got)
+	}
+	if d := g.Current(); !d.FromEnv || d.Limit != 0 {
+		t.Errorf("Current = %+v", d)
+	}
+}
