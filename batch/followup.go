@@ -29,7 +29,7 @@ func (r *Run) afterExport(ctx context.Context, pr *PoolRun) error {
 	var sum *diff.Summary
 	if r.opts.DiffAgainst != "" {
 		opts := diff.Options{Format: cfg.Format, Compression: cfg.Compression, CSVRaw: cfg.CSVRaw, Logger: cfg.Logger.With("phase", "diff"),
-			Signer: cfg.Signer}
+			Signer: cfg.Signer, Lease: diff.Lease{Off: cfg.LeaseOff, TTL: cfg.LeaseTTL, RunID: r.plan.RunID}}
 		if r.opts.Report != nil {
 			// The report lists the changes of its privileged groups: the
 			// diff must list them too for its summary to serve.
@@ -68,7 +68,7 @@ func (r *Run) diffAfterExport(ctx context.Context, cfg export.Config, opts diff.
 	}
 	against := r.opts.DiffAgainst
 	if against == "latest" {
-		prev, ok, err := reader.Latest(ctx, cfg.Output, cfg.UserPoolID, m.StartedAt, s3opts)
+		prev, _, ok, err := review.LatestComparable(ctx, cfg.Output, m, s3opts, log)
 		if err != nil {
 			return nil, err
 		}
@@ -121,6 +121,7 @@ func diffDone(ctx context.Context, out location.Location, m reader.Manifest, s3o
 func (r *Run) reportAfterExport(ctx context.Context, pr *PoolRun, sum *diff.Summary, log *slog.Logger) error {
 	cfg := pr.Config
 	ro, s3opts := *r.opts.Report, cfg.S3Options()
+	ro.Log = log
 	// The metrics count the report's findings, whatever --fail-on says.
 	ro.Built = func(rep *report.Report) {
 		counts := map[string]int64{}
@@ -167,7 +168,7 @@ func latestBeside(ctx context.Context, cfg export.Config, s3opts s3dest.Options,
 	if err != nil {
 		return "", fmt.Errorf("export complete, but its report cannot read it: %w", err)
 	}
-	prev, ok, err := reader.Latest(ctx, cfg.Output, cfg.UserPoolID, self.StartedAt, s3opts)
+	prev, _, ok, err := review.LatestComparable(ctx, cfg.Output, self, s3opts, log)
 	if err != nil {
 		return "", fmt.Errorf("export complete, but its report: %w", err)
 	}

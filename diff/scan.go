@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/rowscan"
 )
 
@@ -31,9 +32,8 @@ func comparable(old, new Side, allowDifferentPools bool, log *slog.Logger) (attr
 		return attrPlan{}, fault.Usagef(fmt.Sprintf("%s is an export of pool %s and %s of pool %s: diff two exports of one pool, or pass --allow-different-pools",
 			old.Location, op, new.Location, np))
 	}
-	if ou, nu := om.Parameters["users_without_groups"], nm.Parameters["users_without_groups"]; ou != nu && ou != "" && nu != "" {
-		return attrPlan{}, fault.Usagef(fmt.Sprintf("%s was exported with --users-without-groups=%s and %s with %s: users without groups would look added or removed; diff two exports made the same way",
-			old.Location, ou, new.Location, nu))
+	if err := Incomparable(om, nm); err != nil {
+		return attrPlan{}, fault.Usagef(fmt.Sprintf("%s and %s cannot be compared: %v; diff two exports made the same way", old.Location, new.Location, err))
 	}
 	if om.Filter != nm.Filter {
 		log.Warn("the exports chose their users with different ListUsers filters: users only one filter matches show as added or removed",
@@ -45,7 +45,6 @@ func comparable(old, new Side, allowDifferentPools bool, log *slog.Logger) (attr
 	for _, a := range om.Attributes {
 		treatments[a.Column] = a.Treatment
 	}
-	pseudonymised := false
 	for _, a := range nm.Attributes {
 		t, ok := treatments[a.Column]
 		switch {
@@ -57,16 +56,11 @@ func comparable(old, new Side, allowDifferentPools bool, log *slog.Logger) (attr
 			// Nothing to compare: both are empty.
 		default:
 			plan.columns = append(plan.columns, a.Column)
-			pseudonymised = pseudonymised || a.Treatment == "pseudonymized"
 		}
 		delete(treatments, a.Column)
 	}
 	for c := range treatments {
 		oneSided = append(oneSided, c)
-	}
-	if pseudonymised && om.KeyID != nm.KeyID {
-		return attrPlan{}, fault.Usagef(fmt.Sprintf("%s and %s pseudonymise with different keys (key ids %s and %s): their pseudonyms cannot be compared; export both with the same --hmac-key-file",
-			old.Location, new.Location, orNone(om.KeyID), orNone(nm.KeyID)))
 	}
 	if len(oneSided) > 0 {
 		slices.Sort(oneSided)
@@ -76,6 +70,29 @@ func comparable(old, new Side, allowDifferentPools bool, log *slog.Logger) (attr
 		log.Warn("attributes treated differently by the two exports (pseudonymised, redacted or plain) are left out of the comparison", "attributes", unlike)
 	}
 	return plan, nil
+}
+
+// Incomparable says why an export with manifest old cannot be diffed with
+// one with manifest new, or nil: they were exported with different
+// --users-without-groups (users without groups would look added or
+// removed), or they pseudonymise a column both have with different keys.
+// Another pool is a separate check (--allow-different-pools). "latest"
+// passes over an earlier export for which this is not nil.
+func Incomparable(old, new reader.Manifest) error {
+	if ou, nu := old.Parameters["users_without_groups"], new.Parameters["users_without_groups"]; ou != nu && ou != "" && nu != "" {
+		return fmt.Errorf("exported with --users-without-groups=%s and %s: users without groups would look added or removed", ou, nu)
+	}
+	treatments := map[string]string{}
+	for _, a := range old.Attributes {
+		treatments[a.Column] = a.Treatment
+	}
+	for _, a := range new.Attributes {
+		if t, ok := treatments[a.Column]; ok && t == a.Treatment && t == "pseudonymized" && old.KeyID != new.KeyID {
+			return fmt.Errorf("they pseudonymise with different keys (key ids %s and %s): their pseudonyms cannot be compared; export both with the same --hmac-key-file",
+				orNone(old.KeyID), orNone(new.KeyID))
+		}
+	}
+	return nil
 }
 
 func orNone(s string) string {

@@ -28,7 +28,9 @@ type Env struct {
 	log    *slog.Logger
 	client *cip.Client
 	calls  *cognito.Calls
-	out    Output
+	out    Output // every write checked against the lease, once taken
+	raw    Output // the output as opened: for reading back, and the lease
+	fence  *fence
 	store  *checkpoint.Store
 
 	// pool is DescribeUserPool's answer, asked once: the attribute schema,
@@ -67,11 +69,13 @@ func openOn(ctx context.Context, cfg Config, out Output) (*Env, error) {
 		// watches.
 		cfg.Progress = &Progress{}
 	}
-	store, err := openCheckpoint(ctx, cfg.Checkpoint, out, cfg.S3Options())
+	f := &fence{}
+	fenced := fencedOutput{out, f}
+	store, err := openCheckpoint(ctx, cfg.Checkpoint, fenced, cfg.S3Options(), f)
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{cfg: cfg, log: cfg.Logger, out: out, store: store, calls: cfg.Progress.callCounter()}
+	e := &Env{cfg: cfg, log: cfg.Logger, out: fenced, raw: out, fence: f, store: store, calls: cfg.Progress.callCounter()}
 	if e.client, err = cognito.NewClient(ctx, cfg.Client, cfg.Limits, e.calls); err != nil {
 		return nil, err
 	}
@@ -115,7 +119,7 @@ func (e *Env) WriteFile(ctx context.Context, name string, data []byte) error {
 // Manifest reads back the manifest of the complete export in the output,
 // with its SHA-256, for the run's index to cite.
 func (e *Env) Manifest(ctx context.Context) (reader.Manifest, error) {
-	src, ok := e.out.(reader.Source)
+	src, ok := e.raw.(reader.Source)
 	if !ok {
 		return reader.Manifest{}, fmt.Errorf("read %s: %s cannot be read back", ManifestName, e.out)
 	}

@@ -40,6 +40,10 @@ type FindingRow struct {
 	UserSub  string `json:"user_sub,omitempty"`
 	Group    string `json:"group,omitempty"`
 	Detail   string `json:"detail,omitempty"`
+	// Attrs are the user's identity attributes, in the order of
+	// Report.Attributes (pseudonymised ones as pseudonyms): a reviewer
+	// decides on a person, not on two UUIDs. Empty for a group's row.
+	Attrs []string `json:"attributes,omitempty"`
 }
 
 // check is a finding's definition; the catalog below is in severity order.
@@ -129,7 +133,7 @@ func findings(a *accumulator, opts Options) []Finding {
 				f.Evaluated, f.Reason = false, "no previous export to compare with: pass --previous"
 				break
 			}
-			rows = fromComparison(c.id, opts.Previous, limit)
+			rows = fromComparison(c.id, opts.Previous, limit, a.attrCols)
 		}
 		f.Count, f.Rows, f.Truncated = rows.n, rows.rows, rows.n > int64(len(rows.rows))
 		sortRows(f.Rows)
@@ -179,7 +183,7 @@ func (a *accumulator) sharedRoles(limit int) rowsOf {
 // fromComparison takes a finding's rows from the diff: role and
 // precedence changes of groups, and memberships added to groups with a role
 // ARN.
-func fromComparison(id string, p *Comparison, limit int) rowsOf {
+func fromComparison(id string, p *Comparison, limit int, attrCols []string) rowsOf {
 	var rows rowsOf
 	for _, c := range p.RoleChanges {
 		if id != "ROLE_OR_PRECEDENCE_CHANGED" {
@@ -195,7 +199,7 @@ func fromComparison(id string, p *Comparison, limit int) rowsOf {
 	if id == "PRIVILEGED_MEMBERS_ADDED" {
 		for _, c := range p.Privileged {
 			if c.Change == "membership_added" && c.GroupRoleArn != "" {
-				rows.add(limit, FindingRow{Username: c.Username, UserSub: c.UserSub, Group: c.GroupName, Detail: c.GroupRoleArn})
+				rows.add(limit, FindingRow{Username: c.Username, UserSub: c.UserSub, Group: c.GroupName, Detail: c.GroupRoleArn, Attrs: c.attrs(attrCols)})
 			}
 		}
 		// The diff caps the rows it lists, not its per-group counts: the

@@ -233,3 +233,37 @@ func TestFindings(t *testing.T) {
 		})
 	}
 }
+
+// TestFindingRowsNameThePerson: in a pool whose usernames are UUIDs, a
+// finding's rows carry the user's identity attributes (in the order of the
+// attribute columns, a redacted one left out) as the privileged members
+// do, from the rows and from the comparison alike; a group's row has none.
+func TestFindingRowsNameThePerson(t *testing.T) {
+	const id = "f8d79add-0000-4000-8000-000000000001"
+	e := export{
+		groups: []sink.ManifestGroup{grp("admins", "arn:aws:iam::1:role/a"), grp("empty", "")},
+		attrs:  []sink.ManifestAttribute{attr("email"), redacted("phone_number"), attr("name")},
+		rows: []member{
+			u(id).withSub(id).off().in("admins").role("arn:aws:iam::1:role/a").set("email", "ada@example.com").set("name", "Ada <b>L</b>"),
+		},
+	}
+	prev := &Comparison{Privileged: []Change{{Change: "membership_added", Username: id, UserSub: id, GroupName: "admins",
+		GroupRoleArn: "arn:aws:iam::1:role/a", Attributes: map[string]string{"email": "ada@example.com"}}}}
+	got := findingsOf(t, e, Options{Previous: prev})
+	for _, fid := range []string{"DISABLED_WITH_GROUPS", "PRIVILEGED_MEMBERS_ADDED"} {
+		rows := got[fid].Rows
+		if len(rows) != 1 {
+			t.Fatalf("%s: %d rows", fid, len(rows))
+		}
+		want := []string{"ada@example.com", "Ada <b>L</b>"}
+		if fid == "PRIVILEGED_MEMBERS_ADDED" {
+			want = []string{"ada@example.com", ""} // the diff compared only email
+		}
+		if !slices.Equal(rows[0].Attrs, want) {
+			t.Errorf("%s: attributes %q, want %q", fid, rows[0].Attrs, want)
+		}
+	}
+	if rows := got["EMPTY_GROUP"].Rows; len(rows) != 1 || rows[0].Attrs != nil {
+		t.Errorf("EMPTY_GROUP rows %+v: a group's row has no attributes", rows)
+	}
+}

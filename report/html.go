@@ -33,6 +33,17 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pageRows": func(rows []FindingRow) []FindingRow {
 		return rows[:min(len(rows), pageFindingRows)]
 	},
+	// hasUsers: a finding's rows name users (not only groups), so they get
+	// the attribute columns.
+	"hasUsers": func(rows []FindingRow) bool {
+		return len(rows) > 0 && rows[0].Username != ""
+	},
+	// pad is a row's attributes as many cells as the header has.
+	"pad": func(attrs []string, n int) []string {
+		out := make([]string, n)
+		copy(out, attrs)
+		return out
+	},
 }).Parse(pageTemplate))
 
 // pageFindingRows is how many rows of a finding the page shows; report.json

@@ -99,6 +99,21 @@ type Change struct {
 	Field        string `json:"field,omitempty"`
 	OldValue     string `json:"old_value,omitempty"`
 	NewValue     string `json:"new_value,omitempty"`
+	// Attributes are the user's identity attributes the diff compared, by
+	// column.
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// attrs are c's attributes in the order of cols, "" where the diff has none.
+func (c Change) attrs(cols []string) []string {
+	if len(c.Attributes) == 0 {
+		return nil
+	}
+	out := make([]string, len(cols))
+	for i, col := range cols {
+		out[i] = c.Attributes[col]
+	}
+	return out
 }
 
 // ExportRef names an export exactly: where it is and the SHA-256 of the

@@ -211,7 +211,7 @@ func (a *accumulator) row(v []rowscan.Value) error {
 	g.members++
 	limit := a.opts.MaxFindingRows
 	fr := func(detail string) FindingRow {
-		return FindingRow{Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S), Group: g.name, Detail: detail}
+		return FindingRow{Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S), Group: g.name, Detail: detail, Attrs: a.attrs(v)}
 	}
 	if v[cEnabled].S == "false" {
 		a.disabled.add(limit, fr(""))
@@ -231,7 +231,7 @@ func (a *accumulator) row(v []rowscan.Value) error {
 		}
 	}
 	if int(st&groupCountMask) == a.opts.MaxGroupsPerUser+1 {
-		a.over[key] = FindingRow{Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S)}
+		a.over[key] = FindingRow{Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S), Attrs: a.attrs(v)}
 	}
 	if g.privileged {
 		a.privilegedTotal++
@@ -240,10 +240,7 @@ func (a *accumulator) row(v []rowscan.Value) error {
 			a.privilegedUsers++
 		}
 		if len(a.members) < a.opts.MaxListed {
-			attrs := make([]string, len(a.attrCols))
-			for i := range attrs {
-				attrs[i] = strings.Clone(v[nFixed+i].S)
-			}
+			attrs := a.attrs(v)
 			a.members = append(a.members, Member{
 				Group: g.name, Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S), Status: strings.Clone(v[cStatus].S),
 				Enabled: v[cEnabled].S == "true", Created: strings.Clone(v[cCreated].S), Modified: strings.Clone(v[cModified].S), Attrs: attrs,
@@ -254,6 +251,15 @@ func (a *accumulator) row(v []rowscan.Value) error {
 	}
 	a.users[key] = st
 	return nil
+}
+
+// attrs are the identity attributes of the row, cloned (see row).
+func (a *accumulator) attrs(v []rowscan.Value) []string {
+	attrs := make([]string, len(a.attrCols))
+	for i := range attrs {
+		attrs[i] = strings.Clone(v[nFixed+i].S)
+	}
+	return attrs
 }
 
 func (a *accumulator) ref(side Side) ExportRef {

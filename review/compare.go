@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/cognito-export/cognito-export/diff"
@@ -20,10 +21,10 @@ import (
 // change rows, which `diff` is for), listing the changes of the
 // privileged groups, and hands the report the summary as a
 // report.Comparison.
-func compare(ctx context.Context, cur report.Side, against string, privileged []string, s3opts s3dest.Options) (*report.Comparison, error) {
+func compare(ctx context.Context, cur report.Side, against string, privileged []string, s3opts s3dest.Options, log *slog.Logger) (*report.Comparison, error) {
 	prevLoc := against
 	if prevLoc == "latest" {
-		prev, err := latestBefore(ctx, cur, s3opts)
+		prev, err := latestBefore(ctx, cur, s3opts, log)
 		if err != nil {
 			return nil, err
 		}
@@ -55,20 +56,44 @@ func compare(ctx context.Context, cur report.Side, against string, privileged []
 }
 
 // latestBefore is --previous latest: the newest complete export of the
-// same pool beside cur that started before it, as export --diff-against
-// latest finds it. Asking for a comparison that cannot be made is an
-// error (exit 2); export --report, which only asks for a report, looks
-// for itself and goes on without one.
-func latestBefore(ctx context.Context, cur report.Side, s3opts s3dest.Options) (string, error) {
+// same pool beside cur that started before it and can be compared with it,
+// as export --diff-against latest finds it; the newer ones passed over are
+// logged with why. Asking for a comparison that cannot be made is an error
+// (exit 2); export --report, which only asks for a report, looks for
+// itself and goes on without one.
+func latestBefore(ctx context.Context, cur report.Side, s3opts s3dest.Options, log *slog.Logger) (string, error) {
 	pool := cur.Manifest.Parameters["user_pool_id"]
-	prev, ok, err := reader.Latest(ctx, cur.Location, pool, cur.Manifest.StartedAt, s3opts)
+	prev, passed, ok, err := LatestComparable(ctx, cur.Location, cur.Manifest, s3opts, log)
 	if err != nil {
 		return "", fmt.Errorf("report: --previous latest: %w", err)
 	}
 	if !ok {
-		return "", fault.Usagef(fmt.Sprintf("report: --previous latest: no earlier complete export of pool %s beside %s", pool, cur.Location))
+		also := ""
+		if len(passed) > 0 {
+			also = fmt.Sprintf(" that can be compared with it (%s passed over: %v)", Plural(len(passed), "export"), passed[0].Reason)
+		}
+		return "", fault.Usagef(fmt.Sprintf("report: --previous latest: no earlier complete export of pool %s beside %s%s", pool, cur.Location, also))
 	}
 	return prev.Location, nil
+}
+
+// LatestComparable is the newest earlier export of self's pool beside
+// where that a diff can compare with self (diff.Incomparable): "latest" of
+// --previous, --diff-against and --report. Each newer one passed over is
+// logged as a warning with why; ok is false when none is left.
+func LatestComparable(ctx context.Context, where string, self reader.Manifest, s3opts s3dest.Options, log *slog.Logger) (reader.Previous, []reader.Passed, bool, error) {
+	pool := self.Parameters["user_pool_id"]
+	prev, passed, ok, err := reader.LatestComparable(ctx, where, pool, self.StartedAt, s3opts,
+		func(old reader.Manifest) error { return diff.Incomparable(old, self) })
+	if err != nil {
+		return prev, passed, ok, err
+	}
+	if log != nil {
+		for _, p := range passed {
+			log.Warn("passing over an earlier export that cannot be compared with this one", "export", p.Location, "reason", p.Reason.Error())
+		}
+	}
+	return prev, passed, ok, nil
 }
 
 // Comparison turns a diff's summary, and the old export's manifest, into
@@ -90,7 +115,7 @@ func Comparison(s diff.Summary, old reader.Manifest) *report.Comparison {
 		out := make([]report.Change, 0, len(rows))
 		for _, r := range rows {
 			out = append(out, report.Change{Change: r.Change, Username: r.Username, UserSub: r.UserSub, GroupName: r.Group,
-				GroupRoleArn: r.RoleArn, Field: r.Field, OldValue: r.OldValue, NewValue: r.NewValue})
+				GroupRoleArn: r.RoleArn, Field: r.Field, OldValue: r.OldValue, NewValue: r.NewValue, Attributes: r.Attributes})
 		}
 		return out
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path"
 	"strings"
 
@@ -33,6 +34,9 @@ type ReportOptions struct {
 	Against string
 	// FailOn names findings whose presence is a FindingsError.
 	FailOn []string
+	// Log gets the warnings, such as an earlier export "latest" passed
+	// over; nil discards them.
+	Log *slog.Logger
 	// Built, when set, is given the report once it is written, before the
 	// FailOn gate: export's metrics count its findings.
 	Built func(*report.Report)
@@ -64,7 +68,7 @@ func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest
 	}
 	ro := opts.Options
 	if ro.Previous == nil && opts.Against != "" {
-		if ro.Previous, err = compare(ctx, cur, opts.Against, opts.Privileged, s3opts); err != nil {
+		if ro.Previous, err = compare(ctx, cur, opts.Against, opts.Privileged, s3opts, opts.Log); err != nil {
 			return err
 		}
 	}

@@ -91,7 +91,7 @@ func (a *asffFlags) options() (*review.ASFFOptions, error) {
 	return &review.ASFFOptions{File: a.file, Account: a.account, SecurityHub: a.securityHub}, nil
 }
 
-func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", "report EXPORT [--previous OLD|latest] --output report.html [flags]", stdout)
 	var f reportFlags
 	fs.StringVar(&f.output, "output", "", "the page: a file, a directory (report.html in it) or s3://bucket/prefix/report.html; report.json is written beside it (required)")
@@ -128,6 +128,11 @@ func runReport(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	opts := f.options()
+	con, err := newConsole(stderr, "")
+	if err != nil {
+		return err
+	}
+	opts.Log = con.log
 	if opts.ASFF, err = hub.options(); err != nil {
 		return err
 	}

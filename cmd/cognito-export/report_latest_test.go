@@ -17,7 +17,8 @@ import (
 // does not take them for an export); day 3, with --diff-against latest,
 // reports from the diff just made. report --previous latest finds the same
 // previous export as export --report, and refuses in one line (exit 2)
-// where there is none.
+// where there is none. An export that cannot be compared (other
+// --users-without-groups) is passed over by latest, with a warning.
 func TestExportReportAgainstLatest(t *testing.T) {
 	t.Parallel()
 	base := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 300, Groups: 8, Seed: 21})
@@ -122,9 +123,23 @@ func TestExportReportAgainstLatest(t *testing.T) {
 		t.Errorf("report --previous latest without one: exit %d, stderr %q", r.code, r.stderr)
 	}
 
+	// An export made with other settings cannot be compared with days 1
+	// and 2: its report passes over them, with a warning each, and has no
+	// comparison, as a first run; day 3 passes over it in turn.
+	odd, r := export(after, "2026-12-02-nogroupless", "--users-without-groups=false")
+	if n := strings.Count(r.stderr, "passing over an earlier export that cannot be compared with this one"); n != 2 || !strings.Contains(r.stderr, "users-without-groups") {
+		t.Errorf("an export with other settings: %d warnings about passing over, want 2:\n%s", n, r.stderr)
+	}
+	if rep := readReport(t, filepath.Join(odd, "report.json")); rep.Previous != nil {
+		t.Errorf("an export with other settings: its report compares with %s", rep.Previous.Location)
+	}
+
 	// Day 3, the pool unchanged since day 2: the report comes from the
 	// diff --diff-against made, and compares with day 2.
 	day3, r := export(after, "2026-12-03", "--diff-against", "latest")
+	if !strings.Contains(r.stderr, "passing over an earlier export that cannot be compared") || !strings.Contains(r.stderr, "nogroupless") {
+		t.Errorf("day 3: no warning about passing over the export with other settings:\n%s", r.stderr)
+	}
 	if strings.Contains(r.stderr, "reporting against the latest earlier export") {
 		t.Error("day 3: the report diffed again instead of using --diff-against's diff")
 	}
