@@ -354,3 +354,29 @@ func TestDryRunDiffAndIndexSeeALiveLease(t *testing.T) {
 		t.Errorf("a run whose index is leased exported %d pools", len(entries))
 	}
 }
+
+// TestSIGTERMReleasesTheLease: a stopped run takes its final checkpoint
+// under its lease, then gives the lease up: the next run need not wait for
+// it to expire, and resumes exactly.
+func TestSIGTERMReleasesTheLease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	duckdb.Require(t)
+	e := newLeaseEnv(t, "local", 600, 200)
+	out, dir := e.output(t, "stopped")
+	l := startLive(t, e.command(out, "stopped"))
+	l.waitLine(t, `"msg":"checkpoint saved"`)
+	l.cmd.Process.Signal(syscall.SIGTERM)
+	if code := l.wait(t); code != 143 {
+		t.Fatalf("exit %d, want 143\n%s", code, l.allStderr())
+	}
+	if _, err := os.Stat(filepath.Join(out, lease.Name)); err == nil {
+		t.Fatal("the stopped run left its lease")
+	}
+	r := runCLI(t, e.env, e.command(out, "next").Args[1:]...)
+	if r.code != 0 || !strings.Contains(r.stderr, `"msg":"resuming from checkpoint"`) {
+		t.Fatalf("the next run: exit %d\n%s", r.code, r.stderr)
+	}
+	e.exact(t, out, dir)
+}
