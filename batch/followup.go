@@ -29,7 +29,7 @@ func (r *Run) afterExport(ctx context.Context, pr *PoolRun) error {
 	var sum *diff.Summary
 	if r.opts.DiffAgainst != "" {
 		opts := diff.Options{Format: cfg.Format, Compression: cfg.Compression, CSVRaw: cfg.CSVRaw, Logger: cfg.Logger.With("phase", "diff"),
-			Signer: cfg.Signer}
+			Signer: cfg.Signer, Lease: diff.Lease{Off: cfg.LeaseOff, TTL: cfg.LeaseTTL, RunID: r.plan.RunID}}
 		if r.opts.Report != nil {
 			// The report lists the changes of its privileged groups: the
 			// diff must list them too for its summary to serve.

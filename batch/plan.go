@@ -66,6 +66,10 @@ type Settings struct {
 	Region string
 	// S3 reaches the index's bucket, with the run's own credentials.
 	S3 s3dest.Options
+	// LeaseOff writes the index without its lease; LeaseTTL is the
+	// lease's TTL (0: the default).
+	LeaseOff bool
+	LeaseTTL time.Duration
 }
 
 // Plan is what one invocation of export does: the pools named and the
@@ -88,6 +92,8 @@ type Plan struct {
 	region    string
 	newLimits func() *ratelimit.Set
 	s3        s3dest.Options
+	leaseOff  bool
+	leaseTTL  time.Duration
 }
 
 // Target is one (account, region) whose pools ListUserPools lists when the
@@ -106,7 +112,7 @@ type Target struct {
 // each (account, region) listed once, the index placed, the shard kept.
 func NewPlan(s Settings) (*Plan, error) {
 	p := &Plan{RunID: s.RunID, Now: s.Now, Limits: map[QuotaKey]*ratelimit.Set{}, Shard: s.Shard,
-		outputs: map[string]string{}, region: s.Region, newLimits: s.NewLimits, s3: s.S3}
+		outputs: map[string]string{}, region: s.Region, newLimits: s.NewLimits, s3: s.S3, leaseOff: s.LeaseOff, leaseTTL: s.LeaseTTL}
 	// The index lists a run's pools, and is rewritten by the next run of
 	// the same shard: not an export's evidence, so never under Object
 	// Lock, which its bucket may not even have.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/lease"
 	"github.com/cognito-export/cognito-export/review"
 )
 
@@ -147,7 +148,37 @@ func (r *Run) Pools() []*PoolRun { return r.pools }
 // should get as far as it can. Then the index is written, last. The error
 // names every pool, and every (account, region) whose pools could not be
 // listed, that failed.
+//
+// A run with an index leases the index file first (lease.IndexName): a
+// second run of the same plan stops before it exports anything.
 func (r *Run) Export(ctx context.Context) error {
+	if r.plan.Index.Location.IsZero() || r.plan.leaseOff {
+		return r.export(ctx, nil)
+	}
+	l, err := r.leaseIndex(ctx)
+	if err != nil {
+		return err
+	}
+	return lease.Hold(ctx, l, func(ctx context.Context) error { return r.export(ctx, l) })
+}
+
+// leaseIndex takes the lease of the run's index file.
+func (r *Run) leaseIndex(ctx context.Context) (*lease.Lease, error) {
+	ix := r.plan.Index
+	dir, err := ix.Location.OpenWrite(ctx, r.plan.s3)
+	if err != nil {
+		return nil, fmt.Errorf("open %s for %s: %w", ix.Location, ix.Name, err)
+	}
+	st, ok := dir.(lease.Store)
+	if !ok {
+		return nil, fmt.Errorf("%s cannot hold a lease: pass --lease=off", ix.Location)
+	}
+	return lease.Acquire(ctx, st, lease.IndexName(ix.Name), lease.Options{TTL: r.plan.leaseTTL, RunID: r.plan.RunID,
+		Where: ix.String(), Logger: r.log.With("phase", "plan")})
+}
+
+// export is Export under the index's lease, when there is one (l, else nil).
+func (r *Run) export(ctx context.Context, l *lease.Lease) error {
 	started := time.Now()
 	errs := make([]error, len(r.pools))
 	began := make([]bool, len(r.pools))
@@ -190,7 +221,7 @@ func (r *Run) Export(ctx context.Context) error {
 		failed = append(failed, f.Err)
 	}
 	if !r.plan.Index.Location.IsZero() {
-		if err := r.writeIndex(ctx, started, began, errs); err != nil {
+		if err := r.writeIndex(ctx, l, started, began, errs); err != nil {
 			failed = append(failed, err)
 		}
 	}
@@ -206,7 +237,7 @@ func (r *Run) Export(ctx context.Context) error {
 
 // writeIndex writes the index of the run: every pool found, how it ended,
 // and what discovery left out or could not list.
-func (r *Run) writeIndex(ctx context.Context, started time.Time, began []bool, errs []error) error {
+func (r *Run) writeIndex(ctx context.Context, l *lease.Lease, started time.Time, began []bool, errs []error) error {
 	idx := RunIndex{RunID: r.plan.RunID, Shard: r.plan.Shard.String(), StartedAt: started.UTC()}
 	for i, pr := range r.pools {
 		idx.Pools = append(idx.Pools, indexEntryOf(ctx, pr, began[i], errs[i]))
@@ -220,6 +251,11 @@ func (r *Run) writeIndex(ctx context.Context, started time.Time, began []bool, e
 		idx.Status = StatusInterrupted
 	}
 	idx.FinishedAt = time.Now().UTC()
+	if l != nil {
+		if err := l.Err(); err != nil {
+			return err // another run writes the index now
+		}
+	}
 	if err := writeIndex(ctx, r.plan, idx); err != nil {
 		return err
 	}
@@ -312,7 +348,8 @@ func (l lineErrors) Error() string {
 func (l lineErrors) Unwrap() []error { return l }
 
 // exportPool runs one pool's export with its progress display, then logs
-// and writes its summary, then its follow-up diff and report.
+// and writes its summary, then its follow-up diff and report, all under
+// the lease of the pool's output unless the run asked for none.
 func (r *Run) exportPool(ctx context.Context, pr *PoolRun) error {
 	cfg := pr.Config
 	plan := cfg.Logger.With("phase", "plan")
@@ -326,7 +363,22 @@ func (r *Run) exportPool(ctx context.Context, pr *PoolRun) error {
 		return err // the output or the client could not be had: no summary.json either
 	}
 	pr.env = env
+	if cfg.LeaseOff {
+		return r.runPool(ctx, pr, started)
+	}
+	l, err := env.TakeLease(ctx, lease.Options{TTL: cfg.LeaseTTL, RunID: r.plan.RunID, Logger: plan})
+	if err != nil {
+		// Another run writes there: nothing of this run's, summary.json
+		// included, may go beside its files.
+		pr.state.Store(int32(Failed))
+		return err
+	}
+	return lease.Hold(ctx, l, func(ctx context.Context) error { return r.runPool(ctx, pr, started) })
+}
 
+// runPool is exportPool once the output is open, and leased.
+func (r *Run) runPool(ctx context.Context, pr *PoolRun, started time.Time) error {
+	cfg, env := pr.Config, pr.env
 	finishWatch := func(bool) {}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	if r.opts.Watch != nil {

@@ -71,6 +71,17 @@ type Options struct {
 	// Signer, when set, signs the diff's manifest as an export's is
 	// (sink.WriteSignedManifest).
 	Signer sink.Signer
+	// Lease is how the diff's output is leased: package review takes the
+	// lease before anything is written there.
+	Lease Lease
+}
+
+// Lease says whether a diff's output is leased, for how long, and by which
+// run.
+type Lease struct {
+	Off   bool
+	TTL   time.Duration // 0 is the lease's default
+	RunID string
 }
 
 // Destination is where the change rows and the manifest go.

@@ -41,8 +41,9 @@ type byGroupJob struct {
 	out       Output
 	store     *checkpoint.Store
 	state     *checkpoint.State
-	restarted atomic.Bool // some member list or the ListUsers pass started again
-	members   *userSet    // users with groups, once the group phase is done
+	restarted atomic.Bool       // some member list or the ListUsers pass started again
+	members   *userSet          // users with groups, once the group phase is done
+	phase     func(name string) // called as each phase starts
 }
 
 func newByGroupJob(cfg Config, client groupReader, out Output, store *checkpoint.Store, st *checkpoint.State) *byGroupJob {
@@ -50,7 +51,11 @@ func newByGroupJob(cfg Config, client groupReader, out Output, store *checkpoint
 }
 
 func (j *byGroupJob) run(ctx context.Context) error {
+	if j.phase == nil {
+		j.phase = j.cfg.Progress.entered
+	}
 	if !j.state.GroupsDone {
+		j.phase(PhaseGroups)
 		if err := j.groupPhase(ctx); err != nil {
 			return err
 		}
@@ -74,6 +79,9 @@ func (j *byGroupJob) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A resumed pass has listed about its committed pages' worth.
+	j.cfg.Progress.setListed(j.state.Pages * int64(j.cfg.PageSize))
+	j.phase(PhaseUsers)
 	lj.rowsOf = func(_ context.Context, p *page, u types.UserType) (userResult, error) {
 		res := userResult{page: p, user: aws.ToString(u.Username)}
 		if !members.Contains(checkpoint.UserHash(res.user)) {

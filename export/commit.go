@@ -252,10 +252,12 @@ func (c *pageCommitter) add(ctx context.Context, res userResult) error {
 }
 
 func (c *pageCommitter) writePage(ctx context.Context, pp *pendingPage) error {
+	var listed int64
 	for _, res := range pp.results {
 		if res.user == "" {
 			continue // the placeholder of a page without users
 		}
+		listed++
 		c.hashes = append(c.hashes, checkpoint.UserHash(res.user))
 		switch {
 		case res.skipped:
@@ -270,6 +272,7 @@ func (c *pageCommitter) writePage(ctx context.Context, pp *pendingPage) error {
 		c.users++
 	}
 	c.lastDone = pp.page
+	c.cfg.Progress.listedUsers(listed)
 	c.cfg.Progress.written(c.state.Users+c.users, c.state.Rows+c.rows, c.state.Skipped+c.skipped)
 	return nil
 }

@@ -50,7 +50,11 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// StopTimeout bounds the final checkpoint after a stop signal.
 	StopTimeout time.Duration
-	S3          s3dest.Options
+	// LeaseOff writes without taking the output's lease (--lease=off);
+	// LeaseTTL is how long the lease lasts unrenewed (0: lease.DefaultTTL).
+	LeaseOff bool
+	LeaseTTL time.Duration
+	S3       s3dest.Options
 
 	// Attributes are the user attributes exported as columns after the
 	// fixed ones, by Cognito's names, or "standard", "all" or "none".
@@ -115,6 +119,8 @@ func (c *Config) Validate() error {
 		return usage("--part-rows and --part-size must not be negative")
 	case c.CheckpointInterval < 0 || c.StopTimeout < 0:
 		return usage("--checkpoint-interval and --stop-timeout must not be negative")
+	case c.LeaseTTL != 0 && c.LeaseTTL < time.Second:
+		return usage("--lease-ttl %s: must be at least 1s (it is renewed every third of it)", c.LeaseTTL)
 	case c.Strategy != "" && !slices.Contains(Strategies, c.Strategy):
 		return usage("unknown --strategy %q: use one of %v", c.Strategy, Strategies)
 	case c.Filter != "" && c.Strategy == StrategyByGroup:

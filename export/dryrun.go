@@ -9,6 +9,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/cognito"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/lease"
 )
 
 // DryRunReport is what a dry run found.
@@ -17,7 +18,10 @@ type DryRunReport struct {
 	// AlreadyComplete says the output holds a finished export, which a run
 	// without --fresh would leave alone.
 	AlreadyComplete bool
-	Operations      []string // Cognito operations called and allowed, in order
+	// Lease is the live lease of another run in the output, which a run
+	// now would find and stop at; nil when there is none.
+	Lease      *lease.Holder
+	Operations []string // Cognito operations called and allowed, in order
 	// Denied are the operations auto would use but may not: auto then
 	// exports per-user, and there is no Estimate.
 	Denied   []string
@@ -56,6 +60,11 @@ func (e *Env) DryRun(ctx context.Context) (DryRunReport, error) {
 		return rep, err
 	}
 	rep.AlreadyComplete = manifest != nil
+	if !cfg.LeaseOff {
+		if rep.Lease, err = e.LiveLease(ctx); err != nil {
+			return rep, err
+		}
+	}
 	log.Info("dry run: output is writable", "output", cfg.Output, "already_complete", rep.AlreadyComplete)
 
 	pool := aws.String(cfg.UserPoolID)

@@ -28,7 +28,9 @@ type Env struct {
 	log    *slog.Logger
 	client *cip.Client
 	calls  *cognito.Calls
-	out    Output
+	out    Output // every write checked against the lease, once taken
+	raw    Output // the output as opened: for reading back, and the lease
+	fence  *fence
 	store  *checkpoint.Store
 
 	// pool is DescribeUserPool's answer, asked once: the attribute schema,
@@ -62,11 +64,18 @@ func OpenOn(ctx context.Context, cfg Config, out Output) (*Env, error) {
 // openOn builds the Env of a validated cfg on out.
 func openOn(ctx context.Context, cfg Config, out Output) (*Env, error) {
 	cfg.setDefaults()
-	store, err := openCheckpoint(ctx, cfg.Checkpoint, out, cfg.S3Options())
+	if cfg.Progress == nil {
+		// The run's phases are measured on it whether or not anyone
+		// watches.
+		cfg.Progress = &Progress{}
+	}
+	f := &fence{}
+	fenced := fencedOutput{out, f}
+	store, err := openCheckpoint(ctx, cfg.Checkpoint, fenced, cfg.S3Options(), f)
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{cfg: cfg, log: cfg.Logger, out: out, store: store, calls: cfg.Progress.callCounter()}
+	e := &Env{cfg: cfg, log: cfg.Logger, out: fenced, raw: out, fence: f, store: store, calls: cfg.Progress.callCounter()}
 	if e.client, err = cognito.NewClient(ctx, cfg.Client, cfg.Limits, e.calls); err != nil {
 		return nil, err
 	}
@@ -110,7 +119,7 @@ func (e *Env) WriteFile(ctx context.Context, name string, data []byte) error {
 // Manifest reads back the manifest of the complete export in the output,
 // with its SHA-256, for the run's index to cite.
 func (e *Env) Manifest(ctx context.Context) (reader.Manifest, error) {
-	src, ok := e.out.(reader.Source)
+	src, ok := e.raw.(reader.Source)
 	if !ok {
 		return reader.Manifest{}, fmt.Errorf("read %s: %s cannot be read back", ManifestName, e.out)
 	}
@@ -118,18 +127,32 @@ func (e *Env) Manifest(ctx context.Context) (reader.Manifest, error) {
 }
 
 // EstimateUsers asks DescribeUserPool for the pool's EstimatedNumberOfUsers
-// and records it in the run's Progress, for an ETA. A run with the auto
-// strategy learns it from its estimate; this is the one call for a run
-// whose strategy is given. The call is the run's: paced and counted.
+// and records it in the run's Progress, for an ETA; for by-group it also
+// samples the memberships of the first users (as auto's estimate does), so
+// that the group phase, which counts memberships, has a total. A run with
+// the auto strategy learns both from its estimate; this is for a run whose
+// strategy is given. The calls are the run's: paced and counted.
 func (e *Env) EstimateUsers(ctx context.Context) error {
-	if e.cfg.Progress == nil {
-		return nil // no one watches
-	}
 	pool, err := e.describePool(ctx)
 	if err != nil {
 		return cognito.Explain("DescribeUserPool", err)
 	}
-	e.cfg.Progress.estUsers.Store(int64(pool.EstimatedNumberOfUsers))
+	users := int64(pool.EstimatedNumberOfUsers)
+	e.cfg.Progress.estUsers.Store(users)
+	if e.cfg.Strategy != StrategyByGroup {
+		return nil
+	}
+	groups, err := cognito.ListGroups(ctx, e.client, e.cfg.UserPoolID)
+	if err != nil {
+		return err
+	}
+	s, err := takeSample(ctx, e.client, e.cfg, groups)
+	if err != nil {
+		return fmt.Errorf("sample the memberships per user: %w", err)
+	}
+	if s.users > 0 {
+		e.cfg.Progress.estMemberships.Store(users * int64(s.memberships) / int64(s.users))
+	}
 	return nil
 }
 

@@ -101,7 +101,7 @@ func OpenOutput(ctx context.Context, output string, s3opts s3dest.Options) (Outp
 
 // openCheckpoint returns the checkpoint store: CheckpointName under the
 // output, or the file or S3 object named by --checkpoint.
-func openCheckpoint(ctx context.Context, file string, out Output, s3opts s3dest.Options) (*checkpoint.Store, error) {
+func openCheckpoint(ctx context.Context, file string, out Output, s3opts s3dest.Options, f *fence) (*checkpoint.Store, error) {
 	if file == "" {
 		return checkpoint.NewStore(out, CheckpointName, fmt.Sprintf("%s/%s", strings.TrimSuffix(fmt.Sprint(out), "/"), CheckpointName)), nil
 	}
@@ -120,5 +120,5 @@ func openCheckpoint(ctx context.Context, file string, out Output, s3opts s3dest.
 	if err != nil {
 		return nil, fmt.Errorf("--checkpoint: %w", err)
 	}
-	return checkpoint.NewStore(d, name, file), nil
+	return checkpoint.NewStore(fencedBlob{d, f}, name, file), nil
 }

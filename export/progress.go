@@ -15,20 +15,35 @@ import (
 // valid and counts nothing.
 type Progress struct {
 	users, rows, skipped atomic.Int64
+	// listed counts the users of the ListUsers pages written, whether the
+	// page exported them or the group phase had (by-group's pass).
+	listed atomic.Int64
 	// What the whole export should come to, 0 until known: users from
-	// DescribeUserPool, rows from the estimate's sample.
-	estUsers, estRows atomic.Int64
-	strategy          atomic.Pointer[string]
-	calls             cognito.Calls
+	// DescribeUserPool, rows and memberships from the estimate's sample.
+	estUsers, estRows, estMemberships atomic.Int64
+	strategy, phase                   atomic.Pointer[string]
+	calls                             cognito.Calls
 }
+
+// The phases of a run: by-group's group phase (ListUsersInGroup), then the
+// ListUsers pass that every strategy makes.
+const (
+	PhaseGroups = "groups"
+	PhaseUsers  = "users"
+)
 
 // ProgressSnapshot is Progress at one instant.
 type ProgressSnapshot struct {
 	Users, Rows, Skipped int64
-	// EstimatedUsers and EstimatedRows are 0 until known.
-	EstimatedUsers, EstimatedRows int64
-	Calls                         map[string]int64
-	Throttles, Retries            int64
+	// Listed is the users of the ListUsers pages written so far.
+	Listed int64
+	// EstimatedUsers, EstimatedRows and EstimatedMemberships are 0 until
+	// known.
+	EstimatedUsers, EstimatedRows, EstimatedMemberships int64
+	// Phase is PhaseGroups or PhaseUsers, "" before the first.
+	Phase              string
+	Calls              map[string]int64
+	Throttles, Retries int64
 	// Strategy is the one the run uses, "" until it is decided.
 	Strategy string
 }
@@ -49,11 +64,22 @@ type Pace struct {
 	ETA         time.Duration // -1 when unknown
 }
 
-// PaceSince compares s with first, a snapshot taken elapsed earlier. Only
-// this run's pace counts: a resumed export starts from its checkpoint's
-// totals. Users are counted as ListUsers pages are written; by-group's
-// group phase writes rows before it counts users, so there rows stand in
-// for them.
+// PhaseProgress is how far the current phase is, in its own unit: the
+// group phase counts memberships (rows) against DescribeUserPool's users
+// times the sampled memberships per user; the ListUsers pass counts the
+// users it listed against DescribeUserPool's users. total is 0 until
+// known. The bar, the log line and the metrics all show this.
+func (s ProgressSnapshot) PhaseProgress() (unit string, done, total int64) {
+	if s.Phase == PhaseGroups {
+		return "memberships", s.Rows, s.EstimatedMemberships
+	}
+	return "users", s.Listed, s.EstimatedUsers
+}
+
+// PaceSince compares s with first, a snapshot taken elapsed earlier in the
+// same phase (a watcher starts again when the phase changes). Only this
+// run's pace counts: a resumed export starts from its checkpoint's totals.
+// The ETA is the current phase's.
 func (s ProgressSnapshot) PaceSince(first ProgressSnapshot, elapsed time.Duration) Pace {
 	p := Pace{ETA: -1}
 	secs := elapsed.Seconds()
@@ -61,9 +87,12 @@ func (s ProgressSnapshot) PaceSince(first ProgressSnapshot, elapsed time.Duratio
 		return p
 	}
 	p.CallsPerSec = float64(s.TotalCalls()-first.TotalCalls()) / secs
-	if eta, ok := remaining(first.Users+first.Skipped, s.Users+s.Skipped, s.EstimatedUsers, secs); ok {
-		p.ETA = eta
-	} else if eta, ok := remaining(first.Rows, s.Rows, s.EstimatedRows, secs); ok {
+	if first.Phase != s.Phase {
+		return p
+	}
+	_, before, _ := first.PhaseProgress()
+	_, done, total := s.PhaseProgress()
+	if eta, ok := remaining(before, done, total, secs); ok {
 		p.ETA = eta
 	}
 	return p
@@ -84,8 +113,9 @@ func (p *Progress) Snapshot() ProgressSnapshot {
 		return ProgressSnapshot{Calls: map[string]int64{}}
 	}
 	return ProgressSnapshot{
-		Users: p.users.Load(), Rows: p.rows.Load(), Skipped: p.skipped.Load(),
-		EstimatedUsers: p.estUsers.Load(), EstimatedRows: p.estRows.Load(),
+		Users: p.users.Load(), Rows: p.rows.Load(), Skipped: p.skipped.Load(), Listed: p.listed.Load(),
+		EstimatedUsers: p.estUsers.Load(), EstimatedRows: p.estRows.Load(), EstimatedMemberships: p.estMemberships.Load(),
+		Phase: *cmp.Or(p.phase.Load(), new(string)),
 		Calls: p.calls.ByOperation(), Throttles: p.calls.Throttles(), Retries: p.calls.Retries(),
 		Strategy: *cmp.Or(p.strategy.Load(), new(string)),
 	}
@@ -95,6 +125,27 @@ func (p *Progress) Snapshot() ProgressSnapshot {
 func (p *Progress) decided(strategy string) {
 	if p != nil {
 		p.strategy.Store(&strategy)
+	}
+}
+
+// entered records the phase the run is in.
+func (p *Progress) entered(phase string) {
+	if p != nil {
+		p.phase.Store(&phase)
+	}
+}
+
+// listedUsers adds the users of ListUsers pages written; setListed sets
+// the count a resumed pass starts from.
+func (p *Progress) listedUsers(n int64) {
+	if p != nil {
+		p.listed.Add(n)
+	}
+}
+
+func (p *Progress) setListed(n int64) {
+	if p != nil {
+		p.listed.Store(n)
 	}
 }
 
@@ -124,4 +175,5 @@ func (p *Progress) estimated(est Estimate) {
 	}
 	p.estUsers.Store(est.Users)
 	p.estRows.Store(est.Rows)
+	p.estMemberships.Store(int64(float64(est.Users) * est.MembershipsPerUser))
 }

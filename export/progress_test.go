@@ -7,31 +7,33 @@ import (
 	"github.com/cognito-export/cognito-export/export"
 )
 
-func snapshot(users, rows, estUsers, estRows int64) export.ProgressSnapshot {
-	return export.ProgressSnapshot{Users: users, Rows: rows, EstimatedUsers: estUsers, EstimatedRows: estRows, Calls: map[string]int64{}}
+func snapshot(phase string, users, listed, rows, estUsers, estMembers int64) export.ProgressSnapshot {
+	return export.ProgressSnapshot{Phase: phase, Users: users, Listed: listed, Rows: rows, EstimatedUsers: estUsers,
+		EstimatedMemberships: estMembers, Calls: map[string]int64{}}
 }
 
-// The ETA of a run is from its own pace, users first, rows when users are
-// not counted yet, and unknown rather than wrong.
+// The ETA of a run is its current phase's, from its own pace in that
+// phase's unit, and unknown rather than wrong.
 func TestPaceSince(t *testing.T) {
+	g, u := export.PhaseGroups, export.PhaseUsers
 	tests := []struct {
-		name                     string
-		firstUsers, users, est   int64
-		firstRows, rows, estRows int64
-		elapsed                  time.Duration
-		want                     time.Duration
+		name       string
+		first, now export.ProgressSnapshot
+		elapsed    time.Duration
+		want       time.Duration
 	}{
-		{"users pace", 0, 100, 1000, 0, 0, 0, 10 * time.Second, 90 * time.Second},
-		{"resumed: only this run's pace counts", 500, 600, 1000, 0, 0, 0, 10 * time.Second, 40 * time.Second},
-		{"no estimate", 0, 100, 0, 0, 0, 0, 10 * time.Second, -1},
-		{"estimate passed", 0, 1200, 1000, 0, 0, 0, 10 * time.Second, -1},
-		{"nothing done yet", 0, 0, 1000, 0, 0, 0, 10 * time.Second, -1},
-		{"group phase: rows stand in", 0, 0, 1000, 0, 300, 1500, 10 * time.Second, 40 * time.Second},
+		{"users pace", snapshot(u, 0, 0, 0, 0, 0), snapshot(u, 100, 100, 150, 1000, 0), 10 * time.Second, 90 * time.Second},
+		{"resumed: only this run's pace counts", snapshot(u, 500, 500, 0, 0, 0), snapshot(u, 600, 600, 0, 1000, 0), 10 * time.Second, 40 * time.Second},
+		{"by-group's pass counts the users it lists, not those it exports", snapshot(u, 800, 0, 0, 0, 0), snapshot(u, 820, 100, 0, 1000, 0), 10 * time.Second, 90 * time.Second},
+		{"no estimate", snapshot(u, 0, 0, 0, 0, 0), snapshot(u, 100, 100, 0, 0, 0), 10 * time.Second, -1},
+		{"estimate passed", snapshot(u, 0, 0, 0, 0, 0), snapshot(u, 1200, 1200, 0, 1000, 0), 10 * time.Second, -1},
+		{"nothing done yet", snapshot(u, 0, 0, 0, 0, 0), snapshot(u, 0, 0, 0, 1000, 0), 10 * time.Second, -1},
+		{"group phase counts memberships", snapshot(g, 0, 0, 0, 0, 0), snapshot(g, 0, 0, 300, 1000, 1500), 10 * time.Second, 40 * time.Second},
+		{"group phase without a sample", snapshot(g, 0, 0, 0, 0, 0), snapshot(g, 0, 0, 300, 1000, 0), 10 * time.Second, -1},
+		{"another phase since first", snapshot(g, 0, 0, 0, 0, 0), snapshot(u, 0, 100, 300, 1000, 1500), 10 * time.Second, -1},
 	}
 	for _, tt := range tests {
-		first := snapshot(tt.firstUsers, tt.firstRows, 0, 0)
-		now := snapshot(tt.users, tt.rows, tt.est, tt.estRows)
-		if got := now.PaceSince(first, tt.elapsed).ETA; got != tt.want {
+		if got := tt.now.PaceSince(tt.first, tt.elapsed).ETA; got != tt.want {
 			t.Errorf("%s: ETA %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -43,6 +43,8 @@ type Summary struct {
 	// Rates are each quota category's limiter rate at the end, after
 	// adaptive slow-down (requests/second; +Inf when unlimited).
 	Rates map[string]float64 `json:"rates"`
+	// Phases are what each phase of this run cost, in order.
+	Phases []PhaseStats `json:"phases,omitempty"`
 }
 
 // TotalCalls adds up the calls of every operation.
@@ -70,6 +72,7 @@ type run struct {
 	*Env
 	start time.Time
 	sum   Summary
+	meter phaseMeter
 	state *checkpoint.State // nil until resume knows it
 }
 
@@ -195,12 +198,17 @@ func (r *run) execute(ctx context.Context) error {
 		return fmt.Errorf("remove files left by an interrupted run: %w", err)
 	}
 	r.cfg.Progress.written(r.state.Users, r.state.Rows, r.state.Skipped)
+	r.meter.progress = r.cfg.Progress
+	defer r.meter.end()
 	if r.cfg.Strategy == StrategyByGroup {
 		j := newByGroupJob(r.cfg, r.client, r.out, r.store, r.state) // logs its own phases: groups, users
+		j.phase = r.meter.begin
 		err := j.run(ctx)
 		r.sum.RestartedList = j.restarted.Load()
 		return err
 	}
+	r.cfg.Progress.setListed(r.state.Users + r.state.Skipped)
+	r.meter.begin(PhaseUsers)
 	perUser := r.cfg
 	perUser.Logger = r.log.With("phase", "export")
 	j, err := newPerUserJob(perUser, r.client, r.out, r.store, r.state)
@@ -234,6 +242,7 @@ func (r *run) summary() Summary {
 		}
 	}
 	sum.Elapsed = time.Since(r.start)
+	sum.Phases = r.meter.done
 	return sum
 }
 

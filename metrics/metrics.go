@@ -29,6 +29,7 @@ var poolLabels = []string{"account", "region", "pool"}
 type descs struct {
 	users, estimated, rows, skipped, calls, throttles, retries, state *prometheus.Desc
 	duration, lastSuccess, findings, rate                             *prometheus.Desc
+	phaseDone, phaseTotal                                             *prometheus.Desc
 }
 
 func newDescs(pool []string) descs {
@@ -51,6 +52,8 @@ func newDescs(pool []string) descs {
 		duration:    prometheus.NewDesc("cognito_export_duration_seconds", "Seconds the pool's export and its follow-up have taken, so far while it runs.", with(), nil),
 		lastSuccess: prometheus.NewDesc("cognito_export_last_success_timestamp_seconds", "Unix time the pool's export last finished complete.", with(), nil),
 		findings:    prometheus.NewDesc("cognito_export_findings", "Rows of each finding of the pool's report (only when a report was made).", with("id"), nil),
+		phaseDone:   prometheus.NewDesc("cognito_export_phase_done", "How far the current phase is, in its unit: memberships in by-group's group phase, users listed in the ListUsers pass (the progress bar's and log line's figure).", with("phase", "unit"), nil),
+		phaseTotal:  prometheus.NewDesc("cognito_export_phase_total", "What the current phase should come to, in its unit, from DescribeUserPool and the sampled memberships per user (0 until known).", with("phase", "unit"), nil),
 		rate:        prometheus.NewDesc("cognito_export_rate_limit", "Requests/second a quota category is paced at now, after adaptive slow-down (absent when unlimited).", rateLabels, nil),
 	}
 }
@@ -62,7 +65,7 @@ var (
 
 func (d descs) all() []*prometheus.Desc {
 	return []*prometheus.Desc{d.users, d.estimated, d.rows, d.skipped, d.calls, d.throttles, d.retries, d.state,
-		d.duration, d.lastSuccess, d.findings, d.rate}
+		d.duration, d.lastSuccess, d.findings, d.rate, d.phaseDone, d.phaseTotal}
 }
 
 // collectPool sends one pool's metrics, each with the labels first.
@@ -84,6 +87,11 @@ func collectPool(ch chan<- prometheus.Metric, d descs, pr *batch.PoolRun, labels
 		counter(d.calls, n, op)
 	}
 	gauge(d.estimated, float64(s.EstimatedUsers))
+	if s.Phase != "" {
+		unit, done, total := s.PhaseProgress()
+		gauge(d.phaseDone, float64(done), s.Phase, unit)
+		gauge(d.phaseTotal, float64(total), s.Phase, unit)
+	}
 	state := pr.State()
 	for _, st := range batch.States {
 		v := 0.0

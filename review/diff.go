@@ -14,14 +14,15 @@ import (
 
 	"github.com/cognito-export/cognito-export/diff"
 	"github.com/cognito-export/cognito-export/fault"
+	"github.com/cognito-export/cognito-export/lease"
 	"github.com/cognito-export/cognito-export/location"
 	"github.com/cognito-export/cognito-export/reader"
+	"github.com/cognito-export/cognito-export/sink"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
 // Diff verifies the exports at oldLoc and newLoc and writes their diff to
-// output, which must not already hold a complete one. What an interrupted
-// diff left there is removed first.
+// output, under the output's lease (unless opts.Lease.Off).
 func Diff(ctx context.Context, oldLoc, newLoc, output string, opts diff.Options, s3opts s3dest.Options) (diff.Summary, error) {
 	if opts.Format != "parquet" && opts.Format != "csv" {
 		return diff.Summary{}, fault.Usagef(fmt.Sprintf("--format %q: use parquet or csv", opts.Format))
@@ -40,19 +41,101 @@ func Diff(ctx context.Context, oldLoc, newLoc, output string, opts diff.Options,
 	if err != nil {
 		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
 	}
+	if opts.Lease.Off {
+		return diffInto(ctx, sides, out, output, opts)
+	}
+	st, ok := out.(lease.Store)
+	if !ok {
+		return diff.Summary{}, fmt.Errorf("output %s cannot hold a lease: pass --lease=off", output)
+	}
+	l, err := lease.Acquire(ctx, st, lease.Name, lease.Options{TTL: opts.Lease.TTL, RunID: opts.Lease.RunID, Where: output, Logger: opts.Logger})
+	if err != nil {
+		return diff.Summary{}, err
+	}
+	var sum diff.Summary
+	err = lease.Hold(ctx, l, func(ctx context.Context) error {
+		var err error
+		sum, err = diffInto(ctx, sides, fencedDir{out, l}, output, opts)
+		return err
+	})
+	return sum, err
+}
+
+// diffInto writes the diff of sides into out, which must not already hold a
+// complete one. What an interrupted diff left there is removed first.
+func diffInto(ctx context.Context, sides [2]diff.Side, out diffOutput, output string, opts diff.Options) (diff.Summary, error) {
 	if m, err := out.Get(ctx, reader.ManifestName); err != nil {
 		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
 	} else if m != nil {
 		return diff.Summary{}, fault.Usagef(fmt.Sprintf("output %s already holds a complete diff or export (%s): choose an empty --output", output, reader.ManifestName))
 	}
 	// What an interrupted diff left there is not evidence of anything.
-	err = out.Prune(ctx, func(name string) bool {
+	err := out.Prune(ctx, func(name string) bool {
 		return reader.IsPart(name) || name == diff.SummaryName || name == reader.SignatureName
 	})
 	if err != nil {
 		return diff.Summary{}, fmt.Errorf("output %s: %w", output, err)
 	}
 	return diff.Run(ctx, sides[0], sides[1], out, opts)
+}
+
+// diffOutput is what a diff does with its output.
+type diffOutput interface {
+	diff.Destination
+	Get(ctx context.Context, name string) ([]byte, error)
+	Prune(ctx context.Context, remove func(name string) bool) error
+}
+
+// fencedDir is a diff's output with every write checked against its lease
+// first: a diff that lost its lease writes nothing more.
+type fencedDir struct {
+	location.Dir
+	l *lease.Lease
+}
+
+func (d fencedDir) Create(ctx context.Context, name string) (sink.Part, error) {
+	if err := d.l.Err(); err != nil {
+		return nil, err
+	}
+	p, err := d.Dir.Create(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return fencedPart{p, d.l}, nil
+}
+
+func (d fencedDir) Put(ctx context.Context, name string, data []byte) error {
+	if err := d.l.Err(); err != nil {
+		return err
+	}
+	return d.Dir.Put(ctx, name, data)
+}
+
+func (d fencedDir) Prune(ctx context.Context, remove func(name string) bool) error {
+	if err := d.l.Err(); err != nil {
+		return err
+	}
+	return d.Dir.Prune(ctx, remove)
+}
+
+type fencedPart struct {
+	sink.Part
+	l *lease.Lease
+}
+
+func (p fencedPart) Write(ctx context.Context, b []byte) error {
+	if err := p.l.Err(); err != nil {
+		return err
+	}
+	return p.Part.Write(ctx, b)
+}
+
+func (p fencedPart) Commit(ctx context.Context) error {
+	if err := p.l.Err(); err != nil {
+		p.Part.Abort(ctx)
+		return err
+	}
+	return p.Part.Commit(ctx)
 }
 
 // openOutput opens where a diff is written.

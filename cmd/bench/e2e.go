@@ -24,8 +24,11 @@ type e2eRun struct {
 	// attributes is --attributes: "none" (today's columns) for the runs the
 	// targets of issue 9 are about, "all" for issue 14's.
 	attributes string
+	leaseOff   bool     // --lease=off: the export without its output's lease
+	extra      []string // more flags of demo
 
 	rows, calls int64
+	wall        time.Duration // the whole process, start to exit
 	elapsed     time.Duration // the export, as the binary's summary reports it
 	cpu         time.Duration // user + system time of the whole process
 	maxRSS      int64         // bytes
@@ -48,11 +51,16 @@ func (r *e2eRun) exec(ctx context.Context, bin string) error {
 	defer os.RemoveAll(dir)
 	args := []string{"demo", "--users", strconv.Itoa(r.users), "--format", r.format,
 		"--output", dir, "--log-format", "json", "--strategy", cmp.Or(r.strategy, "per-user"), "--direct=" + strconv.FormatBool(!r.loopback),
-		"--attributes", cmp.Or(r.attributes, "none"), "--report=false"} // the export alone: the report has its own run
+		"--attributes", cmp.Or(r.attributes, "none"), "--report=false", // the export alone: the report has its own run
+		"--lease=" + map[bool]string{false: "on", true: "off"}[r.leaseOff]}
+	args = append(args, r.extra...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Run(); err != nil {
+	began := time.Now()
+	err = cmd.Run()
+	r.wall = time.Since(began)
+	if err != nil {
 		return fmt.Errorf("%s %v: %w\n%s", bin, args, err, stderr.Bytes())
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)

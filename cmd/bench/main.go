@@ -51,6 +51,10 @@ type options struct {
 	skipReport        bool
 	onlyReport        bool
 	reportUsers       int
+	skipAlerting      bool
+	onlyAlerting      bool
+	alertingUsers     int
+	alertingRounds    int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -73,6 +77,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.skipReport, "skip-report", false, "skip the report run (issue 16)")
 	fs.BoolVar(&o.onlyReport, "only-report", false, "run only the report run (issue 16), and rewrite only its section of -write")
 	fs.IntVar(&o.reportUsers, "report-users", 1_000_000, "users of the report run's exports")
+	fs.BoolVar(&o.skipAlerting, "skip-alerting", false, "skip the alerting run (issue 24)")
+	fs.BoolVar(&o.onlyAlerting, "only-alerting", false, "run only the alerting run (issue 24: --push-gateway and EMF against none), and rewrite only its section of -write")
+	fs.IntVar(&o.alertingUsers, "alerting-users", 100_000, "users of the alerting run's exports")
+	fs.IntVar(&o.alertingRounds, "alerting-rounds", 7, "exports of the alerting run with and without, in turns")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,6 +93,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.onlyReport {
 		return onlyReport(ctx, stdout, o)
+	}
+	if o.onlyAlerting {
+		return onlyAlerting(ctx, stdout, o)
 	}
 	if o.onlyReview {
 		return onlyReview(ctx, stdout, o)
@@ -105,6 +116,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var err error
 	if !o.skipE2E {
 		if t.runs, err = endToEnd(ctx, w, o); err != nil {
+			return err
+		}
+		if err := leaseCost(ctx, w, o.bin, o.users[len(o.users)-1]); err != nil {
 			return err
 		}
 	}
@@ -135,10 +149,27 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	if o.skipReport {
+	if !o.skipReport {
+		if err := onlyReport(ctx, stdout, o); err != nil {
+			return err
+		}
+	}
+	if o.skipAlerting {
 		return nil
 	}
-	return onlyReport(ctx, stdout, o)
+	return onlyAlerting(ctx, stdout, o)
+}
+
+// onlyAlerting runs the alerting scenario and writes its own section.
+func onlyAlerting(ctx context.Context, stdout io.Writer, o options) error {
+	var section bytes.Buffer
+	if err := alertingOverhead(ctx, io.MultiWriter(stdout, &section), o.bin, o.goCmd, o.alertingUsers, o.alertingRounds); err != nil {
+		return fmt.Errorf("alerting run: %w", err)
+	}
+	if o.write == "" {
+		return nil
+	}
+	return rewriteBetween(o.write, alertingBegin, alertingEnd, section.String())
 }
 
 // onlyReview runs the access review scenario (verify, diff) and writes its

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -20,6 +21,9 @@ type alerts struct {
 
 func newAlerts(p *batch.Plan, run runOptions, con *console) (*alerts, error) {
 	a := &alerts{runID: p.RunID, log: con.log.With("run_id", p.RunID, "phase", "finish")}
+	if run.metricsFormat != "none" && run.metricsFormat != "emf" {
+		return nil, usageError{fmt.Sprintf("--metrics-format %q: use emf or none", run.metricsFormat)}
+	}
 	if run.pushGateway != "" {
 		pusher, err := metrics.NewPusher(run.pushGateway, p.Limits, a.log)
 		if err != nil {

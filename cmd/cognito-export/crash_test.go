@@ -90,7 +90,11 @@ func (c *crashEnv) command() *exec.Cmd {
 	cmd := exec.Command(binary, "export", "--endpoint-url", c.url, "--user-pool-id", c.pool.ID(), "--strategy", c.strategy,
 		"--output", c.out, "--format", "parquet", "--part-rows", "800", "--checkpoint-interval", "150ms", "--stop-timeout", "10s",
 		"--rate", "UserList=0", "--rate", "UserResourceRead=0", "--rate", fmt.Sprintf("%s=%g", c.plan.category, c.plan.rps),
-		"--page-size", strconv.Itoa(c.plan.pageSize))
+		"--page-size", strconv.Itoa(c.plan.pageSize),
+		// Twenty kills in a row: each killed run's lease would hold the
+		// next off for its TTL. TestSIGKILLedHolderIsTakenOverAfterItsTTL
+		// proves a killed holder's successor under the lease.
+		"--lease=off")
 	cmd.Args = append(cmd.Args, c.lock...)
 	cmd.Env = c.env
 	return cmd

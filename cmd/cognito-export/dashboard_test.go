@@ -73,6 +73,20 @@ pools:
 			t.Errorf("%s: %s returns no data", where, expr)
 		}
 	}
+	// The calls are summed by the quota category each operation draws on.
+	byCategory := false
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			if strings.HasPrefix(tg.Expr, "sum by (category)") {
+				for _, s := range prom.Query(t, grafanaVars.Replace(tg.Expr)) {
+					byCategory = byCategory || s.Metric["category"] == "UserResourceRead"
+				}
+			}
+		}
+	}
+	if !byCategory {
+		t.Error("no panel sums the calls by quota category, or its query gives no UserResourceRead")
+	}
 	for _, p := range d.Panels {
 		if len(p.Targets) == 0 || p.Datasource.UID != "${DS_PROMETHEUS}" {
 			t.Errorf("panel %q: %d queries, data source %q", p.Title, len(p.Targets), p.Datasource.UID)

@@ -27,11 +27,13 @@ type diffFlags struct {
 	privileged          string
 	tempDir             string
 	partitions          int
+	lease               diff.Lease
 }
 
 func (d *diffFlags) options(log *slog.Logger) diff.Options {
 	o := diff.Options{Format: d.format, Compression: d.compression, CSVRaw: d.csvRaw, GroupsWithRoleOnly: d.roleOnly,
-		AllowDifferentPools: d.allowDifferentPools, TempDir: d.tempDir, Partitions: d.partitions, Logger: log}
+		AllowDifferentPools: d.allowDifferentPools, TempDir: d.tempDir, Partitions: d.partitions, Logger: log,
+		Lease: d.lease}
 	for _, g := range strings.Split(d.privileged, ",") {
 		if g = strings.TrimSpace(g); g != "" {
 			o.Privileged = append(o.Privileged, g)
@@ -58,6 +60,7 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&df.privileged, "privileged-groups", "", "comma-separated groups whose membership changes the summary lists in full, besides those with a role ARN")
 	fs.StringVar(&df.tempDir, "temp-dir", "", "where both exports are spilled while compared (default: the system's temporary directory)")
 	fs.IntVar(&df.partitions, "partitions", 0, "how many parts each export is spilled into by user; one of each is in memory at a time (default: from the exports' sizes)")
+	bindLease(fs, &df.lease.Off, &df.lease.TTL)
 	fs.StringVar(&s3opts.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&s3opts.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
 	signing.bind(fs, "the diff")

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ func printDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
 	}
 	if rep.AlreadyComplete {
 		fmt.Fprintf(w, "  output holds a complete export: a run without --fresh would do nothing\n")
+	}
+	if h := rep.Lease; h != nil {
+		fmt.Fprintf(w, "  output is being written by run %s (host %s, pid %d) since %s; its lease expires at %s: a run now would exit 1\n",
+			strconv.Quote(h.RunID), strconv.Quote(h.Host), h.PID, h.Started.UTC().Format(time.RFC3339), h.Expires.UTC().Format(time.RFC3339))
 	}
 	for _, op := range rep.Operations {
 		fmt.Fprintf(w, "  cognito-idp:%s: allowed\n", op)

@@ -58,6 +58,7 @@ func bindExportFlags(fs *flag.FlagSet, f *exportFlags) {
 	fs.StringVar(&f.cfg.Checkpoint, "checkpoint", "", "resume state file or s3:// object (default: _checkpoint.json under --output)")
 	fs.DurationVar(&f.cfg.CheckpointInterval, "checkpoint-interval", export.DefaultCheckpointInterval, "take a checkpoint at least this often, closing the current part early")
 	fs.DurationVar(&f.cfg.StopTimeout, "stop-timeout", export.DefaultStopTimeout, "time allowed for the final checkpoint after SIGINT/SIGTERM")
+	bindLease(fs, &f.cfg.LeaseOff, &f.cfg.LeaseTTL)
 	fs.StringVar(&f.run.runID, "run-id", "", "value of {run_id} in --output (default: a new id per run; pass the old one to resume such a run)")
 	fs.IntVar(&f.cfg.Concurrency, "concurrency", export.DefaultConcurrency, "users whose groups are fetched at once")
 	fs.IntVar(&f.pageSize, "page-size", cognito.MaxPageSize, "Limit of each ListUsers and AdminListGroupsForUser request (1..60)")
@@ -264,7 +265,7 @@ func (top *exportFlags) runSettings(lookupEnv func(string) (string, bool)) (batc
 		s3.Region = top.cfg.Client.Region
 	}
 	return batch.Settings{RunID: run.runID, Now: time.Now(), Index: run.index, Shard: sh, Region: defaultRegion(lookupEnv), S3: s3,
-		NewLimits: newLimits}, nil
+		NewLimits: newLimits, LeaseOff: top.cfg.LeaseOff, LeaseTTL: top.cfg.LeaseTTL}, nil
 }
 
 // choosePools says where the pools come from: entries are the pools named

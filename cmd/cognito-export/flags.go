@@ -7,7 +7,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/cognito-export/cognito-export/lease"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
@@ -101,6 +103,35 @@ func (l *limitFlags) maker() (func() *ratelimit.Set, error) {
 	}
 	share := l.share
 	return func() *ratelimit.Set { return ratelimit.NewSet(rates, share) }, nil
+}
+
+// leaseFlag is --lease: on (the default) or off.
+type leaseFlag struct{ off *bool }
+
+func (l leaseFlag) String() string {
+	if l.off != nil && *l.off {
+		return "off"
+	}
+	return "on"
+}
+
+func (l leaseFlag) Set(v string) error {
+	switch v {
+	case "on":
+		*l.off = false
+	case "off":
+		*l.off = true
+	default:
+		return fmt.Errorf("%q: want on or off", v)
+	}
+	return nil
+}
+
+// bindLease adds --lease and --lease-ttl, of an export's output or a
+// diff's.
+func bindLease(fs *flag.FlagSet, off *bool, ttl *time.Duration) {
+	fs.Var(leaseFlag{off}, "lease", "on: take the output's lease (_lease.json) before writing anything, so that two runs never write one output at once; off: write without one (a store without conditional writes)")
+	fs.DurationVar(ttl, "lease-ttl", lease.DefaultTTL, "how long the lease lasts unless renewed (every third of it): a killed run's output can be taken over once it has passed")
 }
 
 // bindRetention binds the S3 Object Lock flags of the commands that write

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -34,8 +36,15 @@ func (s status) eta() string {
 // is a terminal, otherwise a log line every interval (none when 0).
 func watch(ctx context.Context, con *console, log *slog.Logger, pr *batch.PoolRun, interval time.Duration, useBar bool) (finish func(complete bool)) {
 	start, first := time.Now(), pr.Progress.Snapshot()
+	var mu sync.Mutex // look is called by the ticker and by finish
 	look := func() status {
+		mu.Lock()
+		defer mu.Unlock()
 		now := pr.Progress.Snapshot()
+		if now.Phase != first.Phase {
+			// Each phase has its own unit and pace: measure it from its start.
+			start, first = time.Now(), now
+		}
 		return status{now, now.PaceSince(first, time.Since(start))}
 	}
 	tick := interval
@@ -47,7 +56,12 @@ func watch(ctx context.Context, con *console, log *slog.Logger, pr *batch.PoolRu
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		estimateUsers(ctx, pr, log)
+		// The estimate (for by-group, a sample of a few hundred users'
+		// groups) takes seconds at Cognito's quotas: the display goes on
+		// meanwhile.
+		var est sync.WaitGroup
+		defer est.Wait()
+		est.Go(func() { estimateUsers(ctx, pr, log) })
 		if tick <= 0 {
 			<-ctx.Done()
 			return
@@ -63,9 +77,7 @@ func watch(ctx context.Context, con *console, log *slog.Logger, pr *batch.PoolRu
 					drawBar(con, bar, pr.Config.UserPoolID, look())
 					continue
 				}
-				s := look()
-				log.Info("progress", "users", s.Users, "estimated_users", s.EstimatedUsers, "rows", s.Rows, "skipped", s.Skipped,
-					"calls", s.TotalCalls(), "calls_per_second", round1(s.CallsPerSec), "throttles", s.Throttles, "eta", s.eta())
+				log.Info("progress", look().attrs()...)
 			}
 		}
 	}()
@@ -117,12 +129,7 @@ func newBar(con *console, pr *batch.PoolRun) *progressbar.ProgressBar {
 
 func drawBar(con *console, bar *progressbar.ProgressBar, pool string, s status) {
 	con.draw(bar, func() {
-		// by-group learns its users only as its phases end, so its bar
-		// counts rows against the estimate's; per-user counts users.
-		unit, done, total := "users", s.Users+s.Skipped, s.EstimatedUsers
-		if s.Strategy == export.StrategyByGroup && s.EstimatedRows > 0 {
-			unit, done, total = "rows", s.Rows, s.EstimatedRows
-		}
+		_, done, total := s.PhaseProgress()
 		if total > 0 && bar.GetMax64() != total && total > done {
 			bar.ChangeMax64(total)
 		} else if bar.GetMax64() > 0 && done >= bar.GetMax64() {
@@ -131,9 +138,33 @@ func drawBar(con *console, bar *progressbar.ProgressBar, pool string, s status) 
 		// Set64 draws only when the percentage moves; Describe always
 		// draws, so it comes last and shows the fresh counts.
 		bar.Set64(done)
-		bar.Describe(fmt.Sprintf("%s %s %d of ~%d | users %d | rows %d | %.0f calls/s | throttles %d | ETA %s",
-			pool, unit, done, total, s.Users, s.Rows, s.CallsPerSec, s.Throttles, s.eta()))
+		bar.Describe(pool + " " + s.barText())
 	})
+}
+
+// phaseText is the phase's progress as the bar and the log line both say
+// it, and as the metrics count it (export.ProgressSnapshot.PhaseProgress):
+// "groups: memberships 300 of ~1,500".
+func (s status) phaseText() string {
+	unit, done, total := s.PhaseProgress()
+	phase := cmp.Or(s.Phase, "plan")
+	if total <= 0 {
+		return fmt.Sprintf("%s: %s %d of ?", phase, unit, done)
+	}
+	return fmt.Sprintf("%s: %s %d of ~%d", phase, unit, done, total)
+}
+
+func (s status) barText() string {
+	return fmt.Sprintf("%s | users %d | rows %d | %.0f calls/s | throttles %d | ETA %s",
+		s.phaseText(), s.Users, s.Rows, s.CallsPerSec, s.Throttles, s.eta())
+}
+
+// attrs are the log line's.
+func (s status) attrs() []any {
+	_, done, total := s.PhaseProgress()
+	return []any{"progress", s.phaseText(), "done", done, "total", total, "users", s.Users, "estimated_users", s.EstimatedUsers,
+		"rows", s.Rows, "skipped", s.Skipped, "calls", s.TotalCalls(), "calls_per_second", round1(s.CallsPerSec),
+		"throttles", s.Throttles, "eta", s.eta()}
 }
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }

@@ -196,6 +196,9 @@ func TestS3SIGTERMInTheMiddleOfAMultiChunkPart(t *testing.T) {
 	// About 1,000 member pages and 700 ListUsers pages at 200 a second:
 	// the run lasts about 8 seconds, two chunks are in after about 4.
 	c := newChunkEnv(t, 40000, "by-group", 200)
+	// Without the lease: a killed run's lease would hold the next run off
+	// for its TTL (TestSIGKILLedHolderIsTakenOverAfterItsTTL proves that).
+	c.args = append(c.args, "--lease=off")
 	cmd := c.command()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -242,6 +245,9 @@ func TestS3SIGKILLInTheMiddleOfAMultiChunkPart(t *testing.T) {
 		t.Skip("runs the binary against versitygw")
 	}
 	c := newChunkEnv(t, 40000, "by-group", 200)
+	// Without the lease: a killed run's lease would hold the next run off
+	// for its TTL (TestSIGKILLedHolderIsTakenOverAfterItsTTL proves that).
+	c.args = append(c.args, "--lease=off")
 	cmd := c.command()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/cognito-export/cognito-export/internal/exportcheck"
 	fp "github.com/cognito-export/cognito-export/internal/faultproxy"
 	"github.com/cognito-export/cognito-export/internal/s3server"
+	"github.com/cognito-export/cognito-export/lease"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
@@ -328,7 +329,11 @@ func TestS3OutageOutlastsTheRetries(t *testing.T) {
 	e := newFaultEnv(t)
 	p := servePool(t, cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 40000, Groups: 70, Seed: 13}), cognitoemu.Options{})
 	proxy := fp.Start(t, e.s3.Endpoint, fp.Config{OutageAfter: &fp.Trigger{Op: fp.PutObject, Suffix: export.CheckpointName, N: 1}})
-	args := e.exportArgs(p, "out", "csv", 11<<20)
+	// The outage keeps the run from releasing its lease too. A TTL longer
+	// than the SDK's retries (so the run fails on what S3 answered, not on
+	// the lease running out) and shorter than the default lets the next
+	// run take it over soon.
+	args := append(e.exportArgs(p, "out", "csv", 11<<20), "--lease-ttl", "8s")
 	r := runCLI(t, e.env(proxy.URL), args...)
 	t.Logf("first run through the proxy:\n%s", proxy)
 	if line := lastLine(r.stderr); r.code != 1 || !strings.Contains(line, "SlowDown") || !strings.Contains(line, "running again resumes") {
@@ -359,6 +364,13 @@ func TestS3OutageOutlastsTheRetries(t *testing.T) {
 	}
 
 	proxy.Heal()
+	if data, err := os.ReadFile(filepath.Join(e.dir("out"), lease.Name)); err == nil {
+		h, err := lease.Parse(data)
+		if err != nil {
+			t.Fatalf("the lease left by the outage: %v", err)
+		}
+		time.Sleep(time.Until(h.Expires))
+	}
 	before := p.srv.Calls("ListUsersInGroup")
 	r = runCLI(t, e.env(proxy.URL), args...)
 	if r.code != 0 {

@@ -32,14 +32,14 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "remediation", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig", "memlimit"}},
+	{"cmd/cognito-export", []string{"batch", "review", "remediation", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "lease", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig", "memlimit"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
-	{"batch", []string{"export", "review", "report", "diff", "reader", "location", "cognito", "ratelimit", "fault", "sink/s3dest", "internal/buildinfo"}},
+	{"batch", []string{"export", "review", "report", "diff", "reader", "location", "cognito", "ratelimit", "fault", "lease", "sink/s3dest", "internal/buildinfo"}},
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
-	{"review", []string{"diff", "report", "decisions", "asff", "hubimport", "reader", "rowscan", "location", "fault", "sink", "sink/localdest", "sink/s3dest"}},
+	{"review", []string{"diff", "report", "decisions", "asff", "hubimport", "reader", "rowscan", "location", "fault", "lease", "sink", "sink/localdest", "sink/s3dest"}},
 	// A review's revocations as the commands that carry them out: reads the
 	// decisions and an export, writes a script and a policy; beside
 	// review, never changing a pool.
@@ -53,7 +53,10 @@ var layers = []layer{
 	// The Athena table over an organisation's exports.
 	{"athena", []string{"identity", "sink", "sink/s3dest", "fault"}},
 	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
-	{"export", []string{"reader", "location", "cognito", "identity", "ratelimit", "checkpoint", "sink", "sink/s3dest", "sink/memdest", "fault"}},
+	{"export", []string{"reader", "location", "cognito", "identity", "ratelimit", "checkpoint", "lease", "sink", "sink/s3dest", "sink/memdest", "fault"}},
+	// One writer per output: the lease object and its renewal, over a
+	// store the destinations implement; beneath every writer.
+	{"lease", []string{"fault"}},
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.

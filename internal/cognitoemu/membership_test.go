@@ -185,6 +185,7 @@ func TestMembershipWriteErrors(t *testing.T) {
 // their codes with a non-zero exit, as against Cognito.
 func TestMembershipWritesWithTheAWSCLI(t *testing.T) {
 	boto.Require(t)
+	t.Parallel() // waits on the AWS CLI's start-up, not the CPU
 	base := cognitoemu.NewPool(cognitoemu.PoolSpec{Users: 20, Groups: 3, Seed: 9, NoGroupShare: -1})
 	g := base.Groups()[0].Name
 	hostile := "';id;'$(touch${IFS}pwned)`id`"

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
@@ -113,6 +114,41 @@ SELECT (SELECT count(*) FROM e) AS exported,
 			exported, expected, distinct, missing, extra)
 	}
 	return exported
+}
+
+// CompareEach is Compare of several exports against one truth file, in
+// one DuckDB query: a test of many trials pays DuckDB's start once. The
+// failure names the export.
+func CompareEach(t testing.TB, exportTables []string, truthPath string) {
+	t.Helper()
+	duckdb.Require(t)
+	if len(exportTables) == 0 {
+		return
+	}
+	truth := fmt.Sprintf(`read_json(%s, format='newline_delimited', columns={username:'VARCHAR', user_sub:'VARCHAR', group_name:'VARCHAR', group_precedence:'INTEGER', group_role_arn:'VARCHAR'})`, duckdb.Quote(truthPath))
+	cols := "username, user_sub, group_name, group_precedence, group_role_arn"
+	ctes := []string{fmt.Sprintf("w AS (SELECT %s FROM %s)", cols, truth)}
+	var selects []string
+	for i, table := range exportTables {
+		ctes = append(ctes, fmt.Sprintf("e%d AS (SELECT %s FROM %s)", i, cols, table))
+		selects = append(selects, fmt.Sprintf(`SELECT %[1]d AS n, (SELECT count(*) FROM e%[1]d), (SELECT count(*) FROM w),
+       (SELECT count(*) FROM (SELECT DISTINCT * FROM e%[1]d)),
+       (SELECT count(*) FROM (SELECT * FROM w EXCEPT SELECT * FROM e%[1]d)),
+       (SELECT count(*) FROM (SELECT * FROM e%[1]d EXCEPT SELECT * FROM w))`, i))
+	}
+	sql := "WITH " + strings.Join(ctes, ",\n") + "\n" + strings.Join(selects, "\nUNION ALL\n") + "\nORDER BY n"
+	res := duckdb.Query(t, sql)
+	if len(res.Rows) != len(exportTables) {
+		t.Fatalf("comparison returned %d rows for %d exports", len(res.Rows), len(exportTables))
+	}
+	for i, r := range res.Rows {
+		num := func(i int) int { f, _ := r[i].(float64); return int(f) }
+		exported, expected, distinct, missing, extra := num(1), num(2), num(3), num(4), num(5)
+		if exported != expected || distinct != exported || missing != 0 || extra != 0 {
+			t.Errorf("%s vs ground truth: %d rows exported, %d expected, %d distinct, %d missing, %d unexpected",
+				exportTables[i], exported, expected, distinct, missing, extra)
+		}
+	}
 }
 
 // Same reads two exports (DuckDB table expressions) and fails the test

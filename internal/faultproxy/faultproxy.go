@@ -98,7 +98,24 @@ type Config struct {
 	Plan []Planned
 	// OutageAfter, when set, starts an outage.
 	OutageAfter *Trigger
+	// Conditionals, when set, plays a server without S3's conditional
+	// writes (a PutObject with If-None-Match or If-Match).
+	Conditionals Conditionals
 }
+
+// Conditionals is how a server without conditional writes answers one.
+type Conditionals string
+
+const (
+	// ConditionalsNotImplemented answers 501 NotImplemented, as S3 did
+	// before it had conditional writes; nothing is forwarded.
+	ConditionalsNotImplemented Conditionals = "NotImplemented"
+	// ConditionalsIgnored forwards the write and turns the server's 412
+	// PreconditionFailed into a success: a server that ignores the
+	// headers, and overwrites. (The write itself is refused by versitygw,
+	// which honours them; the client cannot tell.)
+	ConditionalsIgnored Conditionals = "Ignored"
+)
 
 // Proxy is a running fault-injecting proxy.
 type Proxy struct {
@@ -304,6 +321,11 @@ func (p *Proxy) succeeded(op Op, key string) {
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, key := classify(r)
+	conditional := op == PutObject && (r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "")
+	if conditional && p.cfg.Conditionals == ConditionalsNotImplemented {
+		p.fail(w, r, http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented")
+		return
+	}
 	kind := p.decide(op, key, r)
 	switch kind {
 	case InternalError:
@@ -344,6 +366,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case ResetResponse:
 		p.cut(w, r, op, resp)
+		return
+	}
+	if conditional && p.cfg.Conditionals == ConditionalsIgnored && resp.StatusCode == http.StatusPreconditionFailed {
+		io.Copy(io.Discard, resp.Body)
+		w.Header().Set("ETag", `"faultproxy-ignored-condition"`)
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	copyHeader(w.Header(), resp.Header)
