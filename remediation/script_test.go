@@ -25,11 +25,34 @@ var hostile = []string{
 	"line\ntouch pwned", "cr\rx", "tab\tx", "space x", "\x1b[2Jesc", "\u202ertl", "名前", "🚀",
 }
 
-// sh runs a script with /bin/sh (dash on Debian: the strictest common
-// shell) in dir, with PATH's first entry bin.
+// shells run the scripts: dash (Debian's /bin/sh, the strictest common
+// shell) and bash, which an administrator may run them with instead.
+var shells = []string{"/bin/sh", "/bin/bash"}
+
+// sh runs a script with each shell in dir, with PATH's first entry bin,
+// and fails t unless they printed and exited alike; it returns dash's.
 func sh(t *testing.T, dir, bin string, script string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command("/bin/sh", append([]string{script}, args...)...)
+	log := filepath.Join(dir, "args.log")
+	var first []byte
+	for k, shell := range shells {
+		os.Remove(log)
+		out, errOut, c := runShell(t, shell, dir, bin, script, args...)
+		logged, _ := os.ReadFile(log)
+		if k == 0 {
+			stdout, stderr, code, first = out, errOut, c, logged
+			continue
+		}
+		if out != stdout || c != code || !bytes.Equal(logged, first) {
+			t.Errorf("%s and %s disagree on %s %q: exit %d and %d, printed %q and %q", shells[0], shell, script, args, code, c, stdout, out)
+		}
+	}
+	return stdout, stderr, code
+}
+
+func runShell(t *testing.T, shell, dir, bin string, script string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(shell, append([]string{script}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "HOME=" + dir, "ARGLOG=" + filepath.Join(dir, "args.log")}
 	var out, errb bytes.Buffer
