@@ -4,7 +4,7 @@ BIN       := bin/cognito-export
 LDFLAGS   := -s -w
 GOFLAGS_BUILD := -trimpath -buildvcs=auto -ldflags "$(LDFLAGS)"
 
-.PHONY: build test test-short fuzz bench demo lint docker clean
+.PHONY: build test test-short fuzz bench bench-scale demo lint docker clean
 
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/cognito-export
@@ -28,6 +28,13 @@ test-short:
 # micro-benchmarks; prints the table and rewrites it in BENCHMARKS.md.
 bench: build
 	$(GO) run ./cmd/bench -bin $(BIN) -write BENCHMARKS.md
+
+# Ten million users (USERS=N for fewer): both strategies unpaced against
+# the emulator in its own process, a diff and a report, per phase
+# (scripts/bench-scale.sh). Not part of make test.
+USERS ?= 10000000
+bench-scale: build
+	USERS=$(USERS) ./scripts/bench-scale.sh
 
 # Two days of the demo pool side by side: day 2 is the same pool a day
 # later (2% of users changed); its report compares it with day 1.

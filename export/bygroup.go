@@ -183,6 +183,10 @@ func (j *byGroupJob) finishGroups(ctx context.Context, c *groupCommitter) error 
 		st.Users += int64(members.Len())
 		st.Listed = !j.cfg.UsersWithoutGroups
 	})
+	if err == nil {
+		// The group phase's users are counted only now.
+		j.cfg.Progress.written(j.state.Users, j.state.Rows, j.state.Skipped)
+	}
 	j.members = members
 	return err
 }
