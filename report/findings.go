@@ -65,12 +65,21 @@ var catalog = []check{
 	{"PRIVILEGED_MEMBERS_ADDED", "Members added to role-granting groups",
 		"Since the previous export a user was added to a group with a role ARN.",
 		"New grants of AWS access are what an access review must confirm were approved.", "role ARN", High},
+	{"REVOKE_NOT_APPLIED", "Revocations not carried out",
+		"A membership the previous review decided to revoke is still there (same username, sub and group).",
+		"A decision nobody carried out is a finding of the review itself: the access it judged unneeded is still granted.", "decided", High},
+	{"REVOKED_MEMBER_READDED", "Revoked members who are members again",
+		"A membership the previous review decided to revoke was removed and is back, or its username was re-created (another sub) and is a member again.",
+		"Access revoked on review came back without a review: someone re-granted it, or a deleted account was re-created with the same name.", "decided", High},
 	{"SHARED_ROLE_ARN", "Groups granting the same role ARN",
 		"Two or more groups grant the same IAM role.",
 		"Revoking access by removing a user from one group leaves the same role granted through the other.", "role ARN", Medium},
 	{"UNVERIFIED_EMAIL_PRIVILEGED", "Unverified email in role-granting groups",
 		"A member of a group with a role ARN has email_verified false.",
 		"An unverified address may not belong to the person: password resets and notifications can reach someone else.", "email", Medium},
+	{"PRIVILEGED_NOT_REVIEWED", "Privileged memberships the previous review did not decide",
+		"A membership of a privileged group in the previous export has no keep or revoke in the decisions file.",
+		"An access review is complete only when every privileged grant has a decision by a named reviewer.", "decision", Medium},
 	{"TOO_MANY_GROUPS", "Users in more groups than allowed",
 		"A user is a member of more groups than --max-groups-per-user.",
 		"Wide memberships accumulate from role changes that were never cleaned up; least privilege says to review them.", "groups", Medium},
@@ -128,6 +137,19 @@ func findings(a *accumulator, opts Options) []Finding {
 			}
 		case "SHARED_ROLE_ARN":
 			rows = a.sharedRoles(limit)
+		case "REVOKE_NOT_APPLIED", "REVOKED_MEMBER_READDED", "PRIVILEGED_NOT_REVIEWED":
+			switch {
+			case a.dc == nil:
+				f.Evaluated, f.Reason = false, "no decisions of the previous review to check: pass --decisions"
+			case c.id == "REVOKE_NOT_APPLIED":
+				rows = a.dc.notApplied
+			case c.id == "REVOKED_MEMBER_READDED":
+				rows = a.dc.readded
+			case a.dc.d.Old == nil:
+				f.Evaluated, f.Reason = false, "no previous export, whose privileged memberships needed a decision: pass --previous"
+			default:
+				rows = a.dc.unreviewed
+			}
 		case "ROLE_OR_PRECEDENCE_CHANGED", "PRIVILEGED_MEMBERS_ADDED":
 			if opts.Previous == nil {
 				f.Evaluated, f.Reason = false, "no previous export to compare with: pass --previous"

@@ -5,7 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cognito-export/cognito-export/decisions"
+	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/sink"
 )
 
@@ -167,6 +170,36 @@ var findingCases = map[string][]findingCase{
 		{name: "does_not_fire_at_the_default", evaluated: true, export: export{rows: inGroups("alice", 10)}},
 		{name: "always_evaluated", evaluated: true},
 	},
+	"REVOKE_NOT_APPLIED": {
+		{name: "fires", evaluated: true, count: 1, opts: decided(nil, dec("alice", "ops", decisions.Revoke), dec("bob", "ops", decisions.Keep), dec("carol", "ops", decisions.Revoke)),
+			export: inPool(u("alice").in("ops"), u("bob").in("ops"), u("carol").in("readers")),
+			rows:   []string{"alice|sub-alice|ops|revoke by Rita at 2026-12-05T10:00:00Z"}},
+		{name: "does_not_fire", evaluated: true, opts: decided(nil, dec("alice", "ops", decisions.Revoke)),
+			// Gone, and alice re-created is the other finding's.
+			export: inPool(u("alice").withSub("new").in("ops"), u("bob").in("ops"))},
+		{name: "not_evaluated", reason: "pass --decisions", export: inPool(u("alice").in("ops"))},
+	},
+	"REVOKED_MEMBER_READDED": {
+		{name: "fires", evaluated: true, count: 2,
+			opts: decided(&Side{Manifest: manifestSHA("old")}, dec("alice", "ops", decisions.Revoke), dec("dave", "ops", decisions.Revoke)),
+			// alice re-created under her username; dave, decided on an
+			// earlier export, gone from the previous one and back.
+			export: inPool(u("alice").withSub("new").in("ops"), u("dave").in("ops")),
+			rows: []string{"alice|new|ops|revoke by Rita at 2026-12-05T10:00:00Z of sub sub-alice; re-created under the same username",
+				"dave|sub-dave|ops|revoke by Rita at 2026-12-05T10:00:00Z; gone from the previous export, a member again"}},
+		{name: "does_not_fire", evaluated: true,
+			opts:   decided(&Side{Manifest: manifestSHA("old")}, dec("alice", "ops", decisions.Revoke), dec("dave", "ops", decisions.Revoke)),
+			export: export{groups: poolGroups, rows: []member{u("bob").in("ops"), u("dave").in("ops")}, old: []member{u("dave").in("ops")}}},
+		{name: "not_evaluated", reason: "pass --decisions", export: inPool(u("alice").in("ops"))},
+	},
+	"PRIVILEGED_NOT_REVIEWED": {
+		{name: "fires", evaluated: true, count: 1, opts: decided(&Side{}, dec("alice", "ops", decisions.Keep)),
+			export: export{groups: poolGroups, old: []member{u("alice").in("ops").role(arnOps), u("bob").in("ops").role(arnOps), u("carol").in("readers")}},
+			rows:   []string{"bob|sub-bob|ops|no decision"}},
+		{name: "does_not_fire", evaluated: true, opts: decided(&Side{}, dec("alice", "ops", decisions.Revoke)),
+			export: export{groups: poolGroups, old: []member{u("alice").in("ops").role(arnOps), u("carol").in("readers")}}},
+		{name: "not_evaluated", reason: "pass --previous", opts: decided(nil, dec("alice", "ops", decisions.Keep))},
+	},
 	"EMPTY_GROUP": {
 		{name: "fires", evaluated: true, count: 2,
 			export: export{groups: []sink.ManifestGroup{grp("ops", arnOps), grp("spare", arnAudit), grp("unused", ""), grp("readers", "")},
@@ -178,6 +211,21 @@ var findingCases = map[string][]findingCase{
 		{name: "not_evaluated", reason: "does not list the pool's groups",
 			export: export{rows: []member{u("alice").in("ops"), u("carol")}}},
 	},
+}
+
+func dec(user, group string, v decisions.Verdict) decisions.Decision {
+	return decisions.Decision{PoolID: "eu-west-1_Rules", Username: user, Sub: "sub-" + user, Group: group, Verdict: v, Reviewer: "Rita",
+		DecidedAt: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC), ManifestSHA256: "reviewed"}
+}
+
+func decided(old *Side, ds ...decisions.Decision) Options {
+	return Options{Decided: &Decided{File: "decisions.csv", Rows: ds, Old: old}}
+}
+
+func manifestSHA(sha string) reader.Manifest {
+	var m reader.Manifest
+	m.SHA256 = sha
+	return m
 }
 
 func inGroups(user string, n int) []member {

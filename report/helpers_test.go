@@ -54,6 +54,9 @@ type export struct {
 	groups []sink.ManifestGroup
 	attrs  []sink.ManifestAttribute
 	rows   []member
+	// old are the previous export's rows, fed to the decisions' check
+	// (opts.Decided.Old must be set); a role ARN makes one privileged.
+	old []member
 }
 
 func grp(name, roleArn string) sink.ManifestGroup {
@@ -121,7 +124,18 @@ func findingsOf(t *testing.T, e export, opts Options) map[string]Finding {
 	t.Helper()
 	opts = withDefaults(opts)
 	out := map[string]Finding{}
-	for _, f := range findings(e.scan(t, opts), opts) {
+	a := e.scan(t, opts)
+	if a.dc != nil {
+		for _, r := range e.old {
+			a.dc.oldRow(r.user, r.sub, r.group, r.roleArn != "", opts.MaxFindingRows, func() []string { return nil })
+		}
+		oldSHA := ""
+		if opts.Decided.Old != nil {
+			oldSHA = opts.Decided.Old.Manifest.SHA256
+		}
+		a.dc.finish(opts.MaxFindingRows, oldSHA)
+	}
+	for _, f := range findings(a, opts) {
 		out[f.ID] = f
 	}
 	return out

@@ -50,8 +50,10 @@ type Options struct {
 	MaxFindingRows int
 	// Previous is the comparison with an earlier export, nil without one.
 	Previous *Comparison
-	TempDir  string    // for rowscan.Options
-	Now      time.Time // when the report is made; zero is time.Now
+	// Decided are the previous review's decisions to check, nil without.
+	Decided *Decided
+	TempDir string    // for rowscan.Options
+	Now     time.Time // when the report is made; zero is time.Now
 }
 
 // Defaults of Options. DefaultMaxFindingRows keeps report.json a file a
@@ -168,6 +170,9 @@ type Report struct {
 	Statuses   []Count    `json:"users_by_status"`
 	Privileged Privileged `json:"privileged"`
 	Changes    *Changes   `json:"changes,omitempty"`
+	// Decisions is the check of the previous review's decisions, nil
+	// without a decisions file.
+	Decisions *DecisionSummary `json:"decisions,omitempty"`
 	// Attributes are the identity attribute columns of the export, in the
 	// order of Member.Attrs.
 	Attributes []string `json:"attribute_columns"`
@@ -250,6 +255,18 @@ func Build(ctx context.Context, cur Side, opts Options) (*Report, error) {
 	r.Groups = acc.groupRows(opts.Previous)
 	r.Statuses = acc.statuses()
 	r.Privileged = acc.privileged()
+	if acc.dc != nil {
+		oldSHA := ""
+		if o := opts.Decided.Old; o != nil {
+			if err := acc.dc.scanOld(ctx, opts, acc.attrCols); err != nil {
+				return nil, err
+			}
+			oldSHA = o.Manifest.SHA256
+		}
+		acc.dc.finish(opts.MaxFindingRows, oldSHA)
+		sum := acc.dc.summary
+		r.Decisions = &sum
+	}
 	r.Findings = findings(acc, opts)
 	if p := opts.Previous; p != nil {
 		old := p.Old

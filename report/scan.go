@@ -76,6 +76,7 @@ type accumulator struct {
 	over                              map[uint64]FindingRow // users past MaxGroupsPerUser
 
 	members          []Member
+	dc               *decisionCheck // nil without decisions to check
 	privilegedTotal  int64
 	privilegedUsers  int64
 	privilegedCapped bool
@@ -125,6 +126,9 @@ func newAccumulator(m reader.Manifest, opts Options) (*accumulator, []string) {
 	}
 	for _, g := range opts.Privileged {
 		a.named[g] = true
+	}
+	if opts.Decided != nil {
+		a.dc = newDecisionCheck(opts.Decided)
 	}
 	for _, g := range m.Groups {
 		ga := a.group(g.Name)
@@ -212,6 +216,9 @@ func (a *accumulator) row(v []rowscan.Value) error {
 	limit := a.opts.MaxFindingRows
 	fr := func(detail string) FindingRow {
 		return FindingRow{Username: strings.Clone(v[cUsername].S), UserSub: strings.Clone(v[cSub].S), Group: g.name, Detail: detail, Attrs: a.attrs(v)}
+	}
+	if a.dc != nil {
+		a.dc.row(v[cUsername].S, v[cSub].S, group, fr)
 	}
 	if v[cEnabled].S == "false" {
 		a.disabled.add(limit, fr(""))

@@ -37,6 +37,9 @@ type ReportOptions struct {
 	// Log gets the warnings, such as an earlier export "latest" passed
 	// over; nil discards them.
 	Log *slog.Logger
+	// Decisions is the previous review's decisions.csv to check against
+	// this export and the previous one; "" for none.
+	Decisions string
 	// Built, when set, is given the report once it is written, before the
 	// FailOn gate: export's metrics count its findings.
 	Built func(*report.Report)
@@ -72,9 +75,22 @@ func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest
 			return err
 		}
 	}
+	if opts.Decisions != "" {
+		log := opts.Log
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		if ro.Decided, err = decided(ctx, opts.Decisions, cur, ro.Previous, s3opts, log); err != nil {
+			return err
+		}
+	}
 	r, err := report.Build(ctx, cur, ro)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
+	}
+	tmpl, err := template(r)
+	if err != nil {
+		return err
 	}
 	dest, dir, page, err := openReportOutput(ctx, opts.Output, s3opts)
 	if err != nil {
@@ -92,6 +108,10 @@ func Report(ctx context.Context, where string, opts ReportOptions, s3opts s3dest
 	// waits for the page read a stale report.json.
 	if err := dest.Put(ctx, jsonName, js.Bytes()); err != nil {
 		return fmt.Errorf("report: write %s: %w", jsonName, err)
+	}
+	tmplName := path.Join(path.Dir(page), TemplateName)
+	if err := dest.Put(ctx, tmplName, tmpl); err != nil {
+		return fmt.Errorf("report: write %s: %w", tmplName, err)
 	}
 	if err := dest.Put(ctx, page, html.Bytes()); err != nil {
 		return fmt.Errorf("report: write %s: %w", page, err)

@@ -22,6 +22,7 @@ type reportFlags struct {
 	maxRows    int
 	privileged string
 	failOn     string
+	decisions  string
 	s3         s3dest.Options
 	prefix     string // of the flags' names: "" for report, "report-" for export
 }
@@ -36,6 +37,7 @@ func (f *reportFlags) bind(fs interface {
 	fs.IntVar(&f.maxRows, prefix+"max-finding-rows", report.DefaultMaxFindingRows, "rows of each finding kept in report.json (the count is always exact; truncated says rows were left out)")
 	fs.StringVar(&f.privileged, prefix+"privileged-groups", "", "comma-separated groups listed in full like those with a role ARN")
 	fs.StringVar(&f.failOn, prefix+"fail-on", "", "comma-separated finding ids (e.g. DISABLED_WITH_GROUPS): exit 1 when any is present")
+	fs.StringVar(&f.decisions, prefix+"decisions", "", "the previous review's decisions.csv: checked against this export (REVOKE_NOT_APPLIED, REVOKED_MEMBER_READDED) and the previous one (PRIVILEGED_NOT_REVIEWED)")
 }
 
 func (f *reportFlags) check() error {
@@ -62,7 +64,7 @@ func splitList(s string) []string {
 func (f *reportFlags) options() review.ReportOptions {
 	return review.ReportOptions{
 		Options: report.Options{MaxGroupsPerUser: f.maxGroups, MaxListed: f.maxListed, MaxFindingRows: f.maxRows, Privileged: splitList(f.privileged)},
-		Output:  f.output, Against: f.previous, FailOn: splitList(f.failOn),
+		Output:  f.output, Against: f.previous, FailOn: splitList(f.failOn), Decisions: f.decisions,
 	}
 }
 

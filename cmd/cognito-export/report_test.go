@@ -205,8 +205,27 @@ func TestReportFindings(t *testing.T) {
 	}
 	cleanBefore, cleanDir, dirtyDir := export(cleanPool, "clean0"), export(cleanPool, "clean"), export(dirtyPool, "dirty")
 
-	// The clean pool: nothing fires, all evaluated.
-	runReportCLI(t, cleanDir, "--previous", cleanBefore, "--output", filepath.Join(dir, "clean.html"), "--max-groups-per-user", "10",
+	// The clean pool: nothing fires, all evaluated. Its previous review
+	// kept every privileged membership: the template of clean0's report,
+	// every row decided keep.
+	runReportCLI(t, cleanBefore, "--output", filepath.Join(dir, "clean0", "review")+"/")
+	tmpl, err := os.ReadFile(filepath.Join(dir, "clean0", "review", "decisions-template.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(tmpl), "\r\n")
+	for i := 1; i < len(lines); i++ {
+		// The empty decision, reviewer, decided_at and comment before the
+		// manifest's SHA-256, which has no comma.
+		if j := strings.LastIndex(lines[i], ",,,,,"); j >= 0 {
+			lines[i] = lines[i][:j] + ",keep,Rita,2026-12-05T10:00:00Z,," + lines[i][j+5:]
+		}
+	}
+	keepAll := filepath.Join(dir, "keep-all.csv")
+	if err := os.WriteFile(keepAll, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runReportCLI(t, cleanDir, "--previous", cleanBefore, "--decisions", keepAll, "--output", filepath.Join(dir, "clean.html"), "--max-groups-per-user", "10",
 		"--fail-on", strings.Join([]string{"DISABLED_WITH_GROUPS", "PRIVILEGED_NOT_CONFIRMED", "ROLE_OR_PRECEDENCE_CHANGED", "PRIVILEGED_MEMBERS_ADDED", "SHARED_ROLE_ARN", "UNVERIFIED_EMAIL_PRIVILEGED", "TOO_MANY_GROUPS", "EMPTY_GROUP"}, ","))
 	for _, f := range readReport(t, filepath.Join(dir, "clean.json")).Findings {
 		if !f.Evaluated || f.Count != 0 {

@@ -39,7 +39,7 @@ var layers = []layer{
 	{"batch", []string{"export", "review", "report", "diff", "reader", "location", "cognito", "ratelimit", "fault", "lease", "sink/s3dest", "internal/buildinfo"}},
 	// Exports compared and reviewed where they lie: the diff and report
 	// commands, and export's follow-up, above diff and report.
-	{"review", []string{"diff", "report", "asff", "hubimport", "reader", "rowscan", "location", "fault", "lease", "sink", "sink/localdest", "sink/s3dest"}},
+	{"review", []string{"diff", "report", "decisions", "asff", "hubimport", "reader", "rowscan", "location", "fault", "lease", "sink", "sink/localdest", "sink/s3dest"}},
 	// A review's revocations as the commands that carry them out: reads the
 	// decisions and an export, writes a script and a policy; beside
 	// review, never changing a pool.
@@ -70,7 +70,7 @@ var layers = []layer{
 	{"rowscan", []string{"reader", "sink"}},
 	// The report reads an export through the reader, beside verify; the
 	// diff reaches it only through cmd, as a report.Comparison.
-	{"report", []string{"reader", "rowscan", "internal/buildinfo"}},
+	{"report", []string{"reader", "rowscan", "decisions", "internal/buildinfo"}},
 	// The diff reads two exports and writes change rows as an export does:
 	// beside export, both above the reader.
 	{"diff", []string{"reader", "rowscan", "sink", "fault"}},
