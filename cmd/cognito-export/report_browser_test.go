@@ -98,6 +98,15 @@ func TestReportInBrowser(t *testing.T) {
 	if !strings.Contains(p.DOM, `<button type="button" class="sort">`) {
 		t.Error("the script did not run: no sort buttons")
 	}
+	// Decisions: every decidable row (a privileged member, a finding row
+	// naming a membership) gets a keep/revoke choice, under the same CSP;
+	// the note for a page without its script is hidden.
+	if n, want := strings.Count(p.DOM, `<td class="decision"><select class="decision"`), strings.Count(string(src), `<tr class="decidable">`); n != want || want == 0 {
+		t.Errorf("%d rows with a decision choice, %d decidable rows", n, want)
+	}
+	if !strings.Contains(p.DOM, `<p id="decide-noscript" hidden="">`) || strings.Contains(p.DOM, `<div id="decide-controls" hidden`) {
+		t.Error("with its script the page still says decisions need it, or hides the controls")
+	}
 	// The header says who signed the export, by ssh-keygen's own
 	// fingerprint of the key, and that the signer was checked.
 	fp := sshkeygen.Fingerprint(t, key)
@@ -192,6 +201,10 @@ func noScript(t *testing.T, page, withScript string) {
 	p := chromium.Load(t, bare)
 	if strings.Contains(p.DOM, `class="sort"`) || strings.Contains(p.DOM, `class="filter"`) {
 		t.Fatal("the script ran with JavaScript off")
+	}
+	if strings.Contains(p.DOM, `<p id="decide-noscript" hidden`) || !strings.Contains(p.DOM, `<div id="decide-controls" hidden`) ||
+		!strings.Contains(p.DOM, "decisions-template.csv") {
+		t.Error("without scripts the page does not say decisions need its script or the template")
 	}
 	for _, re := range []*regexp.Regexp{dataCount, groupCount, headerCount, tableRow} {
 		got, want := re.FindAllString(p.DOM, -1), re.FindAllString(withScript, -1)

@@ -227,6 +227,26 @@ func TestReportFindings(t *testing.T) {
 	}
 	runReportCLI(t, cleanDir, "--previous", cleanBefore, "--decisions", keepAll, "--output", filepath.Join(dir, "clean.html"), "--max-groups-per-user", "10",
 		"--fail-on", strings.Join([]string{"DISABLED_WITH_GROUPS", "PRIVILEGED_NOT_CONFIRMED", "ROLE_OR_PRECEDENCE_CHANGED", "PRIVILEGED_MEMBERS_ADDED", "SHARED_ROLE_ARN", "UNVERIFIED_EMAIL_PRIVILEGED", "TOO_MANY_GROUPS", "EMPTY_GROUP"}, ","))
+	// A decisions file of another pool, or with a bad row, is refused in
+	// one line (exit 2), the bad row by its line, and nothing is written.
+	header := "user_pool_id,group_name,username,user_sub,decision,reviewer,decided_at,comment,manifest_sha256\r\n"
+	for name, tc := range map[string]struct{ body, says string }{
+		"other-pool.csv": {header + "eu-west-1_Other,g,u,s,keep,Rita,2026-12-05T10:00:00Z,,m\r\n", "is about pool eu-west-1_Other"},
+		"bad-row.csv": {strings.Replace(string(tmpl), ",,,,,", ",keep,Rita,2026-12-05T10:00:00Z,,", 1) + cleanPool.ID() + ",g,u,s,maybe,Rita,2026-12-05T10:00:00Z,,m\r\n",
+			fmt.Sprintf("line %d: decision \"maybe\"", len(lines))}, // lines ends with the empty string after the last CRLF,
+	} {
+		file, out := filepath.Join(dir, name), filepath.Join(dir, "refused-"+name)
+		if err := os.WriteFile(file, []byte(tc.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCLI(t, cleanEnv(), "report", cleanDir, "--previous", cleanBefore, "--decisions", file, "--output", out+"/")
+		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, tc.says) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 saying %q", name, r.code, r.stderr, tc.says)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: the refused report wrote %s", name, out)
+		}
+	}
 	for _, f := range readReport(t, filepath.Join(dir, "clean.json")).Findings {
 		if !f.Evaluated || f.Count != 0 {
 			t.Errorf("clean pool: %s evaluated %v, count %d; want evaluated and none", f.ID, f.Evaluated, f.Count)
