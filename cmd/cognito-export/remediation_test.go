@@ -67,7 +67,8 @@ func manifestSHA(t *testing.T, dir string) string {
 // name), is exported again; remediation writes the script from the second
 // export, and the real AWS CLI runs it against the emulator. Exactly the
 // revoked memberships still present disappear, the re-created user keeps
-// hers, and no name ran anything.
+// hers, no name ran anything, and the next report's REVOKE_NOT_APPLIED,
+// which had every one of them before the script, has none.
 func TestRemediationScriptRunsWithTheAWSCLI(t *testing.T) {
 	boto.Require(t)
 	t.Parallel() // waits on the AWS CLI's start-up, not the CPU
@@ -184,6 +185,11 @@ func TestRemediationScriptRunsWithTheAWSCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := memberships(t, newDir)
+	// Before the script, the review of day 2 against day 1's decisions
+	// finds every revocation the script is about to carry out not applied.
+	if got := revokesNotApplied(t, root, "before", newDir, oldDir, decisionsFile); len(got) != len(wantGone) {
+		t.Fatalf("before the script, REVOKE_NOT_APPLIED has %d rows, want %d", len(got), len(wantGone))
+	}
 	cmd := exec.Command("/bin/sh", script)
 	cmd.Dir = work
 	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "HOME=" + work, "EMULATOR=" + url, "AWS_ACCESS_KEY_ID=AKIDADMIN", "AWS_SECRET_ACCESS_KEY=admin-secret",
@@ -216,6 +222,26 @@ func TestRemediationScriptRunsWithTheAWSCLI(t *testing.T) {
 	if !slices.Contains(after, rc.Username+"|"+rc.Sub+"|"+g1) {
 		t.Error("the re-created user lost the membership revoked of the user before her")
 	}
+	// And the next review says so: nothing revoked is still there.
+	if got := revokesNotApplied(t, root, "after", afterDir, oldDir, decisionsFile); len(got) != 0 {
+		t.Fatalf("after the script, REVOKE_NOT_APPLIED: %q", got)
+	}
+}
+
+// revokesNotApplied reports on export cur against prev and the decisions
+// made on prev, and returns the rows of REVOKE_NOT_APPLIED.
+func revokesNotApplied(t *testing.T, root, name, cur, prev, decisionsFile string) []string {
+	t.Helper()
+	page := filepath.Join(root, "review-"+name, "report.html")
+	r := runCLI(t, cleanEnv(), "report", cur, "--previous", prev, "--decisions", decisionsFile, "--output", page)
+	if r.code != 0 {
+		t.Fatalf("report %s: exit %d: %s%s", name, r.code, r.stdout, r.stderr)
+	}
+	rows, evaluated := readReport(t, filepath.Join(filepath.Dir(page), "report.json")).rows(t, "REVOKE_NOT_APPLIED")
+	if !evaluated {
+		t.Fatalf("report %s: REVOKE_NOT_APPLIED was not evaluated", name)
+	}
+	return rows
 }
 
 // exportWith exports pool id from the emulator at url into dir.
