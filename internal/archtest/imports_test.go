@@ -107,7 +107,8 @@ var layers = []layer{
 	{"internal/s3server", []string{"internal/peer"}},
 	{"internal/faultproxy", nil},
 	{"internal/duckdb", []string{"internal/peer"}},
-	{"internal/chromium", []string{"internal/peer"}},
+	{"internal/chromium", []string{"internal/peer", "internal/cdp"}},
+	{"internal/cdp", nil},
 	{"internal/cognitolocal", []string{"internal/peer"}},
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/pushgateway", []string{"internal/peer"}},
@@ -122,7 +123,7 @@ var layers = []layer{
 // testOnly are packages no production package may import: the peers and
 // helpers that tests start and use.
 var testOnly = []string{
-	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
+	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cdp", "internal/cognitolocal", "internal/boto",
 	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "internal/hubemu", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
 	"internal/sshkeygen",
 }
