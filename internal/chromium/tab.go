@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -226,21 +227,46 @@ func (p *Tab) Console() []string {
 	return out
 }
 
-// Requests are the URLs the page asked for so far, other than the page
-// itself and the blob: URLs of what it built in memory.
+// Requests are the URLs the page asked the network for so far, other than
+// the page itself and the blob: URLs of what it built in memory. A
+// request the page's CSP blocked never left the browser: it is one of
+// Blocked, not of these.
 func (p *Tab) Requests() []string {
-	var out []string
+	all, blocked := p.requests()
+	return slices.DeleteFunc(all, func(u string) bool { return slices.Contains(blocked, u) })
+}
+
+// Blocked are the URLs of the requests the page's CSP stopped.
+func (p *Tab) Blocked() []string {
+	_, blocked := p.requests()
+	return blocked
+}
+
+func (p *Tab) requests() (all, blocked []string) {
+	urls := map[string]string{} // by request id
 	for _, e := range p.b.Events() {
-		if e.SessionID != p.session || e.Method != "Network.requestWillBeSent" {
+		if e.SessionID != p.session {
 			continue
 		}
-		var r struct{ Request struct{ URL string } }
+		var r struct {
+			RequestID     string `json:"requestId"`
+			Request       struct{ URL string }
+			BlockedReason string `json:"blockedReason"`
+		}
 		_ = json.Unmarshal(e.Params, &r)
-		if u := r.Request.URL; u != p.url && !strings.HasPrefix(u, "blob:") {
-			out = append(out, u)
+		switch e.Method {
+		case "Network.requestWillBeSent":
+			if u := r.Request.URL; u != p.url && !strings.HasPrefix(u, "blob:") {
+				urls[r.RequestID] = u
+				all = append(all, u)
+			}
+		case "Network.loadingFailed":
+			if u, ok := urls[r.RequestID]; ok && r.BlockedReason == "csp" {
+				blocked = append(blocked, u)
+			}
 		}
 	}
-	return out
+	return all, blocked
 }
 
 // quote is s as a JavaScript string literal.

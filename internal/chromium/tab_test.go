@@ -59,6 +59,9 @@ func TestTabDrivesAPage(t *testing.T) {
 		const i = document.createElement("img"); i.src = `+quote(srv.URL+"/pixel.png")+`; document.body.appendChild(i); })()`, nil)
 	var ran bool
 	tab.Eval(`window.ran === 1`, &ran)
+	if b := tab.Blocked(); len(b) != 1 || !strings.HasSuffix(b[0], "/pixel.png") || len(tab.Requests()) > 0 {
+		t.Errorf("blocked %q, requested %q: want the image blocked", b, tab.Requests())
+	}
 	if ran || hits.Load() > 0 {
 		t.Errorf("the CSP let an injected script run (%v) or an image load (%d requests)", ran, hits.Load())
 	}
