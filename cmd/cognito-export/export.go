@@ -13,6 +13,7 @@ import (
 	"github.com/cognito-export/cognito-export/configfile"
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/metrics"
+	"github.com/cognito-export/cognito-export/progress"
 )
 
 // exportFlags binds the flags of export (and demo) to a Config.
@@ -350,7 +351,11 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	// A bar per pool only makes sense when they take turns on the terminal.
 	useBar := con.tty && run.parallelPools == 1
 	opts.Watch = func(ctx context.Context, pr *batch.PoolRun) func(bool) {
-		return watch(ctx, con, pr.Config.Logger.With("phase", "export"), pr, run.progressInterval, useBar)
+		o := progress.Options{Log: pr.Config.Logger.With("phase", "export"), Interval: run.progressInterval}
+		if useBar {
+			o.Screen = con
+		}
+		return progress.Watch(ctx, pr, o)
 	}
 	alerts, err := newAlerts(p, run, con)
 	if err != nil {
