@@ -14,6 +14,7 @@ import (
 
 	"github.com/cognito-export/cognito-export/fault"
 	"github.com/cognito-export/cognito-export/memlimit"
+	"github.com/cognito-export/cognito-export/review"
 )
 
 // Exit codes, decided here and nowhere else.
@@ -138,7 +139,7 @@ func exitCode(ctx context.Context, command string, err error, stderr io.Writer) 
 	if errors.Is(err, errHelp) {
 		return exitOK
 	}
-	if errors.Is(err, errNotIntact) || errors.Is(err, errNotRetained) || errors.Is(err, errChanges) {
+	if errors.Is(err, review.ErrNotIntact) || errors.Is(err, review.ErrNotRetained) || errors.Is(err, errChanges) {
 		return exitFailure // its problems and verdict are printed
 	}
 	if sig, ok := fault.InterruptedBy(ctx); ok {
