@@ -334,7 +334,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if inv.run.dryRun {
-		return batch.DryRun(ctx, inv.Plan, found, out.log, func(cfg export.Config, rep export.DryRunReport) { printDryRun(stdout, cfg, rep) })
+		return batch.DryRun(ctx, inv.Plan, found, out.log, func(cfg export.Config, rep export.DryRunReport) { batch.PrintDryRun(stdout, cfg, rep) })
 	}
 	return exportRun(ctx, inv.Plan, found, inv.run, out, stdout)
 }
