@@ -361,7 +361,7 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	if err != nil {
 		return err
 	}
-	alerts.hook(&opts, run.progressInterval)
+	alerts.Hook(&opts)
 	r := batch.NewRun(p, found, opts)
 	stopMetrics, err := serveMetrics(ctx, run.metricsAddr, r, p.Limits, con.log.With("run_id", p.RunID, "pool", found.Label()))
 	if err != nil {
@@ -370,6 +370,6 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	defer stopMetrics()
 	started := time.Now()
 	err = r.Export(ctx)
-	alerts.runOver(r, time.Since(started))
+	alerts.RunOver(r, time.Since(started))
 	return err
 }
