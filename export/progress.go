@@ -120,7 +120,7 @@ func (p *Progress) Snapshot() ProgressSnapshot {
 		Phase: *cmp.Or(p.phase.Load(), new(string)),
 		Calls: p.calls.ByOperation(), Throttles: p.calls.Throttles(), Retries: p.calls.Retries(),
 		ThrottlesOf: p.calls.ThrottlesByOperation(),
-		Strategy: *cmp.Or(p.strategy.Load(), new(string)),
+		Strategy:    *cmp.Or(p.strategy.Load(), new(string)),
 	}
 }
 
