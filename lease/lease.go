@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +49,10 @@ const (
 
 // IndexName is the lease of a run's index file, such as index.json.
 func IndexName(index string) string { return "_lease-" + index }
+
+// IsName reports whether a file's name is a lease's: a working file of the
+// run, not part of what it wrote.
+func IsName(name string) bool { return name == Name || strings.HasPrefix(name, "_lease-") }
 
 // DefaultTTL is how long a lease lasts without renewal: long enough that a
 // renewal every third of it rides out a slow S3 call or two, short enough
