@@ -56,7 +56,7 @@ func FuzzConfigFile(f *testing.F) {
 		if err == nil {
 			return
 		}
-		if _, ok := err.(usageError); !ok {
+		if !isUsage(err) {
 			t.Fatalf("a bad config is not a usage error (exit 2): %T %v", err, err)
 		}
 		if !strings.Contains(err.Error(), path) {
@@ -76,11 +76,11 @@ func foldConfig(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := applySources(exportFlagSet(), noEnv, fc.top); err != nil {
+	if err := applySources(exportFlagSet(), noEnv, fc.Top); err != nil {
 		return err
 	}
-	for _, entry := range append(fc.pools, fc.accounts...) {
-		if err := applySources(exportFlagSet(), noEnv, entry, fc.top); err != nil {
+	for _, entry := range append(fc.Pools, fc.Accounts...) {
+		if err := applySources(exportFlagSet(), noEnv, entry, fc.Top); err != nil {
 			return err
 		}
 	}

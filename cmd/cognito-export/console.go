@@ -52,12 +52,13 @@ func (c *console) Write(p []byte) (int, error) {
 	return c.stderr.Write(p)
 }
 
-// draw runs fn, which renders the bar, without a log line in between.
-func (c *console) draw(bar interface{ Clear() error }, fn func()) {
+// Draw runs fn, which renders the bar on stderr, without a log line in
+// between (progress.Screen).
+func (c *console) Draw(bar interface{ Clear() error }, fn func(io.Writer)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bar = bar
-	fn()
+	fn(c.stderr)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -10,8 +10,10 @@ import (
 
 	"github.com/cognito-export/cognito-export/batch"
 	"github.com/cognito-export/cognito-export/cognito"
+	"github.com/cognito-export/cognito-export/configfile"
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/metrics"
+	"github.com/cognito-export/cognito-export/progress"
 )
 
 // exportFlags binds the flags of export (and demo) to a Config.
@@ -165,7 +167,7 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 	if err != nil {
 		return nil, err
 	}
-	if err := applySources(fs, lookupEnv, file.top); err != nil {
+	if err := applySources(fs, lookupEnv, file.Top); err != nil {
 		return nil, err
 	}
 	s, err := top.runSettings(lookupEnv)
@@ -177,7 +179,7 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 		return nil, err
 	}
 	for _, entry := range entries {
-		f, err := layered(newSet, lookupEnv, entry, file.top)
+		f, err := layered(newSet, lookupEnv, entry, file.Top)
 		if err != nil {
 			return nil, err
 		}
@@ -188,15 +190,15 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 		s.Pools = append(s.Pools, cfg)
 	}
 	for _, src := range sources {
-		f, err := layered(newSet, lookupEnv, src, file.top)
+		f, err := layered(newSet, lookupEnv, src, file.Top)
 		if err != nil {
 			return nil, err
 		}
 		cfg, err := f.poolConfig(lookupEnv)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", src.from, err)
+			return nil, fmt.Errorf("%s: %w", src.From, err)
 		}
-		s.Sources = append(s.Sources, batch.Source{From: src.from, Config: cfg, Regions: f.disc.regions, Include: f.disc.include, Exclude: f.disc.exclude})
+		s.Sources = append(s.Sources, batch.Source{From: src.From, Config: cfg, Regions: f.disc.regions, Include: f.disc.include, Exclude: f.disc.exclude})
 	}
 	p, err := batch.NewPlan(s)
 	if err != nil {
@@ -207,7 +209,7 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 
 // readConfigFile reads the file --config names, which may itself come
 // from the environment; no --config is an empty file.
-func readConfigFile(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEnv func(string) (string, bool)) (*fileConfig, error) {
+func readConfigFile(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEnv func(string) (string, bool)) (*configfile.File, error) {
 	fs, f, err := newSet()
 	if err != nil {
 		return nil, err
@@ -216,14 +218,14 @@ func readConfigFile(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEn
 		return nil, err
 	}
 	if f.run.config == "" {
-		return &fileConfig{}, nil
+		return &configfile.File{}, nil
 	}
 	return loadConfigFile(f.run.config, fs)
 }
 
 // layered is one pool entry's (or one account's) flags: the command line
 // and the environment over the entry over the file's top level.
-func layered(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEnv func(string) (string, bool), entry, top layer) (*exportFlags, error) {
+func layered(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEnv func(string) (string, bool), entry, top configfile.Layer) (*exportFlags, error) {
 	fs, f, err := newSet()
 	if err != nil {
 		return nil, err
@@ -271,26 +273,26 @@ func (top *exportFlags) runSettings(lookupEnv func(string) (string, bool)) (batc
 // choosePools says where the pools come from: entries are the pools named
 // (one from the flags when neither the file nor discovery names any),
 // sources where discovery looks. Naming pools in two places is refused.
-func (top *exportFlags) choosePools(fs *flag.FlagSet, file *fileConfig, lookupEnv func(string) (string, bool)) (entries, sources []layer, err error) {
-	discovering := top.run.allPools || len(file.accounts) > 0
+func (top *exportFlags) choosePools(fs *flag.FlagSet, file *configfile.File, lookupEnv func(string) (string, bool)) (entries, sources []configfile.Layer, err error) {
+	discovering := top.run.allPools || len(file.Accounts) > 0
 	_, envPool := lookupEnv(envName("user-pool-id"))
 	namedPool := envPool || flagSet(fs, "user-pool-id")
-	entries = file.pools
+	entries = file.Pools
 	switch {
 	case len(entries) > 0 && namedPool:
-		return nil, nil, usageError{fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", file.path)}
+		return nil, nil, usageError{fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", file.Path)}
 	case top.run.allPools && namedPool:
 		return nil, nil, usageError{"--user-pool-id and --all-pools: name one pool, or find them all"}
 	case len(entries) == 0 && !discovering:
-		entries = []layer{{}}
+		entries = []configfile.Layer{{}}
 	}
 	if !discovering && len(top.disc.regions)+len(top.disc.include)+len(top.disc.exclude) > 0 {
 		return nil, nil, usageError{"--regions, --include and --exclude choose among the pools ListUserPools finds: add --all-pools (or accounts: in the config file)"}
 	}
 	if top.run.allPools {
-		sources = append(sources, layer{from: "--all-pools"})
+		sources = append(sources, configfile.Layer{From: "--all-pools"})
 	}
-	return entries, append(sources, file.accounts...), nil
+	return entries, append(sources, file.Accounts...), nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
@@ -349,7 +351,11 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	// A bar per pool only makes sense when they take turns on the terminal.
 	useBar := con.tty && run.parallelPools == 1
 	opts.Watch = func(ctx context.Context, pr *batch.PoolRun) func(bool) {
-		return watch(ctx, con, pr.Config.Logger.With("phase", "export"), pr, run.progressInterval, useBar)
+		o := progress.Options{Log: pr.Config.Logger.With("phase", "export"), Interval: run.progressInterval}
+		if useBar {
+			o.Screen = con
+		}
+		return progress.Watch(ctx, pr, o)
 	}
 	alerts, err := newAlerts(p, run, con)
 	if err != nil {

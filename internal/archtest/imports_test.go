@@ -32,7 +32,7 @@ func layerOf(pkg string) (layer, bool) {
 var layers = []layer{
 	// The command parses flags, layers the config and the environment,
 	// owns the console and the exit codes, and calls the library.
-	{"cmd/cognito-export", []string{"batch", "review", "remediation", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "lease", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig", "memlimit"}},
+	{"cmd/cognito-export", []string{"configfile", "progress", "batch", "review", "remediation", "metrics", "athena", "export", "reader", "report", "diff", "cognito", "identity", "ratelimit", "sink", "sink/s3dest", "fault", "lease", "internal/cognitoemu", "internal/spelling", "internal/buildinfo", "sshsig", "memlimit"}},
 	// A run of export beyond one pool: planning, discovery, shards, the
 	// index, the pools' follow-up diff and report. Beneath cmd, which
 	// only parses and prints; never importing it.
@@ -44,6 +44,12 @@ var layers = []layer{
 	// decisions and an export, writes a script and a policy; beside
 	// review, never changing a pool.
 	{"remediation", []string{"decisions", "reader", "rowscan", "fault", "sink/s3dest"}},
+	// export's --config file, read and checked against the flags it sets:
+	// beneath cmd, which layers it under the command line and environment.
+	{"configfile", []string{"fault", "internal/spelling"}},
+	// A pool's progress on the console, a bar or log lines, as the metrics
+	// count it: beside metrics, above the run it watches.
+	{"progress", []string{"batch", "export"}},
 	// Prometheus' view of a run's pools, served by cmd.
 	{"metrics", []string{"batch", "ratelimit"}},
 	// A report's findings as AWS Security Finding Format, and their import
@@ -107,7 +113,8 @@ var layers = []layer{
 	{"internal/s3server", []string{"internal/peer"}},
 	{"internal/faultproxy", nil},
 	{"internal/duckdb", []string{"internal/peer"}},
-	{"internal/chromium", []string{"internal/peer"}},
+	{"internal/chromium", []string{"internal/peer", "internal/cdp"}},
+	{"internal/cdp", nil},
 	{"internal/cognitolocal", []string{"internal/peer"}},
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/pushgateway", []string{"internal/peer"}},
@@ -122,7 +129,7 @@ var layers = []layer{
 // testOnly are packages no production package may import: the peers and
 // helpers that tests start and use.
 var testOnly = []string{
-	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
+	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cdp", "internal/cognitolocal", "internal/boto",
 	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "internal/hubemu", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
 	"internal/sshkeygen",
 }

@@ -1,4 +1,4 @@
-package main
+package configfile
 
 import (
 	"errors"
@@ -14,8 +14,9 @@ import (
 // It replaces decoding into map[string]yaml.Node, which checks a mapping's
 // keys for duplicates pair by pair and records an error for every pair:
 // 10,000 copies of one key, 40 KB of YAML, made 50 million messages and 24
-// GB of garbage (found while sizing FuzzConfigFile's allocation bound; its
-// testdata/fuzz keeps a smaller case). Here each key is looked up once,
+// GB of garbage (found while sizing the allocation bound of
+// cmd/cognito-export's FuzzConfigFile, whose testdata/fuzz keeps a smaller
+// case). Here each key is looked up once,
 // and each mapping is read once however many aliases name it, so a file
 // costs memory in proportion to its size.
 type mappings map[*yaml.Node]map[string]*yaml.Node
