@@ -66,7 +66,7 @@ var layers = []layer{
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.
-	{"reader", []string{"location", "sink", "sink/s3dest", "sshsig"}},
+	{"reader", []string{"location", "lease", "sink", "sink/s3dest", "sshsig"}},
 	// A location (a directory or s3://bucket/prefix/) is parsed, joined
 	// and opened here only: above the two destinations it chooses between,
 	// beneath everything that reads or writes one.
@@ -113,7 +113,8 @@ var layers = []layer{
 	{"internal/s3server", []string{"internal/peer"}},
 	{"internal/faultproxy", nil},
 	{"internal/duckdb", []string{"internal/peer"}},
-	{"internal/chromium", []string{"internal/peer"}},
+	{"internal/chromium", []string{"internal/peer", "internal/cdp"}},
+	{"internal/cdp", nil},
 	{"internal/cognitolocal", []string{"internal/peer"}},
 	{"internal/boto", []string{"internal/peer"}},
 	{"internal/pushgateway", []string{"internal/peer"}},
@@ -128,7 +129,7 @@ var layers = []layer{
 // testOnly are packages no production package may import: the peers and
 // helpers that tests start and use.
 var testOnly = []string{
-	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cognitolocal", "internal/boto",
+	"internal/peer", "internal/s3server", "internal/duckdb", "internal/chromium", "internal/cdp", "internal/cognitolocal", "internal/boto",
 	"internal/exportcheck", "internal/pushgateway", "internal/emfcheck", "internal/prometheus", "internal/hubemu", "sink/desttest", "checkpoint/storetest", "internal/faultproxy", "internal/fuzzcheck",
 	"internal/sshkeygen",
 }

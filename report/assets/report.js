@@ -86,7 +86,7 @@
     rows.forEach(function (tr) {
       if (keyOf(tr) !== key) { return; }
       tr.querySelector("select.decision").value = m.decision;
-      tr.querySelector("input.comment").value = m.comment;
+      tr.querySelector("textarea.comment").value = m.comment;
       if (m.decision) { tr.setAttribute("data-decision", m.decision); } else { tr.removeAttribute("data-decision"); }
     });
   }
@@ -105,8 +105,10 @@
       opt.textContent = o[1];
       select.appendChild(opt);
     });
-    var comment = document.createElement("input");
-    comment.type = "text";
+    // A textarea: a reason may take more than one line, which an input
+    // would silently join.
+    var comment = document.createElement("textarea");
+    comment.rows = 1;
     comment.className = "comment";
     comment.placeholder = "comment";
     comment.setAttribute("aria-label", "Comment");
