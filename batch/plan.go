@@ -255,3 +255,17 @@ func (p *Plan) claimOutputs(pp Pool) error {
 	}
 	return nil
 }
+
+// Validate checks the settings of each pool named, naming the pool when
+// the plan has several.
+func (p *Plan) Validate() error {
+	for _, pp := range p.Pools {
+		if err := pp.Validate(); err != nil {
+			if len(p.Pools) > 1 {
+				return fmt.Errorf("pool %s: %w", pp.UserPoolID, err)
+			}
+			return err
+		}
+	}
+	return nil
+}

@@ -222,3 +222,24 @@ func TestEveryPairFallsInExactlyOneShard(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanValidateNamesThePool: a pool's bad setting is the user's to fix,
+// named by its pool when there are several.
+func TestPlanValidateNamesThePool(t *testing.T) {
+	good, bad := named("p1", "/o/{pool}"), named("p2", "/o/{pool}")
+	for _, c := range []*export.Config{&good, &bad} {
+		c.Concurrency, c.PageSize, c.Format, c.Compression = 1, 60, "csv", "none"
+	}
+	bad.Concurrency = 0
+	if err := newPlan(t, Settings{Pools: []export.Config{good}}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+	err := newPlan(t, Settings{Pools: []export.Config{bad}}).Validate()
+	if fault.KindOf(err) != fault.Usage || err.Error() != "--concurrency 0: must be at least 1" {
+		t.Fatalf("one pool: %v", err)
+	}
+	err = newPlan(t, Settings{Pools: []export.Config{good, bad}, Index: "/o"}).Validate()
+	if fault.KindOf(err) != fault.Usage || err.Error() != "pool p2: --concurrency 0: must be at least 1" {
+		t.Fatalf("two pools: %v", err)
+	}
+}

@@ -55,38 +55,49 @@ type Config struct {
 	SessionName string
 }
 
-// Calls counts Cognito requests per operation, retries included.
+// Calls counts Cognito requests and throttles per operation, retries
+// included.
 type Calls struct {
-	mu        sync.Mutex
-	byOp      map[string]*atomic.Int64
-	throttles atomic.Int64
-	retries   atomic.Int64
+	mu          sync.Mutex
+	byOp        map[string]*atomic.Int64
+	throttlesOf map[string]*atomic.Int64
+	throttles   atomic.Int64
+	retries     atomic.Int64
 }
 
-func (c *Calls) counter(op string) *atomic.Int64 {
+// counterIn is op's counter in *m, made on first use.
+func (c *Calls) counterIn(m *map[string]*atomic.Int64, op string) *atomic.Int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.byOp == nil {
-		c.byOp = make(map[string]*atomic.Int64)
+	if *m == nil {
+		*m = make(map[string]*atomic.Int64)
 	}
-	n, ok := c.byOp[op]
+	n, ok := (*m)[op]
 	if !ok {
 		n = new(atomic.Int64)
-		c.byOp[op] = n
+		(*m)[op] = n
 	}
 	return n
 }
 
-// ByOperation returns a snapshot of the call counts.
-func (c *Calls) ByOperation() map[string]int64 {
+func (c *Calls) counter(op string) *atomic.Int64 { return c.counterIn(&c.byOp, op) }
+
+func (c *Calls) snapshot(m map[string]*atomic.Int64) map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int64, len(c.byOp))
-	for op, n := range c.byOp {
+	out := make(map[string]int64, len(m))
+	for op, n := range m {
 		out[op] = n.Load()
 	}
 	return out
 }
+
+// ByOperation returns a snapshot of the call counts.
+func (c *Calls) ByOperation() map[string]int64 { return c.snapshot(c.byOp) }
+
+// ThrottlesByOperation returns a snapshot of the throttles of each
+// operation that had any.
+func (c *Calls) ThrottlesByOperation() map[string]int64 { return c.snapshot(c.throttlesOf) }
 
 // Total is the number of requests sent.
 func (c *Calls) Total() int64 {
@@ -239,6 +250,7 @@ func (m *attemptMiddleware) HandleFinalize(ctx context.Context, in middleware.Fi
 		lim.Throttled(now)
 		if m.calls != nil {
 			m.calls.throttles.Add(1)
+			m.calls.counterIn(&m.calls.throttlesOf, op).Add(1)
 		}
 	} else if err == nil {
 		lim.Succeeded(now)

@@ -2,7 +2,8 @@
 // keys are the flags of export, at the top level and in the entries of
 // pools: and accounts:. Every key and value is checked against the flags
 // before anything runs, so that a typo stops the run with one line that
-// names the file, the entry and the key.
+// names the file, the entry and the key; Choose says which of its entries,
+// with the command line, name the pools of a run.
 package configfile
 
 import (
@@ -223,4 +224,41 @@ func suggest(key string, fs *flag.FlagSet) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// Naming is how the rest of a command line names or finds pools, besides
+// the file.
+type Naming struct {
+	// Pool is a pool named by --user-pool-id or its variable.
+	Pool bool
+	// AllPools is --all-pools: every pool ListUserPools finds.
+	AllPools bool
+	// Choosing is --regions, --include or --exclude at the top level: which
+	// of the pools found to keep.
+	Choosing bool
+}
+
+// Choose says where the pools of a run come from: pools are the entries of
+// the pools named (one empty entry, the flags' own pool, when neither the
+// file nor discovery names any), sources the entries where discovery looks
+// (--all-pools, named so, then each account). Naming pools in two places
+// is refused, as is choosing among found pools when none are found.
+func (f *File) Choose(n Naming) (pools, sources []Layer, err error) {
+	discovering := n.AllPools || len(f.Accounts) > 0
+	pools = f.Pools
+	switch {
+	case len(pools) > 0 && n.Pool:
+		return nil, nil, fault.Usagef(fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", f.Path))
+	case n.AllPools && n.Pool:
+		return nil, nil, fault.Usagef("--user-pool-id and --all-pools: name one pool, or find them all")
+	case len(pools) == 0 && !discovering:
+		pools = []Layer{{}}
+	}
+	if !discovering && n.Choosing {
+		return nil, nil, fault.Usagef("--regions, --include and --exclude choose among the pools ListUserPools finds: add --all-pools (or accounts: in the config file)")
+	}
+	if n.AllPools {
+		sources = append(sources, Layer{From: "--all-pools"})
+	}
+	return pools, append(sources, f.Accounts...), nil
 }

@@ -164,3 +164,46 @@ func TestLoadUnreadableFile(t *testing.T) {
 		t.Fatalf("Load = %+v, %v", f, err)
 	}
 }
+
+// TestChoose holds where a run's pools come from, and each refusal.
+func TestChoose(t *testing.T) {
+	pools := []Layer{{From: "config c.yaml pools[0]"}, {From: "config c.yaml pools[1]"}}
+	accounts := []Layer{{From: "config c.yaml accounts[0]"}}
+	flagsPool := []Layer{{}}
+	allPools := Layer{From: "--all-pools"}
+	tests := []struct {
+		name           string
+		file           File
+		n              Naming
+		pools, sources []Layer
+		refused        string
+	}{
+		{"no file: the flags' pool", File{}, Naming{Pool: true}, flagsPool, nil, ""},
+		{"no pool anywhere: the flags' pool, for the plan to refuse", File{}, Naming{}, flagsPool, nil, ""},
+		{"the file's pools", File{Path: "c.yaml", Pools: pools}, Naming{}, pools, nil, ""},
+		{"--all-pools", File{}, Naming{AllPools: true, Choosing: true}, nil, []Layer{allPools}, ""},
+		{"accounts", File{Accounts: accounts}, Naming{Choosing: true}, nil, accounts, ""},
+		{"pools and accounts", File{Pools: pools, Accounts: accounts}, Naming{}, pools, accounts, ""},
+		{"--all-pools and accounts", File{Accounts: accounts}, Naming{AllPools: true}, nil, []Layer{allPools, accounts[0]}, ""},
+		{"a pool named and the file's pools", File{Path: "c.yaml", Pools: pools}, Naming{Pool: true}, nil, nil, "--user-pool-id and the pools of c.yaml: name the pools in one place only"},
+		{"a pool named and --all-pools", File{}, Naming{Pool: true, AllPools: true}, nil, nil, "--user-pool-id and --all-pools"},
+		{"choosing without discovery", File{Pools: pools}, Naming{Choosing: true}, nil, nil, "--regions, --include and --exclude choose among the pools ListUserPools finds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, s, err := tt.file.Choose(tt.n)
+			if tt.refused != "" {
+				if fault.KindOf(err) != fault.Usage || !strings.Contains(err.Error(), tt.refused) {
+					t.Fatalf("err = %v, want a usage error saying %q", err, tt.refused)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(p, tt.pools) || !reflect.DeepEqual(s, tt.sources) {
+				t.Fatalf("pools %+v sources %+v, want %+v and %+v", p, s, tt.pools, tt.sources)
+			}
+		})
+	}
+}

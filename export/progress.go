@@ -44,6 +44,8 @@ type ProgressSnapshot struct {
 	Phase              string
 	Calls              map[string]int64
 	Throttles, Retries int64
+	// ThrottlesOf is Throttles by operation (only those that had any).
+	ThrottlesOf map[string]int64
 	// Strategy is the one the run uses, "" until it is decided.
 	Strategy string
 }
@@ -117,7 +119,8 @@ func (p *Progress) Snapshot() ProgressSnapshot {
 		EstimatedUsers: p.estUsers.Load(), EstimatedRows: p.estRows.Load(), EstimatedMemberships: p.estMemberships.Load(),
 		Phase: *cmp.Or(p.phase.Load(), new(string)),
 		Calls: p.calls.ByOperation(), Throttles: p.calls.Throttles(), Retries: p.calls.Retries(),
-		Strategy: *cmp.Or(p.strategy.Load(), new(string)),
+		ThrottlesOf: p.calls.ThrottlesByOperation(),
+		Strategy:    *cmp.Or(p.strategy.Load(), new(string)),
 	}
 }
 

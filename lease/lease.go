@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,10 @@ const (
 // IndexName is the lease of a run's index file, such as index.json.
 func IndexName(index string) string { return "_lease-" + index }
 
+// IsName reports whether a file's name is a lease's: a working file of the
+// run, not part of what it wrote.
+func IsName(name string) bool { return name == Name || strings.HasPrefix(name, "_lease-") }
+
 // DefaultTTL is how long a lease lasts without renewal: long enough that a
 // renewal every third of it rides out a slow S3 call or two, short enough
 // that a killed run's successor does not wait long.
@@ -62,6 +67,9 @@ type Holder struct {
 	Started time.Time `json:"started"`
 	Renewed time.Time `json:"renewed"`
 	Expires time.Time `json:"expires"`
+	// Released is when the holder gave the lease up: a released lease is
+	// free whatever the clocks of its holder and its next taker say.
+	Released time.Time `json:"released,omitzero"`
 }
 
 // Options say who takes a lease and for how long.
@@ -147,6 +155,8 @@ func Acquire(ctx context.Context, store Store, name string, opts Options) (*Leas
 	host, _ := os.Hostname()
 	l := &Lease{store: store, name: name, opts: opts,
 		holder: Holder{RunID: opts.RunID, Host: host, PID: os.Getpid(), Started: opts.Now().UTC()}}
+	// ghosts counts creates refused over an object that reads as absent.
+	ghosts := 0
 	for range attempts {
 		data, version, err := store.Read(ctx, name)
 		if err != nil {
@@ -155,18 +165,24 @@ func Acquire(ctx context.Context, store Store, name string, opts Options) (*Leas
 		if data != nil {
 			h, perr := Parse(data)
 			now := opts.Now()
-			if perr == nil && now.Before(h.Expires) {
-				return nil, fault.New(fault.Transient, "", &HeldError{Where: opts.Where, Holder: h, Now: now})
-			}
-			if perr != nil {
+			switch {
+			case perr != nil:
 				opts.Logger.Warn("the lease object is not a lease; taking it over", "lease", name, "output", opts.Where, "error", perr.Error())
-			} else {
+			case !h.Released.IsZero():
+				opts.Logger.Info("taking over a released lease", "lease", name, "output", opts.Where,
+					"previous_run_id", h.RunID, "previous_host", h.Host, "previous_pid", h.PID, "released", h.Released)
+			case now.Before(h.Expires):
+				return nil, fault.New(fault.Transient, "", &HeldError{Where: opts.Where, Holder: h, Now: now})
+			default:
 				opts.Logger.Info("taking over an expired lease", "lease", name, "output", opts.Where,
 					"previous_run_id", h.RunID, "previous_host", h.Host, "previous_pid", h.PID, "expired", h.Expires)
 			}
 		}
-		err = l.write(ctx, version)
+		err = l.write(ctx, version, false)
 		if fault.Precondition(err) {
+			if data == nil {
+				ghosts++
+			}
 			continue // another run got there first: see who
 		}
 		if err != nil {
@@ -177,16 +193,27 @@ func Acquire(ctx context.Context, store Store, name string, opts Options) (*Leas
 		}
 		return l, nil
 	}
+	if ghosts == attempts {
+		// Not a race: nothing ever appeared. In a versioned bucket a
+		// delete marker left by an older release can do this (versitygw
+		// refuses If-None-Match over one); releases now leave a released
+		// lease instead.
+		return nil, fault.Usagef(fmt.Sprintf("take the lease %s in %s: the store refuses to create it though it reads as absent (in a versioned bucket, a delete marker over %s can do that): remove that delete marker (aws s3api list-object-versions, then delete-object --version-id) and run again, or pass --lease=off if nothing else ever writes there", name, opts.Where, name))
+	}
 	return nil, fmt.Errorf("take the lease %s in %s: other runs kept taking it; try again", name, opts.Where)
 }
 
-// write writes the lease as held from now, if the object is at match ("":
-// absent), and records the new version and deadline.
-func (l *Lease) write(ctx context.Context, match string) error {
+// write writes the lease as held from now, or as released now, if the
+// object is at match ("": absent), and records the new version and
+// deadline.
+func (l *Lease) write(ctx context.Context, match string, released bool) error {
 	sent := time.Now()
 	now := l.opts.Now().UTC()
 	h := l.holder
 	h.Renewed, h.Expires = now, now.Add(l.opts.TTL)
+	if released {
+		h.Released, h.Expires = now, now
+	}
 	data, err := json.MarshalIndent(h, "", "  ")
 	if err != nil {
 		return err
@@ -289,7 +316,7 @@ func (l *Lease) Renew(ctx context.Context) error {
 	ctx, cancel := context.WithDeadline(ctx, l.deadline)
 	l.mu.Unlock()
 	defer cancel()
-	err := l.write(ctx, l.Version())
+	err := l.write(ctx, l.Version(), false)
 	if fault.Precondition(err) {
 		reason := "another run replaced or removed it"
 		if data, _, rerr := l.store.Read(ctx, l.name); rerr == nil && data != nil {
@@ -312,14 +339,26 @@ func (l *Lease) Renew(ctx context.Context) error {
 	return nil
 }
 
-// Release gives the lease up, if this run still holds it: a successor need
-// not wait for it to expire.
+// Release gives the lease up, if this run still holds it, so that a
+// successor need not wait for it to expire: it marks the lease released
+// (a conditional overwrite), then removes it. The mark comes first
+// because a removal does not always free the name: in a versioned bucket
+// a delete leaves a delete marker, over which some S3 servers refuse the
+// next run's create-if-absent, and there the store keeps the released
+// lease (sink/s3dest), which the next run replaces like an expired one.
 func (l *Lease) Release(ctx context.Context) error {
 	if l.Err() != nil {
 		return nil // not ours to remove any more
 	}
+	err := l.write(ctx, l.Version(), true)
 	l.lose("released")
-	if err := l.store.Remove(ctx, l.name, l.Version()); err != nil && !fault.Precondition(err) {
+	if fault.Precondition(err) {
+		return nil // another run replaced it: not ours to remove
+	}
+	if err == nil {
+		err = l.store.Remove(ctx, l.name, l.Version())
+	}
+	if err != nil && !fault.Precondition(err) {
 		return fmt.Errorf("release the lease %s in %s: %w", l.name, l.opts.Where, err)
 	}
 	return nil
@@ -361,7 +400,7 @@ func Live(ctx context.Context, store Store, name string, now time.Time) (*Holder
 		return nil, err
 	}
 	h, err := Parse(data)
-	if err != nil || !now.Before(h.Expires) {
+	if err != nil || !h.Released.IsZero() || !now.Before(h.Expires) {
 		return nil, nil
 	}
 	return &h, nil

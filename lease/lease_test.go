@@ -16,8 +16,9 @@ import (
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
-// stores are the two real stores a lease lives in: a local directory and
-// an S3 prefix on versitygw.
+// stores are the real stores a lease lives in: a local directory, an S3
+// prefix on versitygw, and one in a bucket with Object Lock (versioned:
+// a delete there leaves a delete marker).
 func stores(t *testing.T) map[string]func(t *testing.T) lease.Store {
 	return map[string]func(t *testing.T) lease.Store{
 		"local": func(t *testing.T) lease.Store {
@@ -37,6 +38,36 @@ func stores(t *testing.T) map[string]func(t *testing.T) lease.Store {
 			}
 			return p
 		},
+		"s3-locked": func(t *testing.T) lease.Store {
+			srv := s3server.StartVersioned(t)
+			srv.LockedBucket(t, "lease")
+			p, err := s3dest.Open(context.Background(), "s3://lease/out/",
+				s3dest.Options{Region: srv.Region, EndpointURL: srv.Endpoint, Credentials: srv.Credentials()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		},
+	}
+}
+
+// released fails t unless the lease in st was given up: gone, or (where a
+// delete would leave a delete marker) marked released by run.
+func released(t *testing.T, st lease.Store, run string) {
+	t.Helper()
+	ctx := context.Background()
+	data, _, err := st.Read(ctx, lease.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data != nil {
+		h, err := lease.Parse(data)
+		if err != nil || h.RunID != run || h.Released.IsZero() {
+			t.Fatalf("after release the lease object is %q (%v): neither gone nor released by %s", data, err, run)
+		}
+	}
+	if h, err := lease.Live(ctx, st, lease.Name, time.Now()); err != nil || h != nil {
+		t.Fatalf("after release Live says %+v, %v", h, err)
 	}
 }
 
@@ -83,14 +114,24 @@ func TestALiveLeaseKeepsOthersOutUntilReleased(t *testing.T) {
 		if err := a.Release(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if data, _, err := st.Read(ctx, lease.Name); err != nil || data != nil {
-			t.Fatalf("after release the lease object is %q, %v", data, err)
-		}
-		b, err := lease.Acquire(ctx, st, lease.Name, opts("run-b", time.Minute))
+		released(t, st, "run-a")
+		// The next run takes it at once, even with a clock an hour behind
+		// the one that released it; and again after its own release.
+		behind := opts("run-b", time.Minute)
+		behind.Now = later(-time.Hour)
+		b, err := lease.Acquire(ctx, st, lease.Name, behind)
 		if err != nil {
 			t.Fatalf("acquire after release: %v", err)
 		}
-		b.Release(ctx)
+		if err := b.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		released(t, st, "run-b")
+		c, err := lease.Acquire(ctx, st, lease.Name, opts("run-c", time.Minute))
+		if err != nil {
+			t.Fatalf("acquire after the second release: %v", err)
+		}
+		c.Release(ctx)
 	})
 }
 
@@ -207,9 +248,7 @@ func TestHoldRenewsAndReleases(t *testing.T) {
 		if !errors.Is(err, failed) {
 			t.Fatalf("Hold: %v", err)
 		}
-		if data, _, err := st.Read(ctx, lease.Name); err != nil || data != nil {
-			t.Fatalf("after a failed run the lease is %q, %v: not released", data, err)
-		}
+		released(t, st, "long")
 	})
 }
 

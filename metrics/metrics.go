@@ -45,8 +45,8 @@ func newDescs(pool []string) descs {
 		estimated:   prometheus.NewDesc("cognito_export_estimated_users", "Users in the pool by DescribeUserPool's EstimatedNumberOfUsers (0 until known).", with(), nil),
 		rows:        prometheus.NewDesc("cognito_export_rows_total", "Rows (memberships) written, resumed runs included.", with(), nil),
 		skipped:     prometheus.NewDesc("cognito_export_skipped_users_total", "Users deleted during the export and skipped.", with(), nil),
-		calls:       prometheus.NewDesc("cognito_export_calls_total", "Cognito requests sent by this run, retries included.", with("operation"), nil),
-		throttles:   prometheus.NewDesc("cognito_export_throttles_total", "TooManyRequestsException answers.", with(), nil),
+		calls:       prometheus.NewDesc("cognito_export_calls_total", "Cognito requests sent by this run, retries included, by operation and its quota category.", with("operation", "category"), nil),
+		throttles:   prometheus.NewDesc("cognito_export_throttles_total", "TooManyRequestsException answers, by operation and its quota category.", with("operation", "category"), nil),
 		retries:     prometheus.NewDesc("cognito_export_retries_total", "Attempts beyond the first.", with(), nil),
 		state:       prometheus.NewDesc("cognito_export_pool_state", "1 for the pool's current state: waiting, running, complete or failed.", with("state"), nil),
 		duration:    prometheus.NewDesc("cognito_export_duration_seconds", "Seconds the pool's export and its follow-up have taken, so far while it runs.", with(), nil),
@@ -81,10 +81,12 @@ func collectPool(ch chan<- prometheus.Metric, d descs, pr *batch.PoolRun, labels
 	counter(d.users, s.Users)
 	counter(d.rows, s.Rows)
 	counter(d.skipped, s.Skipped)
-	counter(d.throttles, s.Throttles)
 	counter(d.retries, s.Retries)
 	for op, n := range s.Calls {
-		counter(d.calls, n, op)
+		counter(d.calls, n, op, categoryOf(op))
+		// Every operation called has its series, 0 included, so that
+		// an alert on a rise sees it start.
+		counter(d.throttles, s.ThrottlesOf[op], op, categoryOf(op))
 	}
 	gauge(d.estimated, float64(s.EstimatedUsers))
 	if s.Phase != "" {
@@ -114,6 +116,13 @@ func collectPool(ch chan<- prometheus.Metric, d descs, pr *batch.PoolRun, labels
 	for id, n := range pr.Findings() {
 		gauge(d.findings, float64(n), id)
 	}
+}
+
+// categoryOf is the quota category of a Cognito operation, "" for one
+// with none.
+func categoryOf(op string) string {
+	c, _ := ratelimit.CategoryOf(op)
+	return string(c)
 }
 
 // collectRates sends the paced rates of one limiter set.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cognito-export/cognito-export/lease"
 	"github.com/cognito-export/cognito-export/sink/s3dest"
 )
 
@@ -43,7 +44,7 @@ type RetentionResult struct {
 // CheckRetention asks for the Object Lock retention of every file directly
 // under src: the parts, the manifest and whatever sits beside them (a
 // signature, summary.json, the report), since all of them are the
-// evidence. Each file under none, or under one already past at now, goes
+// evidence (not the run's lease). Each file under none, or under one already past at now, goes
 // to report. A diff under diff/ is a location of its own, checked on its
 // own. The error is for what stops the check: a source that cannot hold
 // retention (ErrNoRetention), a failed listing or request.
@@ -58,6 +59,11 @@ func CheckRetention(ctx context.Context, src Source, now time.Time, report func(
 		return res, err
 	}
 	for _, name := range names {
+		if lease.IsName(name) {
+			// The run's lease, kept released in a versioned bucket:
+			// not evidence, and rewritten by the next run.
+			continue
+		}
 		r, err := rs.RetentionOf(ctx, name)
 		if err != nil {
 			return res, err

@@ -59,6 +59,10 @@ type options struct {
 	onlyAlerting      bool
 	alertingUsers     int
 	alertingRounds    int
+	skipLease         bool
+	onlyLease         bool
+	leaseUsers        int
+	leaseRounds       int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -89,6 +93,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.onlyAlerting, "only-alerting", false, "run only the alerting run (issue 24: --push-gateway and EMF against none), and rewrite only its section of -write")
 	fs.IntVar(&o.alertingUsers, "alerting-users", 100_000, "users of the alerting run's exports")
 	fs.IntVar(&o.alertingRounds, "alerting-rounds", 7, "exports of the alerting run with and without, in turns")
+	fs.BoolVar(&o.skipLease, "skip-lease", false, "skip the lease and signature run (issue 21)")
+	fs.BoolVar(&o.onlyLease, "only-lease", false, "run only the lease and signature run (issue 21), and rewrite only its section of -write")
+	fs.IntVar(&o.leaseUsers, "lease-users", 1_000_000, "users of the lease and signature run's exports")
+	fs.IntVar(&o.leaseRounds, "lease-rounds", 5, "exports of the lease and signature run with and without, in turns")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +115,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.onlyDecisions {
 		return onlyDecisions(ctx, stdout, o)
+	}
+	if o.onlyLease {
+		return onlyLease(ctx, stdout, o)
 	}
 	if o.onlyReview {
 		return onlyReview(ctx, stdout, o)
@@ -127,9 +138,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var err error
 	if !o.skipE2E {
 		if t.runs, err = endToEnd(ctx, w, o); err != nil {
-			return err
-		}
-		if err := leaseCost(ctx, w, o.bin, o.users[len(o.users)-1]); err != nil {
 			return err
 		}
 	}
@@ -170,10 +178,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	if o.skipAlerting {
+	if !o.skipAlerting {
+		if err := onlyAlerting(ctx, stdout, o); err != nil {
+			return err
+		}
+	}
+	if o.skipLease {
 		return nil
 	}
-	return onlyAlerting(ctx, stdout, o)
+	return onlyLease(ctx, stdout, o)
 }
 
 // onlyDecisions runs the decisions scenario and writes its own section.

@@ -26,7 +26,7 @@ func runAthenaDDL(_ context.Context, args []string, stdout, _ io.Writer) error {
 	if location == "" {
 		return usageError{"athena-ddl: missing --location s3://bucket/prefix/"}
 	}
-	ddl, err := athena.DDL(database, table, location, since, list(attributes))
+	ddl, err := athena.DDL(database, table, location, since, splitList(attributes))
 	if err != nil {
 		return err
 	}

@@ -31,15 +31,9 @@ type diffFlags struct {
 }
 
 func (d *diffFlags) options(log *slog.Logger) diff.Options {
-	o := diff.Options{Format: d.format, Compression: d.compression, CSVRaw: d.csvRaw, GroupsWithRoleOnly: d.roleOnly,
+	return diff.Options{Format: d.format, Compression: d.compression, CSVRaw: d.csvRaw, GroupsWithRoleOnly: d.roleOnly,
 		AllowDifferentPools: d.allowDifferentPools, TempDir: d.tempDir, Partitions: d.partitions, Logger: log,
-		Lease: d.lease}
-	for _, g := range strings.Split(d.privileged, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			o.Privileged = append(o.Privileged, g)
-		}
-	}
-	return o
+		Lease: d.lease, Privileged: splitList(d.privileged)}
 }
 
 // runDiff compares two exports and writes the change rows.

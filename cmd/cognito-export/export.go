@@ -270,35 +270,13 @@ func (top *exportFlags) runSettings(lookupEnv func(string) (string, bool)) (batc
 		NewLimits: newLimits, LeaseOff: top.cfg.LeaseOff, LeaseTTL: top.cfg.LeaseTTL}, nil
 }
 
-// choosePools says where the pools come from: entries are the pools named
-// (one from the flags when neither the file nor discovery names any),
-// sources where discovery looks. Naming pools in two places is refused.
+// choosePools says where the pools come from (configfile.File.Choose).
 func (top *exportFlags) choosePools(fs *flag.FlagSet, file *configfile.File, lookupEnv func(string) (string, bool)) (entries, sources []configfile.Layer, err error) {
-	discovering := top.run.allPools || len(file.Accounts) > 0
 	_, envPool := lookupEnv(envName("user-pool-id"))
-	namedPool := envPool || flagSet(fs, "user-pool-id")
-	entries = file.Pools
-	switch {
-	case len(entries) > 0 && namedPool:
-		return nil, nil, usageError{fmt.Sprintf("--user-pool-id and the pools of %s: name the pools in one place only", file.Path)}
-	case top.run.allPools && namedPool:
-		return nil, nil, usageError{"--user-pool-id and --all-pools: name one pool, or find them all"}
-	case len(entries) == 0 && !discovering:
-		entries = []configfile.Layer{{}}
-	}
-	if !discovering && len(top.disc.regions)+len(top.disc.include)+len(top.disc.exclude) > 0 {
-		return nil, nil, usageError{"--regions, --include and --exclude choose among the pools ListUserPools finds: add --all-pools (or accounts: in the config file)"}
-	}
-	if top.run.allPools {
-		sources = append(sources, configfile.Layer{From: "--all-pools"})
-	}
-	return entries, append(sources, file.Accounts...), nil
-}
-
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
+	onCommandLine := false
+	fs.Visit(func(f *flag.Flag) { onCommandLine = onCommandLine || f.Name == "user-pool-id" })
+	return file.Choose(configfile.Naming{Pool: envPool || onCommandLine, AllPools: top.run.allPools,
+		Choosing: len(top.disc.regions)+len(top.disc.include)+len(top.disc.exclude) > 0})
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -306,13 +284,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	for _, pp := range inv.Pools {
-		if err := pp.Validate(); err != nil {
-			if len(inv.Pools) > 1 {
-				return fmt.Errorf("pool %s: %w", pp.UserPoolID, err)
-			}
-			return err
-		}
+	if err := inv.Validate(); err != nil {
+		return err
 	}
 	out, err := newConsole(stderr, inv.run.logFormat)
 	if err != nil {
@@ -334,7 +307,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if inv.run.dryRun {
-		return batch.DryRun(ctx, inv.Plan, found, out.log, func(cfg export.Config, rep export.DryRunReport) { printDryRun(stdout, cfg, rep) })
+		return batch.DryRun(ctx, inv.Plan, found, out.log, func(cfg export.Config, rep export.DryRunReport) { batch.PrintDryRun(stdout, cfg, rep) })
 	}
 	return exportRun(ctx, inv.Plan, found, inv.run, out, stdout)
 }
@@ -361,7 +334,7 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	if err != nil {
 		return err
 	}
-	alerts.hook(&opts, run.progressInterval)
+	alerts.Hook(&opts)
 	r := batch.NewRun(p, found, opts)
 	stopMetrics, err := serveMetrics(ctx, run.metricsAddr, r, p.Limits, con.log.With("run_id", p.RunID, "pool", found.Label()))
 	if err != nil {
@@ -370,6 +343,6 @@ func exportRun(ctx context.Context, p *batch.Plan, found batch.Found, run runOpt
 	defer stopMetrics()
 	started := time.Now()
 	err = r.Export(ctx)
-	alerts.runOver(r, time.Since(started))
+	alerts.RunOver(r, time.Since(started))
 	return err
 }

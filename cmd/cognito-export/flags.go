@@ -53,12 +53,19 @@ type rateFlags []string
 
 func (r *rateFlags) String() string { return strings.Join(*r, ",") }
 func (r *rateFlags) Set(v string) error {
-	for _, one := range strings.Split(v, ",") {
-		if one = strings.TrimSpace(one); one != "" {
-			*r = append(*r, one)
+	*r = append(*r, splitList(v)...)
+	return nil
+}
+
+// splitList is a comma-separated flag's values, blanks dropped.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
 		}
 	}
-	return nil
+	return out
 }
 
 // limitFlags are --rate and --rate-share: the limiters every command that

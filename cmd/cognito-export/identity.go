@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"strings"
 
 	"github.com/cognito-export/cognito-export/export"
 	"github.com/cognito-export/cognito-export/identity"
@@ -27,23 +26,13 @@ func (f *identityFlags) bind(fs *flag.FlagSet, cfg *export.Config) {
 // apply sets the lists and the key on cfg. The key is read from a file or
 // the environment, never from a flag's value, and is never logged.
 func (f *identityFlags) apply(cfg *export.Config, lookupEnv func(string) (string, bool)) error {
-	cfg.Attributes = list(f.attributes)
-	cfg.Pseudonymize = list(f.pseudonymize)
-	cfg.Redact = list(f.redact)
+	cfg.Attributes = splitList(f.attributes)
+	cfg.Pseudonymize = splitList(f.pseudonymize)
+	cfg.Redact = splitList(f.redact)
 	key, err := identity.LoadKey(f.keyFile, lookupEnv)
 	if err != nil {
 		return usageError{err.Error()}
 	}
 	cfg.Key = key
 	return nil
-}
-
-func list(s string) []string {
-	var out []string
-	for _, e := range strings.Split(s, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			out = append(out, e)
-		}
-	}
-	return out
 }

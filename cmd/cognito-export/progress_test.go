@@ -118,8 +118,8 @@ func TestMetricsServedDuringTheRun(t *testing.T) {
 	want := map[string]*regexp.Regexp{
 		"users":     regexp.MustCompile(`cognito_export_users_total\{account="",pool="` + pool.ID() + `",region="us-east-1"\} ([1-9]\d*)`),
 		"rows":      regexp.MustCompile(`cognito_export_rows_total\{account="",pool="` + pool.ID() + `",region="us-east-1"\} [1-9]`),
-		"calls":     regexp.MustCompile(`cognito_export_calls_total\{account="",operation="AdminListGroupsForUser",pool="` + pool.ID() + `",region="us-east-1"\} [1-9]`),
-		"throttles": regexp.MustCompile(`cognito_export_throttles_total\{account="",pool="` + pool.ID() + `",region="us-east-1"\} 0`),
+		"calls":     regexp.MustCompile(`cognito_export_calls_total\{account="",category="UserResourceRead",operation="AdminListGroupsForUser",pool="` + pool.ID() + `",region="us-east-1"\} [1-9]`),
+		"throttles": regexp.MustCompile(`cognito_export_throttles_total\{account="",category="UserResourceRead",operation="AdminListGroupsForUser",pool="` + pool.ID() + `",region="us-east-1"\} 0`),
 		"estimate":  regexp.MustCompile(`cognito_export_estimated_users\{account="",pool="` + pool.ID() + `",region="us-east-1"\} 20000`),
 		"running":   regexp.MustCompile(`cognito_export_pool_state\{account="",pool="` + pool.ID() + `",region="us-east-1",state="running"\} 1`),
 		"rate":      regexp.MustCompile(`cognito_export_rate_limit\{account="",category="UserResourceRead",region="[a-z0-9-]*"\} 800`),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 
 	"github.com/cognito-export/cognito-export/report"
 	"github.com/cognito-export/cognito-export/review"
@@ -48,16 +47,6 @@ func (f *reportFlags) check() error {
 		return usageError{"report: --" + f.prefix + "fail-on: " + err.Error()}
 	}
 	return nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, x := range strings.Split(s, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // options are the report's settings as review takes them.

@@ -50,3 +50,23 @@ func serveMetrics(ctx context.Context, addr string, r *batch.Run, limits map[bat
 		}
 	}, nil
 }
+
+// newAlerts sends the run's metrics where --push-gateway and
+// --metrics-format say.
+func newAlerts(p *batch.Plan, run runOptions, con *console) (*metrics.Alerts, error) {
+	o := metrics.AlertOptions{PushGateway: run.pushGateway, Interval: run.progressInterval}
+	switch run.metricsFormat {
+	case "emf":
+		// Through the console: a line is written whole, never inside a
+		// log line or the bar.
+		o.EMF = con
+	case "none":
+	default:
+		return nil, usageError{fmt.Sprintf("--metrics-format %q: use emf or none", run.metricsFormat)}
+	}
+	a, err := metrics.NewAlerts(p, o, con.log.With("run_id", p.RunID, "phase", "finish"))
+	if err != nil {
+		return nil, usageError{"--push-gateway: " + err.Error()}
+	}
+	return a, nil
+}

@@ -66,7 +66,7 @@ var layers = []layer{
 	// The reader opens, verifies and finds exports (verify, diff and
 	// report): beneath export, which takes the names an export is read by
 	// from it.
-	{"reader", []string{"location", "sink", "sink/s3dest", "sshsig"}},
+	{"reader", []string{"location", "lease", "sink", "sink/s3dest", "sshsig"}},
 	// A location (a directory or s3://bucket/prefix/) is parsed, joined
 	// and opened here only: above the two destinations it chooses between,
 	// beneath everything that reads or writes one.

@@ -59,13 +59,26 @@ func (d *Prefix) Swap(ctx context.Context, name string, data []byte, match strin
 	if err != nil {
 		return "", d.explain("write "+name+" (conditionally) to", err)
 	}
+	if v := aws.ToString(out.VersionId); v != "" && v != "null" {
+		d.versioned.Store(true)
+	}
 	return aws.ToString(out.ETag), nil
 }
 
 // Remove deletes name if its ETag is match. The check and the delete are
 // two calls: the holder of a live lease removes it, and no other writer
 // replaces a live lease in between.
+//
+// In a versioned bucket (every Object Lock bucket is one), seen from the
+// version id of a conditional write, it deletes nothing: a delete there
+// only hides the object behind a delete marker, and some servers
+// (versitygw) then refuse If-None-Match as if the object were there, so
+// no run could create the lease again. The lease released before its
+// removal stays, saying so.
 func (d *Prefix) Remove(ctx context.Context, name, match string) error {
+	if d.versioned.Load() {
+		return nil
+	}
 	data, etag, err := d.Read(ctx, name)
 	if err != nil || data == nil {
 		return err

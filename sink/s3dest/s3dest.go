@@ -26,6 +26,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -70,6 +71,9 @@ type Prefix struct {
 	bucket string
 	prefix string // "" or ending in "/"
 	opts   Options
+	// versioned is whether the bucket keeps versions, as a write's
+	// answer showed: there Remove keeps what it would delete.
+	versioned atomic.Bool
 }
 
 // ParseURL splits s3://bucket/prefix into bucket and a prefix ending in "/".

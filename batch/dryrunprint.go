@@ -1,4 +1,4 @@
-package main
+package batch
 
 import (
 	"fmt"
@@ -12,8 +12,10 @@ import (
 	"github.com/cognito-export/cognito-export/export"
 )
 
-// printDryRun prints what a run of one pool would cost.
-func printDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
+// PrintDryRun prints what a run of one pool would cost, from the report
+// of its dry run: what was checked and allowed, then each strategy's calls
+// and time.
+func PrintDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
 	fmt.Fprintf(w, "dry run of pool %s: nothing exported\n", cfg.UserPoolID)
 	fmt.Fprintf(w, "  output %s: writable (a probe object was written and deleted)\n", rep.Output)
 	if r := cfg.S3.Retention; r.On() {
@@ -38,14 +40,16 @@ func printDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
 	if len(rep.Denied) > 0 {
 		return
 	}
-	est := rep.Estimate
+	printEstimate(w, rep.Estimate)
+}
+
+// printEstimate prints the pool's size and each strategy's cost.
+func printEstimate(w io.Writer, est export.Estimate) {
 	fmt.Fprintf(w, "  estimated users: %d\n", est.Users)
 	for _, name := range slices.Sorted(maps.Keys(est.Strategies)) {
 		cost := est.Strategies[name]
-		var total int64
 		var parts []string
 		for _, op := range slices.Sorted(maps.Keys(cost.Calls)) {
-			total += cost.Calls[op]
 			parts = append(parts, fmt.Sprintf("%s %d", op, cost.Calls[op]))
 		}
 		took := "no rate limit set"
@@ -56,6 +60,6 @@ func printDryRun(w io.Writer, cfg export.Config, rep export.DryRunReport) {
 		if name == est.Chosen {
 			chosen = " (the run would use this)"
 		}
-		fmt.Fprintf(w, "  strategy %s%s: %d calls (%s), %s\n", name, chosen, total, strings.Join(parts, ", "), took)
+		fmt.Fprintf(w, "  strategy %s%s: %d calls (%s), %s\n", name, chosen, cost.TotalCalls(), strings.Join(parts, ", "), took)
 	}
 }
