@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,27 @@ func TestTheSameDecisionTwiceCountsOnce(t *testing.T) {
 	got, err := decisions.Read(strings.NewReader(header + row + row))
 	if err != nil || len(got) != 1 || got[0].Line != 2 {
 		t.Fatalf("got %+v, %v", got, err)
+	}
+}
+
+// TestScanStopsAtTheCallersError: Scan hands over decided rows as it reads
+// them (not the undecided ones) and stops at the first error fn returns.
+func TestScanStopsAtTheCallersError(t *testing.T) {
+	in := strings.Join(decisions.Columns, ",") + "\n" +
+		"p_1,admins,alice,s1,keep,Rita,2026-12-05T10:00:00Z,,m\n" +
+		"p_1,admins,bob,s2,,,,,m\n" +
+		"p_1,admins,carol,s3,revoke,Rita,2026-12-05T10:00:00Z,,m\n" +
+		"p_1,admins,dave,s4,keep,Rita,2026-12-05T10:00:00Z,,m\n"
+	stop := errors.New("stop")
+	var seen []string
+	err := decisions.Scan(strings.NewReader(in), func(d decisions.Decision) error {
+		seen = append(seen, d.Username)
+		if d.Username == "carol" {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || !slices.Equal(seen, []string{"alice", "carol"}) {
+		t.Errorf("Scan gave %q and %v, want alice, carol and the caller's error", seen, err)
 	}
 }

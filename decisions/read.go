@@ -30,57 +30,79 @@ func (e *LineError) Unwrap() error { return e.Err }
 // or two different decisions for one membership. A refused file yields no
 // decisions at all, so that a run never acts on part of a review.
 func Read(r io.Reader) ([]Decision, error) {
+	var out []Decision
+	if err := Scan(r, func(d Decision) error { out = append(out, d); return nil }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Scan reads a decisions file as Read does, handing each decided row to
+// fn as it is read instead of keeping them, for a reader that keeps less
+// of each. Rows are refused as by Read; fn has seen the rows before the
+// refused one, so a caller that must not act on part of a review acts
+// only once Scan returned nil. An error of fn stops Scan and is returned.
+func Scan(r io.Reader, fn func(Decision) error) error {
 	cr := &csvReader{r: bufio.NewReader(r), line: 1}
 	cr.skipBOM()
 	start, header, err := cr.record()
 	if errors.Is(err, io.EOF) {
-		return nil, &LineError{1, errors.New("the file is empty: want the header " + strings.Join(Columns, ","))}
+		return &LineError{1, errors.New("the file is empty: want the header " + strings.Join(Columns, ","))}
 	}
 	if err != nil {
-		return nil, &LineError{start, err}
+		return &LineError{start, err}
 	}
 	col, err := columnIndex(header)
 	if err != nil {
-		return nil, &LineError{start, err}
+		return &LineError{start, err}
 	}
-	var out []Decision
-	seen := map[Key]int{} // index into out
+	width := len(header)
+	// seen holds each decided membership's verdict and line, to refuse a
+	// second, different decision of it.
+	type seenRow struct {
+		verdict Verdict
+		line    int
+	}
+	seen := map[Key]seenRow{}
 	pool, poolLine := "", 0
 	for {
 		start, rec, err := cr.record()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, &LineError{start, err}
+			return &LineError{start, err}
 		}
 		if len(rec) == 1 && rec[0] == "" {
 			continue // a blank line, as spreadsheets leave at the end
 		}
-		if len(rec) != len(header) {
-			return nil, &LineError{start, fmt.Errorf("%d fields, the header has %d", len(rec), len(header))}
+		if len(rec) != width {
+			return &LineError{start, fmt.Errorf("%d fields, the header has %d", len(rec), width)}
 		}
 		d, err := parseRow(rec, col)
 		if err != nil {
-			return nil, &LineError{start, err}
+			return &LineError{start, err}
 		}
 		d.Line = start
 		if pool == "" {
 			pool, poolLine = d.PoolID, start
 		} else if d.PoolID != pool {
-			return nil, &LineError{start, fmt.Errorf("user pool %q, line %d has %q: a decisions file is about one pool", d.PoolID, poolLine, pool)}
+			return &LineError{start, fmt.Errorf("user pool %q, line %d has %q: a decisions file is about one pool", d.PoolID, poolLine, pool)}
 		}
+		d.PoolID = pool // one string for every row
 		if d.Verdict == Undecided {
 			continue
 		}
-		if i, ok := seen[d.Key()]; ok {
-			if prev := out[i]; prev.Verdict != d.Verdict {
-				return nil, &LineError{start, fmt.Errorf("%s of %q in %q, line %d says %s: decide each membership once", d.Verdict, d.Username, d.Group, prev.Line, prev.Verdict)}
+		if prev, ok := seen[d.Key()]; ok {
+			if prev.verdict != d.Verdict {
+				return &LineError{start, fmt.Errorf("%s of %q in %q, line %d says %s: decide each membership once", d.Verdict, d.Username, d.Group, prev.line, prev.verdict)}
 			}
 			continue
 		}
-		seen[d.Key()] = len(out)
-		out = append(out, d)
+		seen[d.Key()] = seenRow{d.Verdict, d.Line}
+		if err := fn(d); err != nil {
+			return err
+		}
 	}
 }
 
@@ -114,7 +136,10 @@ func parseRow(rec []string, col []int) (Decision, error) {
 	switch d.Verdict {
 	case Undecided:
 		return d, nil
-	case Keep, Revoke:
+	case Keep:
+		d.Verdict = Keep // the constant, not a copy per row
+	case Revoke:
+		d.Verdict = Revoke
 	default:
 		return d, fmt.Errorf("decision %q: want keep or revoke (or empty for a row not decided yet)", string(d.Verdict))
 	}
@@ -133,9 +158,12 @@ func parseRow(rec []string, col []int) (Decision, error) {
 // written ("\r\n" inside a quoted field included, which encoding/csv would
 // turn into "\n"), and counts lines so that a refusal names its line.
 type csvReader struct {
-	r     *bufio.Reader
-	line  int // the line of the next byte
-	field strings.Builder
+	r    *bufio.Reader
+	line int // the line of the next byte
+	// field and fields are reused from record to record: a field's string
+	// is made once, at its final size.
+	field  []byte
+	fields []string
 }
 
 func (c *csvReader) skipBOM() {
@@ -160,9 +188,10 @@ func (c *csvReader) record() (int, []string, error) {
 	if err != nil {
 		return start, nil, err
 	}
-	var fields []string
+	fields := c.fields[:0]
+	defer func() { c.fields = fields[:0] }()
 	for {
-		c.field.Reset()
+		c.field = c.field[:0]
 		if b == '"' {
 			for {
 				if b, err = c.next(); err != nil {
@@ -173,20 +202,20 @@ func (c *csvReader) record() (int, []string, error) {
 						break // the closing quote; b is what follows it
 					}
 				}
-				c.field.WriteByte(b)
+				c.field = append(c.field, b)
 			}
 		} else {
 			for b != ',' && b != '\r' && b != '\n' {
 				if b == '"' {
 					return start, nil, errors.New(`a quote inside an unquoted field: quote the field and double the quote ("")`)
 				}
-				c.field.WriteByte(b)
+				c.field = append(c.field, b)
 				if b, err = c.next(); err != nil {
 					break
 				}
 			}
 		}
-		fields = append(fields, c.field.String())
+		fields = append(fields, string(c.field))
 		if err != nil { // the last record has no line break
 			return start, fields, nil
 		}

@@ -94,14 +94,50 @@ func TestHoldRaisesTheRuntimeLimit(t *testing.T) {
 	}
 }
 
+// TestHoldLowersGOGCForALargeLiveSet: a small live set keeps GOGC=400; a
+// diff's 112 MiB brings it to 114, so that its heap grows about 128 MiB
+// past the live set instead of 448; it is never raised again, nor below
+// 100.
+func TestHoldLowersGOGCForALargeLiveSet(t *testing.T) {
+	before := debug.SetGCPercent(-1)
+	debug.SetGCPercent(before)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	gogc := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+
+	g := Start(fakeRoot(t, nil), noEnv)
+	if got := gogc(); got != DefaultGCPercent {
+		t.Fatalf("GOGC %d after Start, want %d", got, DefaultGCPercent)
+	}
+	var log strings.Builder
+	g.SetLogger(slog.New(slog.NewTextHandler(&log, nil)))
+	for _, step := range []struct {
+		live int64
+		want int
+	}{{20 << 20, 400}, {112 << 20, 114}, {50 << 20, 114}, {1 << 30, 100}} {
+		g.Hold(step.live, "partitions")
+		if got := gogc(); got != step.want {
+			t.Errorf("GOGC %d after Hold(%s), want %d", got, Bytes(step.live), step.want)
+		}
+	}
+	if !strings.Contains(log.String(), `gogc=114 why="the heap grows by at most 128 MiB past the partitions the job holds (112 MiB)"`) {
+		t.Errorf("log lacks the GOGC it chose and why:\n%s", log.String())
+	}
+}
+
 func TestEnvironmentWins(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	beforeGC := debug.SetGCPercent(-1)
+	debug.SetGCPercent(150) // what the runtime made of GOGC
+	t.Cleanup(func() { debug.SetGCPercent(beforeGC) })
 	debug.SetMemoryLimit(300 << 20) // what the runtime made of GOMEMLIMIT
-	g := Start(fakeRoot(t, nil), func(k string) string { return map[string]string{"GOMEMLIMIT": "300MiB"}[k] })
+	g := Start(fakeRoot(t, nil), func(k string) string { return map[string]string{"GOMEMLIMIT": "300MiB", "GOGC": "150"}[k] })
 	g.Hold(1<<30, "diff partitions")
 	if got := debug.SetMemoryLimit(-1); got != 300<<20 {
 		t.Fatalf("runtime limit %d, want GOMEMLIMIT's 300 MiB untouched", got)
+	}
+	if p := debug.SetGCPercent(-1); p != 150 {
+		t.Fatalf("GOGC %d, want the environment's 150 untouched", p)
 	}
 	if d := g.Current(); !d.FromEnv || d.Limit != 0 {
 		t.Errorf("Current = %+v", d)

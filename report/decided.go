@@ -3,7 +3,9 @@ package report
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -14,15 +16,89 @@ import (
 
 // Decided are the decisions of the previous review, to be checked against
 // this export: were the revocations carried out, and was every privileged
-// membership of the previous export decided?
+// membership of the previous export decided? A review may hold many
+// decisions (every membership of a pool, for one that reviews them all), and
+// the report holds them through its whole run, so they are kept compactly:
+// a kept membership is a 128-bit keyed hash of (username, sub, group) and
+// nothing more; a revoked one is kept whole, as its finding row names who
+// decided it and when.
 type Decided struct {
 	// File names the decisions file in the report.
 	File string
-	Rows []decisions.Decision
 	// Old is the previous export, whose privileged memberships needed a
 	// decision; nil without one (PRIVILEGED_NOT_REVIEWED is then not
 	// evaluated).
 	Old *Side
+
+	seeds     [2]maphash.Seed
+	decided   map[memberHash]struct{} // every membership decided
+	revokes   []decisions.Decision
+	n, kept   int64
+	reviewers map[string]bool
+	reviewed  string            // the first row's manifest SHA-256
+	strs      map[string]string // interned: groups, reviewers, manifests
+}
+
+func (d *Decided) intern(s string) string {
+	if v, ok := d.strs[s]; ok {
+		return v
+	}
+	d.strs[s] = s
+	return s
+}
+
+// memberHash is a membership's key hashed with two random seeds: two
+// memberships share one only if both 64-bit hashes collide, which no one
+// can arrange without knowing the seeds.
+type memberHash [2]uint64
+
+// Add takes the next decided row of the decisions file: decisions.Scan
+// hands them over in file order, each membership once.
+func (d *Decided) Add(dec decisions.Decision) {
+	if d.decided == nil {
+		d.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+		d.decided, d.reviewers, d.strs = map[memberHash]struct{}{}, map[string]bool{}, map[string]string{}
+		d.reviewed = dec.ManifestSHA256
+	}
+	d.n++
+	d.reviewers[dec.Reviewer] = true
+	if dec.Verdict == decisions.Revoke {
+		// What the check and its finding rows use, the repeated strings
+		// once each.
+		d.revokes = append(d.revokes, decisions.Decision{Group: d.intern(dec.Group), Username: dec.Username, Sub: dec.Sub,
+			Verdict: decisions.Revoke, Reviewer: d.intern(dec.Reviewer), DecidedAt: dec.DecidedAt,
+			ManifestSHA256: d.intern(dec.ManifestSHA256), Line: dec.Line})
+	} else {
+		d.kept++
+	}
+	d.decided[d.hash(dec.Username, dec.Sub, dec.Group)] = struct{}{}
+}
+
+// has says whether a membership was decided, keep or revoke.
+func (d *Decided) has(user, sub, group string) bool {
+	if d.n == 0 { // no seeds before the first Add
+		return false
+	}
+	_, ok := d.decided[d.hash(user, sub, group)]
+	return ok
+}
+
+func (d *Decided) hash(user, sub, group string) memberHash {
+	var out memberHash
+	for i, seed := range d.seeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		// Each part with its length first, so that no two keys write the
+		// same bytes.
+		for _, part := range []string{user, sub, group} {
+			var n [8]byte
+			binary.LittleEndian.PutUint64(n[:], uint64(len(part)))
+			h.Write(n[:])
+			h.WriteString(part)
+		}
+		out[i] = h.Sum64()
+	}
+	return out
 }
 
 // DecisionSummary is the section "Decisions of the previous review" and
@@ -53,43 +129,36 @@ type DecisionSummary struct {
 // decisionCheck is what the scans of this export and the previous one
 // learn of the decisions.
 type decisionCheck struct {
-	d     *Decided
-	byKey map[decisions.Key]int // index into d.Rows
-	// revokedBy maps username and group of each revoke to its rows: a
+	d *Decided
+	// revokedBy maps username and group of each revoke to its revokes: a
 	// member under the same username with another sub was re-created.
-	revokedBy map[string][]int
-	inNew     []bool // the membership itself is in this export
-	otherSub  []FindingRow
-	newRow    []FindingRow // the row of this export that holds it
-	inOld     []bool
-	buf       []byte
+	revokedBy map[string][]int32
+	// Of each revoke, by its index in d.revokes:
+	inNew    []bool        // the membership itself is in this export
+	newRow   []*FindingRow // the row of this export that holds it
+	otherSub []*FindingRow // a member under its username with another sub
+	inOld    []bool        // the membership is in the previous export
+	buf      []byte
 
 	notApplied, readded, unreviewed rowsOf
 	summary                         DecisionSummary
 }
 
 func newDecisionCheck(d *Decided) *decisionCheck {
-	c := &decisionCheck{d: d, byKey: make(map[decisions.Key]int, len(d.Rows)), revokedBy: map[string][]int{},
-		inNew: make([]bool, len(d.Rows)), inOld: make([]bool, len(d.Rows)), otherSub: make([]FindingRow, len(d.Rows)),
-		newRow: make([]FindingRow, len(d.Rows))}
-	reviewers := map[string]bool{}
-	for i, r := range d.Rows {
-		c.byKey[r.Key()] = i
-		if r.Verdict == decisions.Revoke {
-			k := r.Username + "\x00" + r.Group
-			c.revokedBy[k] = append(c.revokedBy[k], i)
-		}
-		reviewers[r.Reviewer] = true
+	n := len(d.revokes)
+	c := &decisionCheck{d: d, revokedBy: map[string][]int32{}, inNew: make([]bool, n), inOld: make([]bool, n),
+		newRow: make([]*FindingRow, n), otherSub: make([]*FindingRow, n)}
+	for i, r := range d.revokes {
+		k := r.Username + "\x00" + r.Group
+		c.revokedBy[k] = append(c.revokedBy[k], int32(i))
 	}
 	c.summary.File = d.File
 	c.summary.Reviewers = []string{}
-	for r := range reviewers {
+	for r := range d.reviewers {
 		c.summary.Reviewers = append(c.summary.Reviewers, r)
 	}
 	slices.Sort(c.summary.Reviewers)
-	if len(d.Rows) > 0 {
-		c.summary.Reviewed = d.Rows[0].ManifestSHA256
-	}
+	c.summary.Reviewed = d.reviewed
 	return c
 }
 
@@ -101,11 +170,13 @@ func (c *decisionCheck) row(user, sub, group string, fr func(string) FindingRow)
 		return
 	}
 	for _, i := range idx {
-		if c.d.Rows[i].Sub == sub {
+		if c.d.revokes[i].Sub == sub {
 			c.inNew[i] = true
-			c.newRow[i] = fr("")
-		} else if c.otherSub[i].Username == "" {
-			c.otherSub[i] = fr("")
+			r := fr("")
+			c.newRow[i] = &r
+		} else if c.otherSub[i] == nil {
+			r := fr("")
+			c.otherSub[i] = &r
 		}
 	}
 }
@@ -162,26 +233,31 @@ func (c *decisionCheck) scanOld(ctx context.Context, opts Options, attrCols []st
 // oldRow takes a membership of the previous export: a decided one was
 // there; an undecided privileged one is PRIVILEGED_NOT_REVIEWED.
 func (c *decisionCheck) oldRow(user, sub, group string, privileged bool, limit int, attrs func() []string) {
-	if i, decided := c.byKey[decisions.Key{Username: user, Sub: sub, Group: group}]; decided {
-		c.inOld[i] = true
+	c.buf = append(append(append(c.buf[:0], user...), 0), group...)
+	for _, i := range c.revokedBy[string(c.buf)] {
+		if c.d.revokes[i].Sub == sub {
+			c.inOld[i] = true
+			return
+		}
+	}
+	// Only a privileged membership needed a decision: the others are not
+	// hashed at all.
+	if !privileged || c.d.has(user, sub, group) {
 		return
 	}
-	if privileged {
-		c.unreviewed.add(limit, FindingRow{Username: strings.Clone(user), UserSub: strings.Clone(sub), Group: strings.Clone(group),
-			Detail: "no decision", Attrs: attrs()})
+	c.unreviewed.n++
+	if len(c.unreviewed.rows) < limit { // past it, only counted: nothing to copy
+		c.unreviewed.rows = append(c.unreviewed.rows, FindingRow{Username: strings.Clone(user), UserSub: strings.Clone(sub),
+			Group: strings.Clone(group), Detail: "no decision", Attrs: attrs()})
 	}
 }
 
 // finish classifies every decision once both exports are read.
 func (c *decisionCheck) finish(limit int, oldSHA string) {
 	s := &c.summary
-	s.Decisions = int64(len(c.d.Rows))
+	s.Decisions, s.Kept = c.d.n, c.d.kept
 	s.OtherExport = oldSHA != "" && s.Reviewed != oldSHA
-	for i, d := range c.d.Rows {
-		if d.Verdict == decisions.Keep {
-			s.Kept++
-			continue
-		}
+	for i, d := range c.d.revokes {
 		s.Revoked++
 		by := fmt.Sprintf("revoke by %s at %s", d.Reviewer, d.DecidedAt.UTC().Format(time.RFC3339))
 		switch {
@@ -189,17 +265,17 @@ func (c *decisionCheck) finish(limit int, oldSHA string) {
 		// that one, and a member again now.
 		case c.inNew[i] && c.d.Old != nil && d.ManifestSHA256 != oldSHA && !c.inOld[i]:
 			s.RevokedReadded++
-			r := c.newRow[i]
+			r := *c.newRow[i]
 			r.Detail = by + "; gone from the previous export, a member again"
 			c.readded.add(limit, r)
 		case c.inNew[i]:
 			s.RevokedPresent++
-			r := c.newRow[i]
+			r := *c.newRow[i]
 			r.Detail = by
 			c.notApplied.add(limit, r)
-		case c.otherSub[i].Username != "":
+		case c.otherSub[i] != nil:
 			s.RevokedReadded++
-			r := c.otherSub[i]
+			r := *c.otherSub[i]
 			r.Detail = by + " of sub " + d.Sub + "; re-created under the same username"
 			c.readded.add(limit, r)
 		default:

@@ -219,7 +219,11 @@ func dec(user, group string, v decisions.Verdict) decisions.Decision {
 }
 
 func decided(old *Side, ds ...decisions.Decision) Options {
-	return Options{Decided: &Decided{File: "decisions.csv", Rows: ds, Old: old}}
+	d := &Decided{File: "decisions.csv", Old: old}
+	for _, x := range ds {
+		d.Add(x)
+	}
+	return Options{Decided: d}
 }
 
 func manifestSHA(sha string) reader.Manifest {

@@ -24,7 +24,7 @@ var goBenches = []goBench{
 	{pkg: "./sink", pattern: "Encoder", benchtime: "300000x", metrics: []string{"ns/row", "allocs/row", "bytes/row"}},
 	// What --signing-key adds to an export: once, at its end.
 	{pkg: "./sink", pattern: "Manifest", benchtime: "300x", metrics: []string{"ns/op", "allocs/op", "B/op"}},
-	// With the collector settings the binary uses (cmd/cognito-export, tuneGC).
+	// With the collector settings the binary uses (package memlimit).
 	{pkg: "./export", pattern: "ClientCall", benchtime: "3s", metrics: []string{"ns/op", "cpu-ns/op", "allocs/op"},
 		env: []string{"GOGC=400", "GOMEMLIMIT=819MiB"}},
 }

@@ -51,6 +51,10 @@ type options struct {
 	skipReport        bool
 	onlyReport        bool
 	reportUsers       int
+	skipDecisions     bool
+	onlyDecisions     bool
+	decisionsRows     int
+	decisionsRounds   int
 	skipAlerting      bool
 	onlyAlerting      bool
 	alertingUsers     int
@@ -81,6 +85,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.skipReport, "skip-report", false, "skip the report run (issue 16)")
 	fs.BoolVar(&o.onlyReport, "only-report", false, "run only the report run (issue 16), and rewrite only its section of -write")
 	fs.IntVar(&o.reportUsers, "report-users", 1_000_000, "users of the report run's exports")
+	fs.BoolVar(&o.skipDecisions, "skip-decisions", false, "skip the decisions run (issue 23)")
+	fs.BoolVar(&o.onlyDecisions, "only-decisions", false, "run only the decisions run (issue 23: the report of -report-users users with and without --decisions), and rewrite only its section of -write")
+	fs.IntVar(&o.decisionsRows, "decisions-rows", 100_000, "decisions in the decisions run's file")
+	fs.IntVar(&o.decisionsRounds, "decisions-rounds", 3, "reports of the decisions run with and without --decisions, in turns")
 	fs.BoolVar(&o.skipAlerting, "skip-alerting", false, "skip the alerting run (issue 24)")
 	fs.BoolVar(&o.onlyAlerting, "only-alerting", false, "run only the alerting run (issue 24: --push-gateway and EMF against none), and rewrite only its section of -write")
 	fs.IntVar(&o.alertingUsers, "alerting-users", 100_000, "users of the alerting run's exports")
@@ -104,6 +112,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.onlyAlerting {
 		return onlyAlerting(ctx, stdout, o)
+	}
+	if o.onlyDecisions {
+		return onlyDecisions(ctx, stdout, o)
 	}
 	if o.onlyLease {
 		return onlyLease(ctx, stdout, o)
@@ -162,6 +173,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if !o.skipDecisions {
+		if err := onlyDecisions(ctx, stdout, o); err != nil {
+			return err
+		}
+	}
 	if !o.skipAlerting {
 		if err := onlyAlerting(ctx, stdout, o); err != nil {
 			return err
@@ -171,6 +187,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	return onlyLease(ctx, stdout, o)
+}
+
+// onlyDecisions runs the decisions scenario and writes its own section.
+func onlyDecisions(ctx context.Context, stdout io.Writer, o options) error {
+	var section bytes.Buffer
+	if err := decisionsScenario(ctx, io.MultiWriter(stdout, &section), o.bin, o.reportUsers, o.decisionsRows, o.decisionsRounds); err != nil {
+		return fmt.Errorf("decisions run: %w", err)
+	}
+	if o.write == "" {
+		return nil
+	}
+	return rewriteBetween(o.write, decisionsBegin, decisionsEnd, section.String())
 }
 
 // onlyAlerting runs the alerting scenario and writes its own section.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/cognito-export/cognito-export/fault"
@@ -62,21 +61,13 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// tuneGC trades heap for CPU. Each Cognito call allocates ~30 KB in the SDK
-// while the live heap stays small (bounded channels, one Parquet row group),
-// so at the default GOGC=100 the collector runs dozens of times a second and
-// takes a third of the CPU. A larger GOGC collects less often; the soft
-// memory limit, chosen from the memory the process may use (package
-// memlimit), keeps the heap inside the container. GOGC and GOMEMLIMIT in
-// the environment win.
+// tuneGC trades heap for CPU: package memlimit sets GOGC (400 while the
+// live heap is small, lower for a large one) and the soft memory limit
+// from the memory the process may use. GOGC and GOMEMLIMIT in the
+// environment win.
 func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	memory = memlimit.Start("/", os.Getenv)
 }
-
-const gcPercent = 400
 
 // memory is the process's memory limit, which commands raise when they
 // will hold a large live set. Set by main only: the runtime's limit is

@@ -58,7 +58,7 @@ var layers = []layer{
 	{"hubimport", []string{"asff", "fault"}},
 	// The Athena table over an organisation's exports.
 	{"athena", []string{"identity", "sink", "sink/s3dest", "fault"}},
-	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu"}},
+	{"cmd/bench", []string{"export", "cognito", "ratelimit", "internal/cognitoemu", "decisions", "reader", "rowscan", "sink/s3dest"}},
 	{"export", []string{"reader", "location", "cognito", "identity", "ratelimit", "checkpoint", "lease", "sink", "sink/s3dest", "sink/memdest", "fault"}},
 	// One writer per output: the lease object and its renewal, over a
 	// store the destinations implement; beneath every writer.
