@@ -36,11 +36,17 @@ USERS ?= 10000000
 bench-scale: build
 	USERS=$(USERS) ./scripts/bench-scale.sh
 
-# Two days of the demo pool side by side: day 2 is the same pool a day
-# later (2% of users changed); its report compares it with day 1.
+# Two days of the demo pool side by side, and the review loop between
+# them: day 1's report is decided by the demo's stand-in reviewer (a few
+# revokes, the rest kept, one group left undecided); day 2 is the same pool
+# a day later (2% of users changed, half the revocations carried out), and
+# its report compares it with day 1 and checks day 1's decisions
+# (REVOKE_NOT_APPLIED, PRIVILEGED_NOT_REVIEWED). Each run starts over: an
+# older day 2 left beside a new day 1 would be its "previous" export.
 demo: build
-	$(BIN) demo --output cognito-export-demo/day1 --report=false
-	$(BIN) demo --output cognito-export-demo/day2 --changed-share 0.02 --diff-against latest
+	rm -rf cognito-export-demo
+	$(BIN) demo --output cognito-export-demo/day1 --decide
+	$(BIN) demo --output cognito-export-demo/day2 --changed-share 0.02 --diff-against latest --report-decisions cognito-export-demo/day1/decisions.csv --carry-out cognito-export-demo/day1/decisions.csv
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -85,7 +85,10 @@ func writeDecisions(ctx context.Context, old, file string, n int) (int, error) {
 // decisionsScenario times `report NEW --previous OLD` without and with
 // --decisions, in turns, rounds times each, and prints what the decisions
 // add: the difference of the medians of wall time and of peak RSS.
-func decisionsScenario(ctx context.Context, w io.Writer, bin string, users, rows, rounds int) error {
+func decisionsScenario(ctx context.Context, w io.Writer, bin string, users, rows, rounds int) (err error) {
+	if bin, err = filepath.Abs(bin); err != nil { // the reports run in a temporary directory
+		return err
+	}
 	dir, err := os.MkdirTemp("", "cognito-export-bench-decisions-")
 	if err != nil {
 		return err

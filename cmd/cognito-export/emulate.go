@@ -18,6 +18,7 @@ import (
 	"github.com/cognito-export/cognito-export/internal/cognitoemu"
 	"github.com/cognito-export/cognito-export/ratelimit"
 	"github.com/cognito-export/cognito-export/report"
+	"github.com/cognito-export/cognito-export/review"
 )
 
 // The demo's pool and credentials: the emulator checks that requests are
@@ -107,6 +108,10 @@ type demoFlags struct {
 	export exportFlags
 	direct bool
 	prof   profileFlags
+	// The review loop: decide on this day's report, check the previous
+	// day's decisions, serve the pool with some of them carried out.
+	decide              bool
+	decisions, carryOut string
 }
 
 func parseDemo(args []string, stdout io.Writer) (*demoFlags, error) {
@@ -119,6 +124,9 @@ func parseDemo(args []string, stdout io.Writer) (*demoFlags, error) {
 	fs.StringVar(&f.run.diffAgainst, "diff-against", "", "after the export, write what changed since the export at this location (or latest) under diff/ in the output")
 	fs.BoolVar(&d.direct, "direct", false, "call the emulator's handler in-process instead of over loopback TCP (benchmarks)")
 	d.prof.bind(fs)
+	fs.BoolVar(&d.decide, "decide", false, "after the report, write decisions.csv beside it as the demo's stand-in for a reviewer: the memberships DISABLED_WITH_GROUPS and PRIVILEGED_NOT_CONFIRMED name revoked (the first 6), the rows of one privileged group left undecided, every other row kept")
+	fs.StringVar(&d.decisions, "report-decisions", "", "the previous review's decisions.csv (an earlier demo's --decide): the report checks it, as export --report-decisions does")
+	fs.StringVar(&d.carryOut, "carry-out", "", "a decisions.csv of which every other revocation was carried out before this export, as an administrator running part of remediation's script would: the emulated pool serves those memberships removed")
 	// email_verified and name beside email: without email_verified the
 	// report cannot evaluate UNVERIFIED_EMAIL_PRIVILEGED.
 	for name, value := range map[string]string{"output": "cognito-export-demo", "user-pool-id": demoPoolID, "attributes": "email,email_verified,name"} {
@@ -130,7 +138,43 @@ func parseDemo(args []string, stdout io.Writer) (*demoFlags, error) {
 		return nil, err
 	}
 	d.pool.Pool.ID = f.cfg.UserPoolID
-	return d, d.pool.validate()
+	if d.decide && !f.run.report {
+		return nil, usageError{"demo: --decide decides on the report: drop --report=false"}
+	}
+	if err := d.pool.validate(); err != nil {
+		return nil, err
+	}
+	return d, d.carriedOut()
+}
+
+// carriedOut removes from the emulated pool the revocations of --carry-out
+// that the demo's administrator carried out.
+func (d *demoFlags) carriedOut() error {
+	if d.carryOut == "" {
+		return nil
+	}
+	ds, err := review.DemoCarriedOut(d.carryOut)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	for _, x := range ds {
+		d.pool.CarriedOut = append(d.pool.CarriedOut, cognitoemu.NamedMembership{Username: x.Username, Group: x.Group})
+	}
+	return nil
+}
+
+// decideOn writes the --decide decisions on the report in output.
+func (d *demoFlags) decideOn(stdout io.Writer, output string) error {
+	if !d.decide {
+		return nil
+	}
+	res, err := review.DemoDecide(output, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo: decided as a reviewer would: %d kept, %d revoked, %d left undecided (group %s): %s\n",
+		res.Kept, res.Revoked, res.Undecided, res.UndecidedGroup, res.File)
+	return nil
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -176,7 +220,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	f.run.parallelPools = 1
-	f.run.reportOpts = reportFlags{maxGroups: report.DefaultMaxGroupsPerUser, maxListed: report.DefaultMaxListed, maxRows: report.DefaultMaxFindingRows}
+	f.run.reportOpts = reportFlags{maxGroups: report.DefaultMaxGroupsPerUser, maxListed: report.DefaultMaxListed, maxRows: report.DefaultMaxFindingRows,
+		decisions: d.decisions}
 	err = exportRun(ctx, plan, batch.Found{Pools: plan.Pools}, f.run, con, stdout)
 	if perr := stopProfile(); err == nil {
 		err = perr
@@ -185,7 +230,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	printDemoFiles(stdout, cfg.Output, f.run.report)
-	return nil
+	return d.decideOn(stdout, cfg.Output)
 }
 
 // emulate starts the demo's emulator and points cfg at it: over loopback

@@ -18,7 +18,15 @@ type Synthetic struct {
 	// QuotaScale enforces Cognito's default per-account quotas times this
 	// (1 = the real defaults); 0 enforces none.
 	QuotaScale float64
+	// CarriedOut are memberships removed once ChangedShare's changes are
+	// made, as an administrator's AdminRemoveUserFromGroup calls would
+	// remove them; one already gone (its user, or the membership) is passed
+	// over, as a rerun of the calls would find it.
+	CarriedOut []NamedMembership
 }
+
+// NamedMembership is a membership by username and group name.
+type NamedMembership struct{ Username, Group string }
 
 // Server generates the pool, changes it as asked and returns the server
 // that serves it.
@@ -28,6 +36,12 @@ func (s Synthetic) Server() (*Server, error) {
 		var err error
 		if pool, err = pool.Mutate(RandomMutations(pool, s.Pool.Seed, s.ChangedShare)); err != nil {
 			return nil, fmt.Errorf("change the emulated pool: %w", err)
+		}
+	}
+	if len(s.CarriedOut) > 0 {
+		var err error
+		if pool, err = pool.Mutate(Mutations{RemoveMemberships: present(pool, s.CarriedOut)}); err != nil {
+			return nil, fmt.Errorf("carry out removals in the emulated pool: %w", err)
 		}
 	}
 	opts := Options{DeletedShare: s.DeletedShare, RemovedShare: s.RemovedShare, FaultRate: s.FaultRate, FaultSeed: s.Pool.Seed}
@@ -50,4 +64,24 @@ func (s Synthetic) HeapBytes() int64 {
 		mean = 1.5
 	}
 	return int64(float64(s.Pool.Users) * (4 + mean*(2*1.1+4)))
+}
+
+// present are the memberships of ms that pool holds, by user index.
+func present(pool *Pool, ms []NamedMembership) []Membership {
+	var out []Membership
+	seen := map[NamedMembership]bool{}
+	for _, m := range ms {
+		i, ok := pool.Lookup(m.Username)
+		if !ok || seen[m] {
+			continue
+		}
+		seen[m] = true
+		for _, g := range pool.UserGroups(i, nil) {
+			if pool.Groups()[g].Name == m.Group {
+				out = append(out, Membership{User: i, Group: m.Group})
+				break
+			}
+		}
+	}
+	return out
 }

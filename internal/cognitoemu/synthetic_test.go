@@ -69,3 +69,45 @@ func TestSyntheticPool(t *testing.T) {
 		t.Fatal("throttled without a quota")
 	}
 }
+
+// TestSyntheticCarriedOut: the memberships an administrator removed are
+// gone from AdminListGroupsForUser, the user's other groups stay, and one
+// that is not there (unknown user, or not a member) is passed over.
+func TestSyntheticCarriedOut(t *testing.T) {
+	spec := cognitoemu.PoolSpec{ID: "us-east-1_Carry", Users: 100, Groups: 6, Seed: 7}
+	pool := cognitoemu.NewPool(spec)
+	var user string
+	var groups []string
+	for i := range pool.NumUsers() {
+		if gs := pool.UserGroups(i, nil); len(gs) >= 2 {
+			user = pool.User(i).Username
+			for _, g := range gs {
+				groups = append(groups, pool.Groups()[g].Name)
+			}
+			break
+		}
+	}
+	if user == "" {
+		t.Fatal("no user in two groups")
+	}
+	s := cognitoemu.Synthetic{Pool: spec, CarriedOut: []cognitoemu.NamedMembership{
+		{Username: user, Group: groups[0]}, {Username: user, Group: groups[0]}, {Username: "nobody", Group: groups[0]}, {Username: user, Group: "no-such-group"}}}
+	srv, err := s.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	c := cip.New(cip.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
+	out, err := c.AdminListGroupsForUser(context.Background(), &cip.AdminListGroupsForUserInput{UserPoolId: aws.String(spec.ID), Username: aws.String(user)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range out.Groups {
+		got = append(got, aws.ToString(g.GroupName))
+	}
+	if !slices.Equal(got, groups[1:]) {
+		t.Errorf("%s is in %q after removing %q, want %q", user, got, groups[0], groups[1:])
+	}
+}
