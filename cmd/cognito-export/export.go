@@ -291,7 +291,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	memory.SetLogger(out.log.With("run_id", inv.RunID))
+	// Every record names its run, pool and phase, the memory limit's too.
+	memory.SetLogger(out.log.With("run_id", inv.RunID, "pool", batch.Found{Pools: inv.Pools}.Label(), "phase", "plan"))
 	for i := range inv.Pools {
 		inv.Pools[i].Memory = memory
 	}
