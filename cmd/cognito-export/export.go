@@ -291,7 +291,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	// Every record names its run, pool and phase, the memory limit's too.
+	// The limit is the process's: its lines name every pool of the run,
+	// as the run's other lines before the pools start do.
 	memory.SetLogger(out.log.With("run_id", inv.RunID, "pool", batch.Found{Pools: inv.Pools}.Label(), "phase", "plan"))
 	for i := range inv.Pools {
 		inv.Pools[i].Memory = memory
