@@ -74,6 +74,10 @@ type Options struct {
 	// Lease is how the diff's output is leased: package review takes the
 	// lease before anything is written there.
 	Lease Lease
+	// Started, when set, is called once the exports are found comparable,
+	// before the diff reads them: a refusal comes before anything it does
+	// (cmd raises the memory limit there and logs it).
+	Started func()
 }
 
 // Lease says whether a diff's output is leased, for how long, and by which
@@ -113,6 +117,9 @@ func Run(ctx context.Context, old, new Side, out Destination, opts Options) (Sum
 	attrs, err := comparable(old, new, opts.AllowDifferentPools, log)
 	if err != nil {
 		return Summary{}, err
+	}
+	if opts.Started != nil {
+		opts.Started()
 	}
 	poolID := new.Manifest.Parameters["user_pool_id"]
 	parts := opts.Partitions

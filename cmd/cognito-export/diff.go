@@ -80,10 +80,12 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	memory.SetLogger(con.log)
-	memory.Hold(diffHeap, "diff's row group and partitions")
 	opts := df.options(con.log)
 	opts.Signer = signer
+	opts.Started = func() {
+		memory.SetLogger(con.log)
+		memory.Hold(diffHeap, "diff's row group and partitions")
+	}
 	sum, err := review.Diff(ctx, pos[0], pos[1], output, opts, s3opts)
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)

@@ -291,7 +291,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	memory.SetLogger(out.log.With("run_id", inv.RunID))
+	// The limit is the process's: its lines name every pool of the run,
+	// as the run's other lines before the pools start do.
+	memory.SetLogger(out.log.With("run_id", inv.RunID, "pool", batch.Found{Pools: inv.Pools}.Label(), "phase", "plan"))
 	for i := range inv.Pools {
 		inv.Pools[i].Memory = memory
 	}
