@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,8 +149,12 @@ func decisionsScenario(ctx context.Context, w io.Writer, bin string, users, rows
 	// the wall time they add when the machine is idle.
 	fmt.Fprintln(w, "| target | measured | |")
 	fmt.Fprintln(w, "|---|---:|---|")
+	wallVerdict := verdict(addedTime < targetDecisionsTime)
+	if busy(loadBefore) || busy(loadAverage()) {
+		wallVerdict = "not judged: more runnable processes than cores"
+	}
 	fmt.Fprintf(w, "| %s decisions add under %s to the report of %s users: wall time, median with minus without | %s | %s |\n", thousands(int64(n)),
-		targetDecisionsTime, thousands(int64(users)), secs(addedTime), verdict(addedTime < targetDecisionsTime))
+		targetDecisionsTime, thousands(int64(users)), secs(addedTime), wallVerdict)
 	fmt.Fprintf(w, "| and CPU time (user + system), median with minus without | %s | %s |\n", secs(addedCPU), verdict(addedCPU < targetDecisionsTime))
 	fmt.Fprintf(w, "| and under %.0f MB of peak RSS, highest with minus highest without | %.0f MB | %s |\n\n", targetDecisionsRSS/1e6,
 		float64(addedRSS)/1e6, verdict(float64(addedRSS) < targetDecisionsRSS))
@@ -171,4 +177,16 @@ func medianCPU(ts []timed) time.Duration {
 	}
 	slices.Sort(cpu)
 	return cpu[len(cpu)/2]
+}
+
+// busy says whether a load average line's last minute had more runnable
+// processes than the machine has cores: wall times are then the other
+// processes' as much as ours.
+func busy(load string) bool {
+	f := strings.Fields(load)
+	if len(f) == 0 {
+		return true
+	}
+	l, err := strconv.ParseFloat(f[0], 64)
+	return err != nil || l > float64(runtime.NumCPU())
 }
