@@ -151,6 +151,7 @@ type decisionCheck struct {
 	otherSub []*FindingRow // a member under its username with another sub
 	inOld    []bool        // the membership is in the previous export
 	buf      []byte
+	groups   map[string]string // the previous export's group names, once each
 
 	notApplied, readded, unreviewed rowsOf
 	summary                         DecisionSummary
@@ -158,7 +159,7 @@ type decisionCheck struct {
 
 func newDecisionCheck(d *Decided) *decisionCheck {
 	n := len(d.revokes)
-	c := &decisionCheck{d: d, revokedBy: map[string][]int32{}, inNew: make([]bool, n), inOld: make([]bool, n),
+	c := &decisionCheck{d: d, revokedBy: map[string][]int32{}, groups: map[string]string{}, inNew: make([]bool, n), inOld: make([]bool, n),
 		newRow: make([]*FindingRow, n), otherSub: make([]*FindingRow, n)}
 	for i, r := range d.revokes {
 		k := r.Username + "\x00" + r.Group
@@ -182,9 +183,12 @@ func (c *decisionCheck) row(user, sub, group string, fr func(string) FindingRow)
 		return
 	}
 	for _, i := range idx {
-		if c.d.revokes[i].Sub == sub {
+		if rv := &c.d.revokes[i]; rv.Sub == sub {
 			c.inNew[i] = true
 			r := fr("")
+			// The revoke's own strings, not the row's copies: kept for
+			// every revoke still present, until the report is written.
+			r.Username, r.UserSub = rv.Username, rv.Sub
 			c.newRow[i] = &r
 		} else if c.otherSub[i] == nil {
 			r := fr("")
@@ -260,8 +264,18 @@ func (c *decisionCheck) oldRow(user, sub, group string, privileged bool, limit i
 	c.unreviewed.n++
 	if len(c.unreviewed.rows) < limit { // past it, only counted: nothing to copy
 		c.unreviewed.rows = append(c.unreviewed.rows, FindingRow{Username: strings.Clone(user), UserSub: strings.Clone(sub),
-			Group: strings.Clone(group), Detail: "no decision", Attrs: attrs()})
+			Group: c.group(group), Detail: "no decision", Attrs: attrs()})
 	}
+}
+
+// group is name as kept in a finding row: one string per group.
+func (c *decisionCheck) group(name string) string {
+	if g, ok := c.groups[name]; ok {
+		return g
+	}
+	g := strings.Clone(name)
+	c.groups[g] = g
+	return g
 }
 
 // finish classifies every decision once both exports are read.
