@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -128,19 +129,6 @@ func machineMemory(root string) (int64, bool) {
 	return 0, false
 }
 
-// DefaultGCPercent is the collector's GOGC while the live heap is small.
-// Each Cognito call allocates ~30 KB in the SDK while the live heap stays
-// small (bounded channels, one Parquet row group), so at GOGC=100 the
-// collector runs dozens of times a second and takes a third of the CPU;
-// at 400 the heap may grow to five times a live set of a few tens of MB.
-const DefaultGCPercent = 400
-
-// heapRoom is how far past a large live set the heap may grow before a
-// collection: five times a live set of 100 MB (GOGC=400) would put a
-// diff's or report's peak RSS past 500 MB, where twice it costs them a few
-// percent more CPU (BENCHMARKS.md, "Ten million users").
-const heapRoom = 128 << 20
-
 // Governor holds the process's memory limit and the collector's GOGC: the
 // defaults Start gave them, the limit raised and GOGC lowered by what jobs
 // say they will hold. It is the one owner of debug.SetMemoryLimit and
@@ -150,7 +138,10 @@ type Governor struct {
 	current Decision
 	// gcPercent is GOGC now; 0 when GOGC in the environment rules.
 	gcPercent int
-	log       *slog.Logger
+	// held is the largest live set a job said it would hold.
+	held    int64
+	log     *slog.Logger
+	stopped atomic.Bool
 }
 
 // Start chooses the default limit and applies it, unless GOMEMLIMIT in the
@@ -164,18 +155,9 @@ func Start(root string, getenv func(string) string) *Governor {
 	if getenv("GOGC") == "" {
 		g.gcPercent = DefaultGCPercent
 		debug.SetGCPercent(g.gcPercent)
+		g.afterEachGC()
 	}
 	return g
-}
-
-// GCPercentFor is the GOGC at which the heap grows heapRoom past a live
-// set of live bytes, between 100 (twice the live set) and
-// DefaultGCPercent.
-func GCPercentFor(live int64) int {
-	if live <= 0 {
-		return DefaultGCPercent
-	}
-	return int(max(100, min(DefaultGCPercent, 100*heapRoom/live)))
 }
 
 // SetLogger logs the limit chosen so far, and every raise after it.
@@ -210,16 +192,16 @@ func (g *Governor) Current() Decision {
 // Hold says the job is about to keep live bytes of what (for the log) for
 // a while: the limit is raised to at least twice that, so the collector
 // runs about as often as at GOGC=100 instead of on every allocation; and
-// GOGC is lowered to GCPercentFor(live), so that the heap, and the RSS
-// with it, grows with the live set by heapRoom rather than by four times
-// it. GOMEMLIMIT and GOGC in the environment win. A nil Governor does
-// nothing.
+// GOGC is lowered to GCPercentFor(live) now, before the set is built,
+// rather than after the collection that would find it. GOMEMLIMIT and
+// GOGC in the environment win. A nil Governor does nothing.
 func (g *Governor) Hold(live int64, what string) {
 	if g == nil || live <= 0 {
 		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.held = max(g.held, live)
 	if pct := GCPercentFor(live); g.gcPercent > pct {
 		g.gcPercent = pct
 		debug.SetGCPercent(pct)

@@ -4,9 +4,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeRoot writes files (path under root → content) into a temporary
@@ -74,6 +77,9 @@ func TestHoldRaisesTheRuntimeLimit(t *testing.T) {
 
 	root := fakeRoot(t, map[string]string{"sys/fs/cgroup/memory.max": "268435456\n"}) // 256 MiB
 	g := Start(root, noEnv)
+	t.Cleanup(g.Stop)
+	beforeGC := gogc()
+	t.Cleanup(func() { debug.SetGCPercent(beforeGC) })
 	if got := debug.SetMemoryLimit(-1); got != 256<<20*8/10 {
 		t.Fatalf("runtime limit %d after Start, want 80%% of 256 MiB", got)
 	}
@@ -99,12 +105,11 @@ func TestHoldRaisesTheRuntimeLimit(t *testing.T) {
 // past the live set instead of 448; it is never raised again, nor below
 // 100.
 func TestHoldLowersGOGCForALargeLiveSet(t *testing.T) {
-	before := debug.SetGCPercent(-1)
-	debug.SetGCPercent(before)
+	before := gogc()
 	t.Cleanup(func() { debug.SetGCPercent(before) })
-	gogc := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
 
 	g := Start(fakeRoot(t, nil), noEnv)
+	t.Cleanup(g.Stop)
 	if got := gogc(); got != DefaultGCPercent {
 		t.Fatalf("GOGC %d after Start, want %d", got, DefaultGCPercent)
 	}
@@ -122,6 +127,44 @@ func TestHoldLowersGOGCForALargeLiveSet(t *testing.T) {
 	if !strings.Contains(log.String(), `gogc=114 why="the heap grows by at most 128 MiB past the partitions the job holds (112 MiB)"`) {
 		t.Errorf("log lacks the GOGC it chose and why:\n%s", log.String())
 	}
+}
+
+// gogc is the runtime's GOGC now.
+func gogc() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
+}
+
+// TestGOGCFollowsTheLiveHeap: nothing declared, a live set of 300 MiB
+// appears; after the collection that finds it GOGC is down to 100, so
+// that the heap stays near twice it instead of five times; once it is gone
+// GOGC is back to 400.
+func TestGOGCFollowsTheLiveHeap(t *testing.T) {
+	before := gogc()
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	g := Start(fakeRoot(t, nil), noEnv)
+	t.Cleanup(g.Stop)
+	waitFor := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for gogc() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("GOGC %d, want %d", gogc(), want)
+			}
+			runtime.GC() // the adaptation runs after a collection
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor(DefaultGCPercent)
+	live := make([]byte, 300<<20)
+	for i := range live {
+		live[i] = byte(i) // touched: the pages are really there
+	}
+	waitFor(100)
+	runtime.KeepAlive(live)
+	live = nil
+	waitFor(DefaultGCPercent)
 }
 
 func TestEnvironmentWins(t *testing.T) {

@@ -30,8 +30,11 @@ type Decided struct {
 	// evaluated).
 	Old *Side
 
-	seeds     [2]maphash.Seed
-	decided   map[memberHash]struct{} // every membership decided
+	seeds [2]maphash.Seed
+	// decided maps the first half of every decided membership's hash to
+	// its second; clash holds the few whose first half another one has.
+	decided   map[uint64]uint64
+	clash     map[memberHash]bool
 	revokes   []decisions.Decision
 	n, kept   int64
 	reviewers map[string]bool
@@ -48,8 +51,9 @@ func (d *Decided) intern(s string) string {
 }
 
 // memberHash is a membership's key hashed with two random seeds: two
-// memberships share one only if both 64-bit hashes collide, which no one
-// can arrange without knowing the seeds.
+// memberships share one only if both 64-bit halves collide, which no one
+// can arrange without knowing the seeds. A lookup computes the second
+// half only when the first is a decided one's.
 type memberHash [2]uint64
 
 // Add takes the next decided row of the decisions file: decisions.Scan
@@ -57,7 +61,7 @@ type memberHash [2]uint64
 func (d *Decided) Add(dec decisions.Decision) {
 	if d.decided == nil {
 		d.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-		d.decided, d.reviewers, d.strs = map[memberHash]struct{}{}, map[string]bool{}, map[string]string{}
+		d.decided, d.clash, d.reviewers, d.strs = map[uint64]uint64{}, map[memberHash]bool{}, map[string]bool{}, map[string]string{}
 		d.reviewed = dec.ManifestSHA256
 	}
 	d.n++
@@ -71,7 +75,12 @@ func (d *Decided) Add(dec decisions.Decision) {
 	} else {
 		d.kept++
 	}
-	d.decided[d.hash(dec.Username, dec.Sub, dec.Group)] = struct{}{}
+	h := memberHash{d.half(0, dec.Username, dec.Sub, dec.Group), d.half(1, dec.Username, dec.Sub, dec.Group)}
+	if second, ok := d.decided[h[0]]; ok && second != h[1] {
+		d.clash[h] = true
+	} else {
+		d.decided[h[0]] = h[1]
+	}
 }
 
 // has says whether a membership was decided, keep or revoke.
@@ -79,26 +88,29 @@ func (d *Decided) has(user, sub, group string) bool {
 	if d.n == 0 { // no seeds before the first Add
 		return false
 	}
-	_, ok := d.decided[d.hash(user, sub, group)]
-	return ok
+	first := d.half(0, user, sub, group)
+	second, ok := d.decided[first]
+	if !ok {
+		return false
+	}
+	h := memberHash{first, d.half(1, user, sub, group)}
+	return second == h[1] || d.clash[h]
 }
 
-func (d *Decided) hash(user, sub, group string) memberHash {
-	var out memberHash
-	for i, seed := range d.seeds {
-		var h maphash.Hash
-		h.SetSeed(seed)
-		// Each part with its length first, so that no two keys write the
-		// same bytes.
-		for _, part := range []string{user, sub, group} {
-			var n [8]byte
-			binary.LittleEndian.PutUint64(n[:], uint64(len(part)))
-			h.Write(n[:])
-			h.WriteString(part)
-		}
-		out[i] = h.Sum64()
-	}
-	return out
+// half is one half of a membership's memberHash.
+func (d *Decided) half(i int, user, sub, group string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(d.seeds[i])
+	// The lengths first, so that no two keys write the same bytes.
+	var n [24]byte
+	binary.LittleEndian.PutUint64(n[0:], uint64(len(user)))
+	binary.LittleEndian.PutUint64(n[8:], uint64(len(sub)))
+	binary.LittleEndian.PutUint64(n[16:], uint64(len(group)))
+	h.Write(n[:])
+	h.WriteString(user)
+	h.WriteString(sub)
+	h.WriteString(group)
+	return h.Sum64()
 }
 
 // DecisionSummary is the section "Decisions of the previous review" and

@@ -33,3 +33,20 @@ func TestDecidedTellsKeysApart(t *testing.T) {
 		t.Errorf("%d decisions, %d kept, revokes %+v", d.n, d.kept, d.revokes)
 	}
 }
+
+// TestDecidedFirstHalfClash: two decided memberships whose first 64 bits
+// collide (forged here: the seeds are random) are both found, and a third
+// with that first half and neither second is not.
+func TestDecidedFirstHalfClash(t *testing.T) {
+	d := &Decided{}
+	d.Add(decisions.Decision{Username: "a", Sub: "s", Group: "g", Verdict: decisions.Keep, Reviewer: "Rita"})
+	first := d.half(0, "b", "s", "g")
+	d.decided[first] = 12345 // another membership's second half under b's first
+	d.Add(decisions.Decision{Username: "b", Sub: "s", Group: "g", Verdict: decisions.Keep, Reviewer: "Rita"})
+	if !d.has("a", "s", "g") || !d.has("b", "s", "g") || len(d.clash) != 1 {
+		t.Errorf("a %v, b %v, %d clashes", d.has("a", "s", "g"), d.has("b", "s", "g"), len(d.clash))
+	}
+	if d.has("c", "s", "g") {
+		t.Error("an undecided membership was found")
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,6 +108,7 @@ func decisionsScenario(ctx context.Context, w io.Writer, bin string, users, rows
 	if err != nil {
 		return err
 	}
+	loadBefore := loadAverage()
 	base := []string{"report", cur, "--previous", old, "--output", filepath.Join(dir, "review", "report.html")}
 	var without, with []timed
 	for i := range 2 * rounds {
@@ -123,28 +126,38 @@ func decisionsScenario(ctx context.Context, w io.Writer, bin string, users, rows
 		*into = append(*into, t)
 	}
 	a, b := median(without), median(with)
-	addedTime, addedRSS := b.wall-a.wall, maxRSS(with)-maxRSS(without)
-	fmt.Fprintf(w, "Measured %s on %s; load average after the runs %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), machine(), loadAverage())
+	addedTime, addedCPU, addedRSS := b.wall-a.wall, medianCPU(with)-medianCPU(without), maxRSS(with)-maxRSS(without)
+	fmt.Fprintf(w, "Measured %s on %s; load average before the reports %s, after them %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		machine(), loadBefore, loadAverage())
 	fmt.Fprintf(w, "The report scenario's two exports (%s users), a decisions file of %s memberships of the first\n", thousands(int64(users)), thousands(int64(n)))
 	fmt.Fprintln(w, "(one in ten revoked), then, in turns, each timed as a child process with its rusage:")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "    cognito-export report NEW --previous OLD --output report.html")
 	fmt.Fprintln(w, "    cognito-export report NEW --previous OLD --output report.html --decisions decisions.csv")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| report | runs | median time | times | CPU (median run) | peak RSS (highest) |")
+	fmt.Fprintln(w, "| report | runs | median time | times | median CPU | peak RSS (highest) |")
 	fmt.Fprintln(w, "|---|---:|---:|---|---:|---:|")
 	for _, r := range []struct {
 		name string
 		ts   []timed
 	}{{"without --decisions", without}, {"with --decisions", with}} {
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %.0f MB |\n", r.name, len(r.ts), secs(median(r.ts).wall), walls(r.ts), secs(median(r.ts).cpu), float64(maxRSS(r.ts))/1e6)
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %.0f MB |\n", r.name, len(r.ts), secs(median(r.ts).wall), walls(r.ts), secs(medianCPU(r.ts)), float64(maxRSS(r.ts))/1e6)
 	}
 	fmt.Fprintln(w)
+	// On a shared machine the wall time of one run varies by more than
+	// the target; the CPU the decisions add varies far less, and bounds
+	// the wall time they add when the machine is idle.
 	fmt.Fprintln(w, "| target | measured | |")
 	fmt.Fprintln(w, "|---|---:|---|")
-	fmt.Fprintf(w, "| %s decisions add under %s to the report of %s users | %s | %s |\n", thousands(int64(n)), targetDecisionsTime, thousands(int64(users)),
-		secs(addedTime), verdict(addedTime < targetDecisionsTime))
-	fmt.Fprintf(w, "| and under %.0f MB of peak RSS | %.0f MB | %s |\n\n", targetDecisionsRSS/1e6, float64(addedRSS)/1e6, verdict(float64(addedRSS) < targetDecisionsRSS))
+	wallVerdict := verdict(addedTime < targetDecisionsTime)
+	if busy(loadBefore) || busy(loadAverage()) {
+		wallVerdict = "not judged: more runnable processes than cores"
+	}
+	fmt.Fprintf(w, "| %s decisions add under %s to the report of %s users: wall time, median with minus without | %s | %s |\n", thousands(int64(n)),
+		targetDecisionsTime, thousands(int64(users)), secs(addedTime), wallVerdict)
+	fmt.Fprintf(w, "| and CPU time (user + system), median with minus without | %s | %s |\n", secs(addedCPU), verdict(addedCPU < targetDecisionsTime))
+	fmt.Fprintf(w, "| and under %.0f MB of peak RSS, highest with minus highest without | %.0f MB | %s |\n\n", targetDecisionsRSS/1e6,
+		float64(addedRSS)/1e6, verdict(float64(addedRSS) < targetDecisionsRSS))
 	return nil
 }
 
@@ -155,4 +168,25 @@ func walls(ts []timed) string {
 		s = append(s, fmt.Sprintf("%.2f", t.wall.Seconds()))
 	}
 	return strings.Join(s, ", ") + " s"
+}
+
+func medianCPU(ts []timed) time.Duration {
+	cpu := make([]time.Duration, len(ts))
+	for i, t := range ts {
+		cpu[i] = t.cpu
+	}
+	slices.Sort(cpu)
+	return cpu[len(cpu)/2]
+}
+
+// busy says whether a load average line's last minute had more runnable
+// processes than the machine has cores: wall times are then the other
+// processes' as much as ours.
+func busy(load string) bool {
+	f := strings.Fields(load)
+	if len(f) == 0 {
+		return true
+	}
+	l, err := strconv.ParseFloat(f[0], 64)
+	return err != nil || l > float64(runtime.NumCPU())
 }

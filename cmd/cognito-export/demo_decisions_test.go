@@ -103,3 +103,28 @@ func TestMakeDemoClosesTheReviewLoop(t *testing.T) {
 		t.Error("day 2's report.html has no section on the previous review's decisions")
 	}
 }
+
+// TestDemoDecideNeedsItsReport: --decide decides on the day's report, so
+// without one it is a usage error, and --carry-out of a file that is not
+// a decisions file is one too; nothing is exported either way.
+func TestDemoDecideNeedsItsReport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "not-decisions.csv")
+	if err := os.WriteFile(bad, []byte("a,b\n1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--decide", "--report=false"}, "--decide decides on the report"},
+		{[]string{"--carry-out", bad}, "missing column"},
+	} {
+		out := filepath.Join(dir, "out")
+		r := runCLI(t, cleanEnv(), append([]string{"demo", "--users", "50", "--output", out}, c.args...)...)
+		if _, err := os.Stat(filepath.Join(out, "manifest.json")); r.code != 2 || !strings.Contains(r.stderr, c.want) || err == nil {
+			t.Errorf("demo %v: exit %d, manifest %v: %s", c.args, r.code, err == nil, r.stderr)
+		}
+	}
+}
