@@ -14,10 +14,7 @@ import (
 
 // exportFlagSet is a flag set as parseExport folds a config file into it.
 func exportFlagSet() *flag.FlagSet {
-	fs := newFlagSet("export", "export", io.Discard)
-	f := &exportFlags{}
-	bindExportFlags(fs, f)
-	bindRunFlags(fs, f)
+	fs, _ := newExportFlags(io.Discard)
 	return fs
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,8 +20,10 @@ import (
 // git diff --exit-code. Its summary is already printed.
 var errChanges = errors.New("the exports differ")
 
-// diffFlags are the choices of a diff.
+// diffFlags are the flags of diff: where the change rows go and how.
 type diffFlags struct {
+	output              string
+	exitCode            bool
 	format, compression string
 	csvRaw, roleOnly    bool
 	allowDifferentPools bool
@@ -28,6 +31,26 @@ type diffFlags struct {
 	tempDir             string
 	partitions          int
 	lease               diff.Lease
+	signing             signingFlag
+	s3                  s3dest.Options
+}
+
+func (d *diffFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&d.output, "output", "", "where the change rows go: a directory or s3://bucket/prefix/ (required)")
+	fs.StringVar(&d.format, "format", "parquet", "format of the change rows: "+strings.Join(sink.Formats, " or "))
+	fs.StringVar(&d.compression, "compression", "snappy", "Parquet compression: "+strings.Join(sink.Compressions, ", "))
+	fs.BoolVar(&d.csvRaw, "csv-raw", false, "write CSV cells as they are, without neutralising spreadsheet formulas")
+	fs.BoolVar(&d.exitCode, "exit-code", false, "exit 1 when there are changes (like git diff --exit-code)")
+	fs.BoolVar(&d.roleOnly, "groups-with-role-only", false, "only changes about groups with a role ARN, and their members")
+	fs.BoolVar(&d.allowDifferentPools, "allow-different-pools", false, "compare exports of two different pools")
+	fs.StringVar(&d.privileged, "privileged-groups", "", "comma-separated groups whose membership changes the summary lists in full, besides those with a role ARN")
+	fs.StringVar(&d.tempDir, "temp-dir", "", "where both exports are spilled while compared (default: the system's temporary directory)")
+	fs.IntVar(&d.partitions, "partitions", 0, "how many parts each export is spilled into by user; one of each is in memory at a time (default: from the exports' sizes)")
+	bindLease(fs, &d.lease.Off, &d.lease.TTL)
+	fs.StringVar(&d.s3.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
+	fs.StringVar(&d.s3.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
+	d.signing.bind(fs, "the diff")
+	bindRetention(fs, &d.s3.Retention)
 }
 
 func (d *diffFlags) options(log *slog.Logger) diff.Options {
@@ -40,25 +63,7 @@ func (d *diffFlags) options(log *slog.Logger) diff.Options {
 func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("diff", "diff OLD NEW --output DIR|s3://bucket/prefix/ [flags]", stdout)
 	var df diffFlags
-	var s3opts s3dest.Options
-	var output string
-	var exitCodeFlag bool
-	var signing signingFlag
-	fs.StringVar(&output, "output", "", "where the change rows go: a directory or s3://bucket/prefix/ (required)")
-	fs.StringVar(&df.format, "format", "parquet", "format of the change rows: "+strings.Join(sink.Formats, " or "))
-	fs.StringVar(&df.compression, "compression", "snappy", "Parquet compression: "+strings.Join(sink.Compressions, ", "))
-	fs.BoolVar(&df.csvRaw, "csv-raw", false, "write CSV cells as they are, without neutralising spreadsheet formulas")
-	fs.BoolVar(&exitCodeFlag, "exit-code", false, "exit 1 when there are changes (like git diff --exit-code)")
-	fs.BoolVar(&df.roleOnly, "groups-with-role-only", false, "only changes about groups with a role ARN, and their members")
-	fs.BoolVar(&df.allowDifferentPools, "allow-different-pools", false, "compare exports of two different pools")
-	fs.StringVar(&df.privileged, "privileged-groups", "", "comma-separated groups whose membership changes the summary lists in full, besides those with a role ARN")
-	fs.StringVar(&df.tempDir, "temp-dir", "", "where both exports are spilled while compared (default: the system's temporary directory)")
-	fs.IntVar(&df.partitions, "partitions", 0, "how many parts each export is spilled into by user; one of each is in memory at a time (default: from the exports' sizes)")
-	bindLease(fs, &df.lease.Off, &df.lease.TTL)
-	fs.StringVar(&s3opts.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
-	fs.StringVar(&s3opts.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
-	signing.bind(fs, "the diff")
-	bindRetention(fs, &s3opts.Retention)
+	df.bind(fs)
 	pos, rest, err := splitArgs("diff", args, 2, map[string]bool{"csv-raw": true, "exit-code": true, "groups-with-role-only": true, "allow-different-pools": true})
 	if err != nil {
 		return err
@@ -69,10 +74,10 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(pos) != 2 {
 		return usageError{"diff: want two export locations, OLD and NEW (see cognito-export diff -h)"}
 	}
-	if output == "" {
+	if df.output == "" {
 		return usageError{"diff: missing --output, a directory or s3://bucket/prefix/ for the change rows"}
 	}
-	signer, err := signing.signer(os.LookupEnv)
+	signer, err := df.signing.signer(os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -86,12 +91,12 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		memory.SetLogger(con.log)
 		memory.Hold(diffHeap, "diff's row group and partitions")
 	}
-	sum, err := review.Diff(ctx, pos[0], pos[1], output, opts, s3opts)
+	sum, err := review.Diff(ctx, pos[0], pos[1], df.output, opts, df.s3)
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
 	}
-	review.PrintDiff(stdout, sum, output)
-	if exitCodeFlag && sum.Changes > 0 {
+	review.PrintDiff(stdout, sum, df.output)
+	if df.exitCode && sum.Changes > 0 {
 		return errChanges
 	}
 	return nil

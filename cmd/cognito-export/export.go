@@ -150,24 +150,15 @@ type invocation struct {
 // parseExport reads the command line, the environment and the config file
 // into a plan. lookupEnv is os.LookupEnv outside tests.
 func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (*invocation, error) {
-	newSet := func() (*flag.FlagSet, *exportFlags, error) {
-		fs := newFlagSet("export", "export --user-pool-id ID --output DIR [flags]  (or --config FILE, or --all-pools)", stdout)
-		f := &exportFlags{}
-		bindExportFlags(fs, f)
-		bindRunFlags(fs, f)
-		return fs, f, parseFlags(fs, args)
-	}
-	file, err := readConfigFile(newSet, lookupEnv)
+	l := exportLayers{args: args, lookupEnv: lookupEnv, stdout: stdout}
+	file, err := l.configFile()
 	if err != nil {
 		return nil, err
 	}
 	// The settings of the whole run come from the top level: an entry may
 	// not set them.
-	fs, top, err := newSet()
+	fs, top, err := l.flags(file.Top)
 	if err != nil {
-		return nil, err
-	}
-	if err := applySources(fs, lookupEnv, file.Top); err != nil {
 		return nil, err
 	}
 	s, err := top.runSettings(lookupEnv)
@@ -178,27 +169,15 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 	if err != nil {
 		return nil, err
 	}
-	for _, entry := range entries {
-		f, err := layered(newSet, lookupEnv, entry, file.Top)
-		if err != nil {
-			return nil, err
-		}
-		cfg, err := f.poolConfig(lookupEnv)
-		if err != nil {
-			return nil, err
-		}
-		s.Pools = append(s.Pools, cfg)
+	if _, s.Pools, err = l.entries(entries, file.Top, false); err != nil {
+		return nil, err
 	}
-	for _, src := range sources {
-		f, err := layered(newSet, lookupEnv, src, file.Top)
-		if err != nil {
-			return nil, err
-		}
-		cfg, err := f.poolConfig(lookupEnv)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", src.From, err)
-		}
-		s.Sources = append(s.Sources, batch.Source{From: src.From, Config: cfg, Regions: f.disc.regions, Include: f.disc.include, Exclude: f.disc.exclude})
+	found, cfgs, err := l.entries(sources, file.Top, true)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range found {
+		s.Sources = append(s.Sources, batch.Source{From: sources[i].From, Config: cfgs[i], Regions: f.disc.regions, Include: f.disc.include, Exclude: f.disc.exclude})
 	}
 	p, err := batch.NewPlan(s)
 	if err != nil {
@@ -207,14 +186,38 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 	return &invocation{Plan: p, run: top.run}, nil
 }
 
-// readConfigFile reads the file --config names, which may itself come
-// from the environment; no --config is an empty file.
-func readConfigFile(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEnv func(string) (string, bool)) (*configfile.File, error) {
-	fs, f, err := newSet()
-	if err != nil {
-		return nil, err
+// newExportFlags is export's flag set, unparsed.
+func newExportFlags(stdout io.Writer) (*flag.FlagSet, *exportFlags) {
+	fs := newFlagSet("export", "export --user-pool-id ID --output DIR [flags]  (or --config FILE, or --all-pools)", stdout)
+	f := &exportFlags{}
+	bindExportFlags(fs, f)
+	bindRunFlags(fs, f)
+	return fs, f
+}
+
+// exportLayers are the sources of one command line of export, folded into
+// a fresh set of flags for the run and for each pool entry and account.
+type exportLayers struct {
+	args      []string
+	lookupEnv func(string) (string, bool)
+	stdout    io.Writer
+}
+
+// flags are the command line and the environment over layers, the first
+// that names a flag winning.
+func (l exportLayers) flags(layers ...configfile.Layer) (*flag.FlagSet, *exportFlags, error) {
+	fs, f := newExportFlags(l.stdout)
+	if err := parseFlags(fs, l.args); err != nil {
+		return nil, nil, err
 	}
-	if err := applySources(fs, lookupEnv); err != nil {
+	return fs, f, applySources(fs, l.lookupEnv, layers...)
+}
+
+// configFile reads the file --config names, which may itself come from the
+// environment; no --config is an empty file.
+func (l exportLayers) configFile() (*configfile.File, error) {
+	fs, f, err := l.flags()
+	if err != nil {
 		return nil, err
 	}
 	if f.run.config == "" {
@@ -223,14 +226,26 @@ func readConfigFile(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEn
 	return loadConfigFile(f.run.config, fs)
 }
 
-// layered is one pool entry's (or one account's) flags: the command line
-// and the environment over the entry over the file's top level.
-func layered(newSet func() (*flag.FlagSet, *exportFlags, error), lookupEnv func(string) (string, bool), entry, top configfile.Layer) (*exportFlags, error) {
-	fs, f, err := newSet()
-	if err != nil {
-		return nil, err
+// entries are the flags and the pool config of each entry, over the
+// file's top level; named says an error of a config names its entry.
+func (l exportLayers) entries(entries []configfile.Layer, top configfile.Layer, named bool) ([]*exportFlags, []export.Config, error) {
+	var flags []*exportFlags
+	var cfgs []export.Config
+	for _, e := range entries {
+		_, f, err := l.flags(e, top)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg, err := f.poolConfig(l.lookupEnv)
+		switch {
+		case err != nil && named:
+			return nil, nil, fmt.Errorf("%s: %w", e.From, err)
+		case err != nil:
+			return nil, nil, err
+		}
+		flags, cfgs = append(flags, f), append(cfgs, cfg)
 	}
-	return f, applySources(fs, lookupEnv, entry, top)
+	return flags, cfgs, nil
 }
 
 // runSettings checks the settings of the whole run and makes the plan's
@@ -297,9 +312,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for i := range inv.Pools {
 		inv.Pools[i].Memory = memory
 	}
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	bindExportFlags(fs, &exportFlags{})
-	bindRunFlags(fs, &exportFlags{})
+	fs, _ := newExportFlags(io.Discard)
 	for _, name := range strayEnv(os.Environ(), fs) {
 		out.log.Warn("environment variable names no flag of export; ignored", "variable", name,
 			"run_id", inv.RunID, "pool", batch.Found{Pools: inv.Pools}.Label(), "phase", "plan")

@@ -147,3 +147,36 @@ func bindRetention(fs *flag.FlagSet, r *s3dest.Retention) {
 	fs.StringVar(&r.Mode, "object-lock-mode", "", "put every file written under S3 Object Lock retention: governance or compliance (with --object-lock-retain-days; the bucket must have Object Lock enabled)")
 	fs.IntVar(&r.Days, "object-lock-retain-days", 0, "days each file is retained from when it is written (with --object-lock-mode)")
 }
+
+// splitArgs takes up to max positional arguments out of args, wherever
+// they stand among the flags. Flags take a value unless named in bools.
+func splitArgs(cmd string, args []string, max int, bools map[string]bool) ([]string, []string, error) {
+	var pos, rest []string
+	tooMany := func(a string) error {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q: %d locations at most", cmd, a, max)}
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			for _, p := range args[i+1:] {
+				if len(pos) == max {
+					return nil, nil, tooMany(p)
+				}
+				pos = append(pos, p)
+			}
+			return pos, rest, nil
+		case strings.HasPrefix(a, "-"):
+			rest = append(rest, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(a, "=") && !bools[name] && a != "-h" && a != "--help" && a != "-help" && i+1 < len(args) {
+				rest, i = append(rest, args[i+1]), i+1
+			}
+		case len(pos) < max:
+			pos = append(pos, a)
+		default:
+			return nil, nil, tooMany(a)
+		}
+	}
+	return pos, rest, nil
+}

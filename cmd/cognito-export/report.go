@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 
 	"github.com/cognito-export/cognito-export/report"
@@ -82,59 +83,75 @@ func (a *asffFlags) options() (*review.ASFFOptions, error) {
 	return &review.ASFFOptions{File: a.file, Account: a.account, SecurityHub: a.securityHub}, nil
 }
 
-func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("report", "report EXPORT [--previous OLD|latest] --output report.html [flags]", stdout)
-	var f reportFlags
+// reportCmdFlags are the flags of report: the report's own, which export
+// --report shares, and those of the command alone.
+type reportCmdFlags struct {
+	reportFlags
+	hub     asffFlags
+	prof    profileFlags
+	signers signerFlags
+}
+
+func (f *reportCmdFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.output, "output", "", "the page: a file, a directory (report.html in it) or s3://bucket/prefix/report.html; report.json is written beside it (required)")
 	fs.StringVar(&f.previous, "previous", "", "a previous export to compare with, or latest: the newest complete export among EXPORT's sibling prefixes")
-	f.bind(fs, "")
+	f.reportFlags.bind(fs, "")
 	fs.StringVar(&f.s3.Region, "region", "", "AWS region of the S3 buckets (default: the SDK's chain, e.g. AWS_REGION)")
 	fs.StringVar(&f.s3.EndpointURL, "endpoint-url", "", "S3 endpoint (default: the SDK's chain, e.g. AWS_ENDPOINT_URL_S3)")
-	var hub asffFlags
-	hub.bind(fs)
+	f.hub.bind(fs)
 	bindRetention(fs, &f.s3.Retention)
-	var prof profileFlags
-	prof.bind(fs)
-	var signers signerFlags
-	signers.bind(fs, "the export")
+	f.prof.bind(fs)
+	f.signers.bind(fs, "the export")
+}
+
+// reviewOptions checks the flags and makes the review's options of them.
+func (f *reportCmdFlags) reviewOptions(log *slog.Logger) (review.ReportOptions, error) {
+	if err := f.check(); err != nil {
+		return review.ReportOptions{}, err
+	}
+	opts := f.options()
+	opts.Log = log
+	var err error
+	if opts.ASFF, err = f.hub.options(); err != nil {
+		return review.ReportOptions{}, err
+	}
+	if opts.Signers, err = f.signers.check("report"); err != nil {
+		return review.ReportOptions{}, err
+	}
+	return opts, nil
+}
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("report", "report EXPORT [--previous OLD|latest] --output report.html [flags]", stdout)
+	var f reportCmdFlags
+	f.bind(fs)
 	pos, rest, err := splitArgs("report", args, 1, map[string]bool{"security-hub": true})
 	if err != nil {
 		return err
 	}
-	location := ""
-	if len(pos) == 1 {
-		location = pos[0]
-	}
 	if err := parseFlags(fs, rest); err != nil {
 		return err
 	}
-	if location == "" {
+	if len(pos) == 0 {
 		return usageError{"report: missing EXPORT, a directory or s3://bucket/prefix/ (see cognito-export report -h)"}
 	}
 	if f.output == "" {
 		return usageError{"report: missing --output, the page's file or s3:// URL (see cognito-export report -h)"}
 	}
 	memory.Hold(diffHeap, "report's accumulators and a diff's partitions") // a report reads an export, and diffs two
-	if err := f.check(); err != nil {
-		return err
-	}
-	opts := f.options()
 	con, err := newConsole(stderr, "")
 	if err != nil {
 		return err
 	}
-	opts.Log = con.log
-	if opts.ASFF, err = hub.options(); err != nil {
-		return err
-	}
-	if opts.Signers, err = signers.check("report"); err != nil {
-		return err
-	}
-	stopProfile, err := prof.start()
+	opts, err := f.reviewOptions(con.log)
 	if err != nil {
 		return err
 	}
-	err = review.Report(ctx, location, opts, f.s3, stdout)
+	stopProfile, err := f.prof.start()
+	if err != nil {
+		return err
+	}
+	err = review.Report(ctx, pos[0], opts, f.s3, stdout)
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}

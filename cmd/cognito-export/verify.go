@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/cognito-export/cognito-export/reader"
 	"github.com/cognito-export/cognito-export/review"
@@ -75,37 +74,4 @@ func splitLocation(args []string) (string, []string, error) {
 		return "", rest, err
 	}
 	return pos[0], rest, err
-}
-
-// splitArgs takes up to max positional arguments out of args, wherever
-// they stand among the flags. Flags take a value unless named in bools.
-func splitArgs(cmd string, args []string, max int, bools map[string]bool) ([]string, []string, error) {
-	var pos, rest []string
-	tooMany := func(a string) error {
-		return usageError{fmt.Sprintf("%s: unexpected argument %q: %d locations at most", cmd, a, max)}
-	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			for _, p := range args[i+1:] {
-				if len(pos) == max {
-					return nil, nil, tooMany(p)
-				}
-				pos = append(pos, p)
-			}
-			return pos, rest, nil
-		case strings.HasPrefix(a, "-"):
-			rest = append(rest, a)
-			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(a, "=") && !bools[name] && a != "-h" && a != "--help" && a != "-help" && i+1 < len(args) {
-				rest, i = append(rest, args[i+1]), i+1
-			}
-		case len(pos) < max:
-			pos = append(pos, a)
-		default:
-			return nil, nil, tooMany(a)
-		}
-	}
-	return pos, rest, nil
 }
