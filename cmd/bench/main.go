@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.skipDecisions, "skip-decisions", false, "skip the decisions run (issue 23)")
 	fs.BoolVar(&o.onlyDecisions, "only-decisions", false, "run only the decisions run (issue 23: the report of -report-users users with and without --decisions), and rewrite only its section of -write")
 	fs.IntVar(&o.decisionsRows, "decisions-rows", 100_000, "decisions in the decisions run's file")
-	fs.IntVar(&o.decisionsRounds, "decisions-rounds", 3, "reports of the decisions run with and without --decisions, in turns")
+	fs.IntVar(&o.decisionsRounds, "decisions-rounds", 7, "reports of the decisions run with and without --decisions, in turns")
 	fs.BoolVar(&o.skipAlerting, "skip-alerting", false, "skip the alerting run (issue 24)")
 	fs.BoolVar(&o.onlyAlerting, "only-alerting", false, "run only the alerting run (issue 24: --push-gateway and EMF against none), and rewrite only its section of -write")
 	fs.IntVar(&o.alertingUsers, "alerting-users", 100_000, "users of the alerting run's exports")
