@@ -169,11 +169,15 @@ func parseExport(args []string, lookupEnv func(string) (string, bool), stdout io
 	if err != nil {
 		return nil, err
 	}
-	if s.Pools, err = l.pools(entries, file.Top); err != nil {
+	if _, s.Pools, err = l.entries(entries, file.Top, false); err != nil {
 		return nil, err
 	}
-	if s.Sources, err = l.sources(sources, file.Top); err != nil {
+	found, cfgs, err := l.entries(sources, file.Top, true)
+	if err != nil {
 		return nil, err
+	}
+	for i, f := range found {
+		s.Sources = append(s.Sources, batch.Source{From: sources[i].From, Config: cfgs[i], Regions: f.disc.regions, Include: f.disc.include, Exclude: f.disc.exclude})
 	}
 	p, err := batch.NewPlan(s)
 	if err != nil {
@@ -222,39 +226,26 @@ func (l exportLayers) configFile() (*configfile.File, error) {
 	return loadConfigFile(f.run.config, fs)
 }
 
-// pools are the configs of the pools named: each entry over the file's
-// top level.
-func (l exportLayers) pools(entries []configfile.Layer, top configfile.Layer) ([]export.Config, error) {
-	var out []export.Config
-	for _, entry := range entries {
-		_, f, err := l.flags(entry, top)
+// entries are the flags and the pool config of each entry, over the
+// file's top level; named says an error of a config names its entry.
+func (l exportLayers) entries(entries []configfile.Layer, top configfile.Layer, named bool) ([]*exportFlags, []export.Config, error) {
+	var flags []*exportFlags
+	var cfgs []export.Config
+	for _, e := range entries {
+		_, f, err := l.flags(e, top)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg, err := f.poolConfig(l.lookupEnv)
-		if err != nil {
-			return nil, err
+		switch {
+		case err != nil && named:
+			return nil, nil, fmt.Errorf("%s: %w", e.From, err)
+		case err != nil:
+			return nil, nil, err
 		}
-		out = append(out, cfg)
+		flags, cfgs = append(flags, f), append(cfgs, cfg)
 	}
-	return out, nil
-}
-
-// sources are where discovery looks: each over the file's top level.
-func (l exportLayers) sources(entries []configfile.Layer, top configfile.Layer) ([]batch.Source, error) {
-	var out []batch.Source
-	for _, src := range entries {
-		_, f, err := l.flags(src, top)
-		if err != nil {
-			return nil, err
-		}
-		cfg, err := f.poolConfig(l.lookupEnv)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", src.From, err)
-		}
-		out = append(out, batch.Source{From: src.From, Config: cfg, Regions: f.disc.regions, Include: f.disc.include, Exclude: f.disc.exclude})
-	}
-	return out, nil
+	return flags, cfgs, nil
 }
 
 // runSettings checks the settings of the whole run and makes the plan's
