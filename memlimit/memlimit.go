@@ -138,10 +138,11 @@ type Governor struct {
 	current Decision
 	// gcPercent is GOGC now; 0 when GOGC in the environment rules.
 	gcPercent int
-	// held is the largest live set a job said it would hold.
-	held    int64
-	log     *slog.Logger
-	stopped atomic.Bool
+	// held is the largest live set a job said it would hold; heldScan the
+	// same, taken as all pointers (a diff's partitions are).
+	held, heldScan int64
+	log            *slog.Logger
+	stopped        atomic.Bool
 }
 
 // Start chooses the default limit and applies it, unless GOMEMLIMIT in the
@@ -201,12 +202,12 @@ func (g *Governor) Hold(live int64, what string) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.held = max(g.held, live)
-	if pct := GCPercentFor(live); g.gcPercent > pct {
+	g.held, g.heldScan = max(g.held, live), max(g.heldScan, live)
+	if pct := GCPercentFor(live, live); g.gcPercent > pct {
 		g.gcPercent = pct
 		debug.SetGCPercent(pct)
 		if g.log != nil {
-			g.log.Info("collector", "gogc", pct, "why", fmt.Sprintf("the heap grows by at most %s past the %s the job holds (%s)", Bytes(min(heapRoom, 4*live)), what, Bytes(live)))
+			g.log.Info("collector", "gogc", pct, "why", fmt.Sprintf("the heap grows by at most %s past the %s the job holds (%s)", Bytes(live*int64(pct)/100), what, Bytes(live)))
 		}
 	}
 	if g.current.FromEnv || 2*live <= g.current.Limit {

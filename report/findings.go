@@ -119,7 +119,8 @@ func findings(a *accumulator, opts Options) []Finding {
 			// on the map's order.
 			over := make([]FindingRow, 0, len(a.over))
 			for key, r := range a.over {
-				r.Detail = strconv.Itoa(int(a.users[key] & groupCountMask))
+				st, _ := a.users.Get(key)
+				r.Detail = strconv.Itoa(int(st & groupCountMask))
 				over = append(over, r)
 			}
 			sortRows(over)

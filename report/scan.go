@@ -60,7 +60,7 @@ type groupAcc struct {
 type accumulator struct {
 	opts      Options
 	seed      maphash.Seed
-	users     map[uint64]userState
+	users     *userStates
 	groups    map[string]*groupAcc
 	order     []string // groups in the manifest's order, then as first seen
 	statusN   map[string]int64
@@ -120,7 +120,7 @@ func scan(ctx context.Context, side Side, opts Options) (*accumulator, error) {
 // attributes that hold a value.
 func newAccumulator(m reader.Manifest, opts Options) (*accumulator, []string) {
 	a := &accumulator{
-		opts: opts, seed: maphash.MakeSeed(), users: make(map[uint64]userState, min(m.Totals.Users, 1<<24)),
+		opts: opts, seed: maphash.MakeSeed(), users: newUserStates(min(m.Totals.Users, 1<<24)),
 		groups: map[string]*groupAcc{}, statusN: map[string]int64{}, over: map[uint64]FindingRow{},
 		verifiedC: -1, emailC: -1, named: map[string]bool{},
 	}
@@ -182,7 +182,7 @@ func (a *accumulator) row(v []rowscan.Value) error {
 		a.exported = strings.Clone(v[cExportedAt].S)
 	}
 	key := maphash.String(a.seed, v[cUsername].S+"\x00"+v[cSub].S)
-	st, seen := a.users[key]
+	st, seen := a.users.Get(key)
 	if !seen {
 		if _, ok := a.statusN[v[cStatus].S]; !ok {
 			a.statusN[strings.Clone(v[cStatus].S)] = 0
@@ -191,7 +191,7 @@ func (a *accumulator) row(v []rowscan.Value) error {
 	}
 	group := v[cGroup].S
 	if group == "" {
-		a.users[key] = st
+		a.users.Set(key, st)
 		return nil
 	}
 	a.memberN++
@@ -256,7 +256,7 @@ func (a *accumulator) row(v []rowscan.Value) error {
 			a.privilegedCapped = true
 		}
 	}
-	a.users[key] = st
+	a.users.Set(key, st)
 	return nil
 }
 
@@ -275,7 +275,7 @@ func (a *accumulator) ref(side Side) ExportRef {
 	return ExportRef{
 		Location: side.Location, PoolID: pool, PoolName: m.PoolName, Region: Region(pool),
 		ExportedAt: a.exported, ManifestSHA256: m.SHA256, Format: m.Format,
-		Users: int64(len(a.users)), Rows: a.rows, Groups: len(a.groups), Memberships: a.memberN,
+		Users: int64(a.users.Len()), Rows: a.rows, Groups: len(a.groups), Memberships: a.memberN,
 		Signature: &SignatureRef{Signed: side.Signature.Valid, KeyFingerprint: side.Signature.Fingerprint, Checked: side.Signature.Trusted(),
 			AllowedSigners: side.Signature.CheckedAgainst, Principals: side.Signature.Principals},
 	}

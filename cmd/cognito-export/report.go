@@ -138,7 +138,12 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.output == "" {
 		return usageError{"report: missing --output, the page's file or s3:// URL (see cognito-export report -h)"}
 	}
-	memory.Hold(diffHeap, "report's accumulators and a diff's partitions") // a report reads an export, and diffs two
+	if f.previous != "" {
+		// The report diffs the two exports: their partitions are live at
+		// once. Its own accumulators are flat arrays, which the collector
+		// adapts to as it finds them (package memlimit).
+		memory.Hold(diffHeap, "report's diff's row group and partitions")
+	}
 	con, err := newConsole(stderr, "")
 	if err != nil {
 		return err
