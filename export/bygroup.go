@@ -197,7 +197,7 @@ func (j *byGroupJob) usersWithGroups(ctx context.Context) (*userSet, error) {
 	if j.cfg.Memory != nil {
 		// While it merges, the builder holds the set twice and its buffer;
 		// the rows so far bound the users from above.
-		j.cfg.Memory.Hold(2*userSetBytes(j.state.Rows)+8*builderBuffer, "by-group members set")
+		j.cfg.Memory.HoldFlat(2*userSetBytes(j.state.Rows)+8*builderBuffer, "by-group members set")
 	}
 	var users userSetBuilder
 	add := func(_, user uint64) { users.Add(user) }

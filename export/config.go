@@ -80,10 +80,10 @@ type Config struct {
 	Client cognito.Config
 	Limits *ratelimit.Set // nil means Cognito's default quotas
 	Logger *slog.Logger
-	// Memory, when set, is told before the run holds a large live set (the
-	// by-group members set), so that the process's memory limit makes
-	// room for it; nil leaves the limit alone.
-	Memory interface{ Hold(live int64, what string) }
+	// Memory, when set, is told before the run holds a large live set
+	// without pointers (the by-group members set), so that the process's
+	// memory limit makes room for it; nil leaves the limit alone.
+	Memory interface{ HoldFlat(live int64, what string) }
 	// Progress, when set, is updated as the export goes, for a progress
 	// display or metrics; nil counts nothing.
 	Progress *Progress

@@ -191,23 +191,31 @@ func (g *Governor) Current() Decision {
 }
 
 // Hold says the job is about to keep live bytes of what (for the log) for
-// a while: the limit is raised to at least twice that, so the collector
-// runs about as often as at GOGC=100 instead of on every allocation; and
-// GOGC is lowered to GCPercentFor(live) now, before the set is built,
-// rather than after the collection that would find it. GOMEMLIMIT and
-// GOGC in the environment win. A nil Governor does nothing.
-func (g *Governor) Hold(live int64, what string) {
+// a while, with pointers all through (a diff's partitions): the limit is
+// raised to at least twice that, so the collector runs about as often as
+// at GOGC=100 instead of on every allocation; and GOGC is lowered to
+// GCPercentFor(live, live) now, before the set is built, rather than
+// after the collection that would find it. GOMEMLIMIT and GOGC in the
+// environment win. A nil Governor does nothing.
+func (g *Governor) Hold(live int64, what string) { g.hold(live, live, what) }
+
+// HoldFlat is Hold for a live set without pointers (a sorted array of
+// hashes), which costs the collector nothing to mark: the heap grows past
+// it by heapRoom only.
+func (g *Governor) HoldFlat(live int64, what string) { g.hold(live, 0, what) }
+
+func (g *Governor) hold(live, scan int64, what string) {
 	if g == nil || live <= 0 {
 		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.held, g.heldScan = max(g.held, live), max(g.heldScan, live)
-	if pct := GCPercentFor(live, live); g.gcPercent > pct {
+	g.held, g.heldScan = max(g.held, live), max(g.heldScan, scan)
+	if pct := GCPercentFor(g.held, g.heldScan); g.gcPercent > pct {
 		g.gcPercent = pct
 		debug.SetGCPercent(pct)
 		if g.log != nil {
-			g.log.Info("collector", "gogc", pct, "why", fmt.Sprintf("the heap grows by at most %s past the %s the job holds (%s)", Bytes(live*int64(pct)/100), what, Bytes(live)))
+			g.log.Info("collector", "gogc", pct, "why", fmt.Sprintf("the heap grows by at most %s past the %s the job holds (%s)", Bytes(g.held*int64(pct)/100), what, Bytes(live)))
 		}
 	}
 	if g.current.FromEnv || 2*live <= g.current.Limit {

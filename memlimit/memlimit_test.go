@@ -168,6 +168,28 @@ func TestGOGCFollowsTheLiveHeap(t *testing.T) {
 	waitFor(DefaultGCPercent)
 }
 
+// TestHoldFlatLeavesTheHeapLessRoom: a live set without pointers costs a
+// collection nothing to mark, so the heap grows only heapRoom past it: a
+// 209 MiB members set brings GOGC to 38, where a diff's partitions of the
+// same size keep 100.
+func TestHoldFlatLeavesTheHeapLessRoom(t *testing.T) {
+	before := gogc()
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	g := Start(fakeRoot(t, nil), noEnv)
+	t.Cleanup(g.Stop)
+	g.HoldFlat(209<<20, "members set")
+	if got := gogc(); got != 38 {
+		t.Errorf("GOGC %d after HoldFlat(209 MiB), want 38", got)
+	}
+	g.Hold(209<<20, "partitions")
+	if got := gogc(); got != 38 {
+		t.Errorf("GOGC %d after a Hold of the same size, want it left at 38 (never raised)", got)
+	}
+	if GCPercentFor(209<<20, 209<<20) != 100 {
+		t.Errorf("GCPercentFor a scannable 209 MiB is %d, want 100", GCPercentFor(209<<20, 209<<20))
+	}
+}
+
 func TestEnvironmentWins(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
