@@ -206,10 +206,23 @@ func (d *Prefix) probe(ctx context.Context) error {
 	if err := d.Put(ctx, name, nil); err != nil {
 		return err
 	}
-	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))}); err != nil {
+	if err := d.deleteKey(ctx, aws.String(d.key(name))); err != nil {
 		return d.explain("delete probe object", err)
 	}
 	return nil
+}
+
+// deleteKey deletes an object; one already gone is deleted. S3 answers so
+// itself; versitygw answers NoSuchKey, which a run meets when the holder
+// of the output's lease prunes the probe of a run that is still checking
+// the output before it asks for the lease.
+func (d *Prefix) deleteKey(ctx context.Context, key *string) error {
+	_, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: key})
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound") {
+		return nil
+	}
+	return err
 }
 
 func (d *Prefix) sse() (types.ServerSideEncryption, *string) {
@@ -258,7 +271,7 @@ func (d *Prefix) Prune(ctx context.Context, remove func(name string) bool) error
 			if strings.Contains(name, "/") || !remove(name) && !strings.HasPrefix(name, probePrefix) {
 				continue
 			}
-			if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: o.Key}); err != nil {
+			if err := d.deleteKey(ctx, o.Key); err != nil {
 				return d.explain("delete "+name+" from", err)
 			}
 		}
@@ -453,7 +466,7 @@ func (d *Prefix) Get(ctx context.Context, name string) ([]byte, error) {
 
 // Delete removes an object; S3 does not mind a missing one.
 func (d *Prefix) Delete(ctx context.Context, name string) error {
-	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.bucket, Key: aws.String(d.key(name))}); err != nil {
+	if err := d.deleteKey(ctx, aws.String(d.key(name))); err != nil {
 		return d.explain("delete "+name+" from", err)
 	}
 	return nil
