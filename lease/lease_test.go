@@ -28,27 +28,28 @@ func stores(t *testing.T) map[string]func(t *testing.T) lease.Store {
 			}
 			return d
 		},
-		"s3": func(t *testing.T) lease.Store {
-			srv := s3server.Start(t)
-			srv.Bucket(t, "lease")
-			p, err := s3dest.Open(context.Background(), "s3://lease/out/",
-				s3dest.Options{Region: srv.Region, EndpointURL: srv.Endpoint, Credentials: srv.Credentials()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
-		},
-		"s3-locked": func(t *testing.T) lease.Store {
-			srv := s3server.StartVersioned(t)
-			srv.LockedBucket(t, "lease")
-			p, err := s3dest.Open(context.Background(), "s3://lease/out/",
-				s3dest.Options{Region: srv.Region, EndpointURL: srv.Endpoint, Credentials: srv.Credentials()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
-		},
+		"s3":        func(t *testing.T) lease.Store { return s3Store(t, false) },
+		"s3-locked": func(t *testing.T) lease.Store { return s3Store(t, true) },
 	}
+}
+
+// s3Store is a prefix on versitygw, in a bucket with Object Lock (and so
+// versioning) if locked.
+func s3Store(t *testing.T, locked bool) lease.Store {
+	var srv *s3server.Server
+	if locked {
+		srv = s3server.StartVersioned(t)
+		srv.LockedBucket(t, "lease")
+	} else {
+		srv = s3server.Start(t)
+		srv.Bucket(t, "lease")
+	}
+	p, err := s3dest.Open(context.Background(), "s3://lease/out/",
+		s3dest.Options{Region: srv.Region, EndpointURL: srv.Endpoint, Credentials: srv.Credentials()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // released fails t unless the lease in st was given up: gone, or (where a
