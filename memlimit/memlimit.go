@@ -200,8 +200,9 @@ func (g *Governor) Current() Decision {
 func (g *Governor) Hold(live int64, what string) { g.hold(live, live, what) }
 
 // HoldFlat is Hold for a live set without pointers (a sorted array of
-// hashes), which costs the collector nothing to mark: the heap grows past
-// it by heapRoom only.
+// hashes), which costs the collector nothing to mark, or one whose share of
+// pointers the job does not know: the heap grows past it by heapRoom, or
+// by the scannable heap the collector measures, whichever is more.
 func (g *Governor) HoldFlat(live int64, what string) { g.hold(live, 0, what) }
 
 func (g *Governor) hold(live, scan int64, what string) {
