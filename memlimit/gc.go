@@ -75,10 +75,10 @@ func liveHeap() heapNow {
 }
 
 // adapt sets GOGC for the live heap the last collection found, or the
-// largest a job declared (taken as all scannable): a live set that grows with the pool (the group
+// largest a job declared: a live set that grows with the pool (the group
 // phase's buffers at ten million users) lowers it, so that the heap, and
-// the RSS with it, stays heapRoom past the live set rather than four times
-// it; one that shrinks raises it again. A change under a fifth is left
+// the RSS with it, stays near the live set rather than at five times it;
+// one that shrinks raises it again. A change under a fifth is left
 // alone, so that GOGC does not follow every collection's noise.
 func (g *Governor) adapt(h heapNow) {
 	g.mu.Lock()

@@ -139,7 +139,7 @@ type Governor struct {
 	// gcPercent is GOGC now; 0 when GOGC in the environment rules.
 	gcPercent int
 	// held is the largest live set a job said it would hold; heldScan the
-	// same, taken as all pointers (a diff's partitions are).
+	// largest of those said to be all pointers (Hold, not HoldFlat).
 	held, heldScan int64
 	log            *slog.Logger
 	stopped        atomic.Bool
@@ -193,9 +193,9 @@ func (g *Governor) Current() Decision {
 // Hold says the job is about to keep live bytes of what (for the log) for
 // a while, with pointers all through (a diff's partitions): the limit is
 // raised to at least twice that, so the collector runs about as often as
-// at GOGC=100 instead of on every allocation; and GOGC is lowered to
-// GCPercentFor(live, live) now, before the set is built, rather than
-// after the collection that would find it. GOMEMLIMIT and GOGC in the
+// at GOGC=100 instead of on every allocation; and GOGC is lowered for it
+// (GCPercentFor of the largest sets held) now, before the set is built,
+// rather than after the collection that would find it. GOMEMLIMIT and GOGC in the
 // environment win. A nil Governor does nothing.
 func (g *Governor) Hold(live int64, what string) { g.hold(live, live, what) }
 
